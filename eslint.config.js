@@ -1,0 +1,56 @@
+// Lint enforces the import direction the design depends on:
+// - libs never import services (services compose libs, never the reverse);
+// - the verification path (merkle, checkpoint, wire, client) uses no Node built-ins
+//   so that a browser can verify proofs with exactly the code the servers use.
+import { builtinModules } from 'node:module';
+import tseslint from 'typescript-eslint';
+
+const serviceImports = ['@cairn/ingest', '@cairn/shard', '@cairn/proof', '**/services/**'];
+const nodeBuiltins = ['node:*', ...builtinModules, ...builtinModules.map((m) => `${m}/*`)];
+const browserSafeSources = [
+  'libs/merkle/src/**',
+  'libs/checkpoint/src/**',
+  'libs/wire/src/**',
+  'libs/client/src/verify/**',
+];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.data/**', 'load-tests/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports; index.ts lists them.' },
+      ],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: serviceImports, message: 'libs never import services.' }] }],
+    },
+  },
+  {
+    files: browserSafeSources,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: serviceImports, message: 'libs never import services.' },
+            { group: nodeBuiltins, message: 'The verification path runs in a browser: no Node built-ins.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'Use Uint8Array: this code runs in a browser.' },
+        { name: 'process', message: 'No process in browser-safe code.' },
+        { name: 'require', message: 'ESM only.' },
+      ],
+    },
+  },
+);
