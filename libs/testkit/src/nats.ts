@@ -1,0 +1,227 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from './paths.js';
+import { tempDir, type TempDir } from './tempdir.js';
+
+/** How long a nats-server may take to say it is ready (JetStream recovery included). */
+export const NATS_READY_MS_MAX_DEFAULT = 15_000;
+/** How long a graceful stop may take before the process is killed. */
+export const NATS_STOP_MS_MAX = 5_000;
+const READY_POLL_MS = 20;
+
+export interface NatsServerOptions {
+  /** Keep the temporary store (and log) directory after stop(); it still goes when the test process exits. */
+  readonly keep_store?: boolean;
+  /** Use this JetStream store directory instead of a temporary one; it is never removed. */
+  readonly store_dir?: string;
+  readonly ready_ms_max?: number;
+  /** Server max_payload; nats-server's default is 1 MiB. */
+  readonly max_payload_bytes?: number;
+}
+
+export interface NatsServer {
+  /** nats://127.0.0.1:<port> */
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** The server's combined stdout/stderr, appended across restarts. */
+  readonly logPath: string;
+  /** Pid of the running process, or undefined while it is down. */
+  readonly pid: number | undefined;
+  /** Graceful stop (SIGTERM, SIGKILL after NATS_STOP_MS_MAX), then removes the temporary store unless kept. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would; the store stays so that restart() recovers from it. */
+  kill(): Promise<void>;
+  /** Stops the server if it runs, then starts it again on the same port and store dir. */
+  restart(): Promise<void>;
+}
+
+// Every live server process, killed when the test process exits so that no test ever leaks one.
+const liveChildren = new Set<ChildProcess>();
+let hooksInstalled = false;
+
+function killAllNow(): void {
+  for (const child of liveChildren) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  liveChildren.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllNow);
+  // A signal skips 'exit' handlers, so catch the ones a test runner sends on timeout.
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+    process.once(signal, () => {
+      killAllNow();
+      process.exit(128 + number);
+    });
+  }
+}
+
+let cachedBin: string | undefined;
+
+/** NATS_SERVER_BIN if set, else whatever scripts/ensure-nats.sh finds or installs (>= 2.12). */
+export function natsServerBin(): string {
+  if (cachedBin !== undefined) return cachedBin;
+  const fromEnv = process.env['NATS_SERVER_BIN'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    cachedBin = fromEnv;
+    return fromEnv;
+  }
+  const script = join(repoRoot(), 'scripts', 'ensure-nats.sh');
+  const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
+  const bin = out.trim().split('\n').pop() ?? '';
+  if (bin === '') throw new Error('testkit: ensure-nats.sh printed no path');
+  cachedBin = bin;
+  return bin;
+}
+
+function configText(port: number, storeDir: string, maxPayload: number | undefined): string {
+  const lines = [
+    `listen: "127.0.0.1:${port}"`,
+    `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+    // The monitoring port stays off; nothing here may listen beyond the client port.
+  ];
+  if (maxPayload !== undefined) lines.push(`max_payload: ${maxPayload}`);
+  return lines.join('\n') + '\n';
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+class RunningNats implements NatsServer {
+  port = 0;
+  private child: ChildProcess | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly root: TempDir,
+    readonly storeDir: string,
+    readonly logPath: string,
+    private readonly confPath: string,
+    private readonly opts: NatsServerOptions,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped) throw new Error('testkit: nats-server was stopped for good');
+    // Port -1 asks the server for an ephemeral port; restarts reuse the port it chose.
+    writeFileSync(this.confPath, configText(this.port === 0 ? -1 : this.port, this.storeDir, this.opts.max_payload_bytes));
+    const logOffset = fileSize(this.logPath);
+    const fd = openSync(this.logPath, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(natsServerBin(), ['-c', this.confPath], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
+    // A forgotten server must not keep the test process alive; the exit hook kills it.
+    child.unref();
+    this.child = child;
+    await this.waitReady(child, logOffset);
+  }
+
+  private async waitReady(child: ChildProcess, logOffset: number): Promise<void> {
+    const deadline = Date.now() + (this.opts.ready_ms_max ?? NATS_READY_MS_MAX_DEFAULT);
+    while (Date.now() < deadline) {
+      const log = readFileSync(this.logPath, 'utf8').slice(logOffset);
+      const listening = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (listening?.[1] !== undefined && log.includes('Server is ready')) {
+        this.port = Number(listening[1]);
+        return;
+      }
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`testkit: nats-server exited during start (${child.exitCode ?? child.signalCode}):\n${log.slice(-2000)}`);
+      }
+      await sleep(READY_POLL_MS);
+    }
+    child.kill('SIGKILL');
+    throw new Error(`testkit: nats-server not ready within ${this.opts.ready_ms_max ?? NATS_READY_MS_MAX_DEFAULT} ms; log at ${this.logPath}`);
+  }
+
+  private async terminate(): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    this.child = undefined;
+    child.kill('SIGTERM');
+    if (!(await waitExit(child, NATS_STOP_MS_MAX))) {
+      child.kill('SIGKILL');
+      await waitExit(child, NATS_STOP_MS_MAX);
+    }
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    this.child = undefined;
+    child.kill('SIGKILL');
+    await waitExit(child, NATS_STOP_MS_MAX);
+  }
+
+  async restart(): Promise<void> {
+    await this.terminate();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.terminate();
+    this.stopped = true;
+    if (this.opts.keep_store !== true) this.root.remove();
+  }
+}
+
+/**
+ * A real nats-server with JetStream on 127.0.0.1 and an ephemeral port, its store in a temporary
+ * directory. Resolves once the server says it is ready; never outlives the test process.
+ */
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  const ready = opts.ready_ms_max ?? NATS_READY_MS_MAX_DEFAULT;
+  if (!Number.isSafeInteger(ready) || ready <= 0 || ready > 120_000) throw new Error(`testkit: bad ready_ms_max ${ready}`);
+  installHooks();
+  const root = tempDir('nats');
+  const storeDir = opts.store_dir ?? join(root.path, 'store');
+  mkdirSync(storeDir, { recursive: true });
+  const server = new RunningNats(root, storeDir, join(root.path, 'nats.log'), join(root.path, 'nats.conf'), opts);
+  try {
+    await server.start();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
