@@ -1,0 +1,129 @@
+// The one table of stable error codes. A code is a public contract: clients switch on it, so a code
+// is never renamed, renumbered or reused for another meaning. New codes are appended.
+// The HTTP status of every code lives in the same table, and the `satisfies` clause makes the
+// compiler reject a code without a status (exhaustive by construction, not by review).
+
+// Append-only: the order is the order codes were introduced.
+export const errorCodes = [
+  'malformed_json',
+  'body_too_large',
+  'wrong_type',
+  'json_too_deep',
+  'bad_unicode',
+  'bad_query',
+  'not_found',
+  'method_not_allowed',
+  'invalid_id',
+  'empty_records',
+  'too_many_records',
+  'invalid_key',
+  'key_too_large',
+  'bad_hash_tag',
+  'duplicate_key',
+  'value_too_large',
+  'meta_too_large',
+  'tx_too_large',
+  'bad_expect',
+  'precondition_cross_shard',
+  'empty_batch',
+  'batch_too_large',
+  'precondition_failed',
+  'id_conflict',
+  'backpressure',
+  'unavailable',
+  'timeout',
+  'wire_truncated',
+  'wire_version',
+  'wire_malformed',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export type HttpStatus = 400 | 404 | 405 | 409 | 413 | 500 | 503 | 504;
+
+// `satisfies Record<ErrorCode, ...>` rejects both a code without a status and a status for an
+// unknown code, so the table cannot drift from the list.
+export const errorStatus = {
+  // Request envelope.
+  malformed_json: 400,
+  body_too_large: 413,
+  wrong_type: 400,
+  json_too_deep: 400,
+  bad_unicode: 400,
+  bad_query: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  // Transaction content.
+  invalid_id: 400,
+  empty_records: 400,
+  too_many_records: 413,
+  invalid_key: 400,
+  key_too_large: 413,
+  bad_hash_tag: 400,
+  duplicate_key: 400,
+  value_too_large: 413,
+  meta_too_large: 413,
+  tx_too_large: 413,
+  bad_expect: 400,
+  precondition_cross_shard: 400,
+  empty_batch: 400,
+  batch_too_large: 413,
+  // Outcomes decided by the shards.
+  precondition_failed: 409,
+  id_conflict: 409,
+  // Capacity and availability: retry later (Retry-After on 503).
+  backpressure: 503,
+  unavailable: 503,
+  timeout: 504,
+  // Binary codecs between services (never caused by a client's bytes).
+  wire_truncated: 500,
+  wire_version: 500,
+  wire_malformed: 500,
+  internal: 500,
+} as const satisfies Record<ErrorCode, HttpStatus>;
+
+export function statusOf(code: ErrorCode): HttpStatus {
+  return errorStatus[code];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorStatus, value);
+}
+
+export interface CairnErrorOptions {
+  cause?: unknown;
+  // Seconds a client should wait before retrying (back-pressure and availability codes).
+  retryAfterSeconds?: number;
+  // Where in the request the problem is, e.g. "records[3].key" (for humans and for clients' logs).
+  path?: string;
+}
+
+export class CairnError extends Error {
+  readonly code: ErrorCode;
+  readonly status: HttpStatus;
+  readonly retryAfterSeconds: number | undefined;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: CairnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CairnError';
+    this.code = code;
+    this.status = statusOf(code);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.path = options.path;
+  }
+}
+
+// The JSON body of every error answer: { "error": { "code", "message", "path"? } }.
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  path?: string;
+}
+
+export function errorBody(error: CairnError): ErrorBody {
+  const body: ErrorBody = { code: error.code, message: error.message };
+  if (error.path !== undefined) body.path = error.path;
+  return body;
+}
