@@ -158,26 +158,22 @@ function parseSignatureLine(line: string): SignatureLine {
 }
 
 function noteString(note: string | Uint8Array): string {
-  if (note.length > NOTE_BYTES_MAX) {
-    throw new CheckpointError('NOTE_LIMIT_EXCEEDED', `note exceeds ${NOTE_BYTES_MAX} bytes`);
-  }
-  if (typeof note !== 'string') {
-    try {
-      return utf8Decode(note);
-    } catch (cause) {
-      throw new CheckpointError('NOTE_MALFORMED', 'note is not valid UTF-8', { cause });
-    }
-  }
+  // A string's UTF-16 length never exceeds its UTF-8 length, so this first cut is safe for both forms.
+  if (note.length > NOTE_BYTES_MAX) throw tooLarge();
+  let bytes: Uint8Array;
+  let text: string;
   try {
-    // A string's UTF-16 length never exceeds its UTF-8 length, so the check above is only a first cut.
-    if (utf8Encode(note).length > NOTE_BYTES_MAX) {
-      throw new CheckpointError('NOTE_LIMIT_EXCEEDED', `note exceeds ${NOTE_BYTES_MAX} bytes`);
-    }
+    bytes = typeof note === 'string' ? utf8Encode(note) : note;
+    text = typeof note === 'string' ? note : utf8Decode(note);
   } catch (cause) {
-    if (cause instanceof CheckpointError && cause.code === 'NOTE_LIMIT_EXCEEDED') throw cause;
-    throw new CheckpointError('NOTE_MALFORMED', 'note is not well-formed Unicode', { cause });
+    throw new CheckpointError('NOTE_MALFORMED', 'note is not valid UTF-8', { cause });
   }
-  return note;
+  if (bytes.length > NOTE_BYTES_MAX) throw tooLarge();
+  return text;
+}
+
+function tooLarge(): CheckpointError {
+  return new CheckpointError('NOTE_LIMIT_EXCEEDED', `note exceeds ${NOTE_BYTES_MAX} bytes`);
 }
 
 /** Signed notes are valid UTF-8 without ASCII control characters other than newline (C2SP). */

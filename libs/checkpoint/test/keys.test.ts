@@ -10,6 +10,7 @@ import {
   generateKeyPair,
   isValidKeyName,
   keyIdHex,
+  openNote,
   parseSignerKey,
   parseVerifierKey,
 } from '../src/index.js';
@@ -157,4 +158,20 @@ test('generated keys round trip for random names and seeds (property)', () => {
     }),
     { numRuns: 200 },
   );
+});
+
+test('without crypto.getRandomValues keys cannot be generated, but notes still verify', () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  assert.ok(saved !== undefined);
+  Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });
+  try {
+    assertCode(() => generateKeyPair('log'), 'RANDOM_UNAVAILABLE');
+    // Verification needs no randomness: a client without WebCrypto can still check notes.
+    const golden = vectors.signedNotes[0];
+    assert.ok(golden !== undefined);
+    assert.equal(openNote(golden.signedNote, [parseVerifierKey(peter.vkey)]).verified.length, 1);
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', saved);
+  }
+  assert.ok(generateKeyPair('log').signerKey.startsWith('PRIVATE+KEY+log+'));
 });

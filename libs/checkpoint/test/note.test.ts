@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   CheckpointError,
+  NOTE_BYTES_MAX,
   NOTE_SIGNATURES_MAX,
   NoteUnverifiedError,
   VerifierList,
@@ -280,4 +281,14 @@ test('a malleated signature (S + L) is refused', () => {
   assert.equal(t, 0n, 'S + L still fits in 32 bytes');
   const note = `${goldenText}\n— PeterNeumann ${Buffer.from(malleated).toString('base64')}\n`;
   assertCode(() => openNote(note, [peter]), 'NOTE_BAD_SIGNATURE');
+});
+
+test('notes over NOTE_BYTES_MAX are refused before any parsing, as strings and as bytes', () => {
+  const big = goldenText + 'x'.repeat(NOTE_BYTES_MAX) + '\n\n' + peterSigLine;
+  assertCode(() => openNote(big, [peter]), 'NOTE_LIMIT_EXCEEDED');
+  assertCode(() => openNote(Buffer.from(big), [peter]), 'NOTE_LIMIT_EXCEEDED');
+  // Under the limit in UTF-16 code units, over it in UTF-8 bytes.
+  const wide = 'é'.repeat(NOTE_BYTES_MAX / 2) + '\n\n' + peterSigLine;
+  assert.ok(wide.length < NOTE_BYTES_MAX);
+  assertCode(() => openNote(wide, [peter]), 'NOTE_LIMIT_EXCEEDED');
 });
