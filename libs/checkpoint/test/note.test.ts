@@ -28,6 +28,9 @@ const golden = vectors.signedNotes[0];
 assert.ok(golden !== undefined && golden.text !== undefined);
 const goldenText = golden.text;
 const peterSigLine = golden.signedNote.slice(goldenText.length + 1);
+// The second vector note carries EnochRoot's signature over the same text as its last line.
+const enochSigLine = (vectors.signedNotes[1]?.signedNote.split('\n').at(-2) ?? '') + '\n';
+assert.ok(enochSigLine.startsWith('— EnochRoot '));
 
 function assertCode(fn: () => unknown, code: string, what?: string): void {
   assert.throws(
@@ -144,15 +147,13 @@ test('a key that shares only the name or only the key ID is unknown, and its sig
 });
 
 test('a failing signature from a known key rejects the note even when another key verifies', () => {
-  const enochLine = vectors.signedNotes[1]?.signedNote.split('\n').at(-2) ?? '';
-  assert.ok(enochLine.startsWith('— EnochRoot '));
   const otherText = 'different text\n';
-  const enochOnOther = otherText + '\n' + enochLine + '\n';
+  const enochOnOther = otherText + '\n' + enochSigLine;
   assertCode(() => openNote(enochOnOther, [enoch]), 'NOTE_BAD_SIGNATURE');
   // Character 30 of the base64 lies in the Ed25519 signature, past the 4-byte key ID.
   const at = '— EnochRoot '.length + 30;
-  const tampered = enochLine.slice(0, at) + (enochLine[at] === 'A' ? 'B' : 'A') + enochLine.slice(at + 1);
-  const mixed = goldenText + '\n' + peterSigLine + tampered + '\n';
+  const tampered = enochSigLine.slice(0, at) + (enochSigLine[at] === 'A' ? 'B' : 'A') + enochSigLine.slice(at + 1);
+  const mixed = goldenText + '\n' + peterSigLine + tampered;
   assertCode(() => openNote(mixed, [peter, enoch]), 'NOTE_BAD_SIGNATURE');
   assert.deepEqual(names(openNote(mixed, [peter]).verified), ['PeterNeumann']);
 });
@@ -169,7 +170,7 @@ test('a known-key signature of the wrong length is a bad signature, not ignored'
 });
 
 test('repeated identical signature lines are listed once', () => {
-  const note = goldenText + '\n' + peterSigLine.repeat(3) + vectors.signedNotes[1]?.signedNote.split('\n').at(-2) + '\n' + vectors.signedNotes[1]?.signedNote.split('\n').at(-2) + '\n';
+  const note = goldenText + '\n' + peterSigLine.repeat(3) + enochSigLine.repeat(2);
   const opened = openNote(note, [peter]);
   assert.deepEqual(names(opened.verified), ['PeterNeumann']);
   assert.deepEqual(names(opened.unverified), ['EnochRoot']);
