@@ -1,0 +1,253 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { consumeShard, type BatchHandler, type ConsumeOptions, type ShardConsumer } from './consume.js';
+import { TransportError, TransportErrorCode, fromNatsError } from './errors.js';
+import { shardSubjects, type StreamLayout } from './layout.js';
+import {
+  ATOMIC_BATCH_MSGS_MAX,
+  ATOMIC_BATCHES_IN_FLIGHT_MAX_DEFAULT,
+  PUBLISH_TIMEOUT_MS_DEFAULT,
+  checkMessage,
+  publishBatch,
+  publishOne,
+  type AtomicBatchAck,
+  type OutboundMessage,
+  type PublishAck,
+} from './publish.js';
+import { requestSubject, serveSubject, type RequestHandler, type ServeOptions, type Service } from './rpc.js';
+import { ensureStream } from './stream.js';
+
+/** Atomic batch publish (allow_atomic) arrived in nats-server 2.12. */
+export const SERVER_VERSION_MIN = [2, 12] as const;
+
+export const TRANSPORT_DEFAULTS = Object.freeze({
+  name: 'cairn',
+  connect_timeout_ms: 5_000,
+  publish_timeout_ms: PUBLISH_TIMEOUT_MS_DEFAULT,
+  batches_in_flight_max: ATOMIC_BATCHES_IN_FLIGHT_MAX_DEFAULT,
+  reconnect_wait_ms: 250,
+  /** About five minutes of reconnecting at reconnect_wait_ms before the connection gives up. */
+  reconnect_attempts_max: 1_200,
+});
+
+export interface TransportOptions {
+  readonly servers: string | readonly string[];
+  readonly layout: StreamLayout;
+  readonly name?: string;
+  readonly connect_timeout_ms?: number;
+  readonly publish_timeout_ms?: number;
+  readonly batches_in_flight_max?: number;
+  readonly reconnect_wait_ms?: number;
+  readonly reconnect_attempts_max?: number;
+}
+
+export interface EventMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface EventSubscription {
+  stop(): void;
+}
+
+type Settings = Required<Omit<TransportOptions, 'servers' | 'layout'>>;
+
+function checkRange(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TransportError(TransportErrorCode.CONFIG, `${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+}
+
+function settings(opts: TransportOptions): Settings {
+  const s: Settings = {
+    name: opts.name ?? TRANSPORT_DEFAULTS.name,
+    connect_timeout_ms: opts.connect_timeout_ms ?? TRANSPORT_DEFAULTS.connect_timeout_ms,
+    publish_timeout_ms: opts.publish_timeout_ms ?? TRANSPORT_DEFAULTS.publish_timeout_ms,
+    batches_in_flight_max: opts.batches_in_flight_max ?? TRANSPORT_DEFAULTS.batches_in_flight_max,
+    reconnect_wait_ms: opts.reconnect_wait_ms ?? TRANSPORT_DEFAULTS.reconnect_wait_ms,
+    reconnect_attempts_max: opts.reconnect_attempts_max ?? TRANSPORT_DEFAULTS.reconnect_attempts_max,
+  };
+  checkRange('connect_timeout_ms', s.connect_timeout_ms, 100, 120_000);
+  checkRange('publish_timeout_ms', s.publish_timeout_ms, 100, 120_000);
+  // 50 is the server's per-stream limit: more could only ever be refused there.
+  checkRange('batches_in_flight_max', s.batches_in_flight_max, 1, 50);
+  checkRange('reconnect_wait_ms', s.reconnect_wait_ms, 10, 60_000);
+  checkRange('reconnect_attempts_max', s.reconnect_attempts_max, 0, 1_000_000);
+  return s;
+}
+
+function versionAtLeast(version: string, min: readonly [number, number]): boolean {
+  const m = /^(\d+)\.(\d+)\./.exec(version);
+  if (m === null) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > min[0] || (major === min[0] && minor >= min[1]);
+}
+
+/**
+ * One NATS connection and everything Cairn moves over it. Payload-agnostic: it moves bytes; the
+ * encodings are @cairn/wire's.
+ */
+export class Transport {
+  private batchesInFlight = 0;
+  private readonly subjects: ReadonlySet<string>;
+  private closed = false;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    readonly layout: StreamLayout,
+    private readonly s: Settings,
+  ) {
+    this.subjects = new Set(shardSubjects(layout));
+  }
+
+  static async connect(opts: TransportOptions): Promise<Transport> {
+    const s = settings(opts);
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: typeof opts.servers === 'string' ? opts.servers : [...opts.servers],
+        name: s.name,
+        timeout: s.connect_timeout_ms,
+        reconnectTimeWait: s.reconnect_wait_ms,
+        maxReconnectAttempts: s.reconnect_attempts_max,
+      });
+    } catch (err) {
+      throw new TransportError(TransportErrorCode.CONNECT, `cannot connect to ${String(opts.servers)}`, { cause: err });
+    }
+    const version = nc.info?.version ?? '';
+    if (!versionAtLeast(version, SERVER_VERSION_MIN)) {
+      await nc.close();
+      throw new TransportError(TransportErrorCode.SERVER_VERSION, `nats-server ${version} lacks atomic batch publish; need >= ${SERVER_VERSION_MIN.join('.')}`);
+    }
+    try {
+      const jsm = await jetstreamManager(nc);
+      return new Transport(nc, jetstream(nc), jsm, opts.layout, s);
+    } catch (err) {
+      await nc.close();
+      throw fromNatsError(err, 'JetStream is not available');
+    }
+  }
+
+  /** The server's max_payload: no single message may be larger. */
+  get maxPayloadBytes(): number {
+    return this.nc.info?.max_payload ?? 1_048_576;
+  }
+
+  private checkOpen(): void {
+    if (this.closed || this.nc.isClosed()) throw new TransportError(TransportErrorCode.CLOSED, 'transport is closed');
+  }
+
+  /** Creates the layout's stream, or verifies an existing one (STREAM_MISMATCH if it differs). */
+  async ensureStream(): Promise<StreamInfo> {
+    this.checkOpen();
+    return ensureStream(this.jsm, this.layout);
+  }
+
+  /** One message into the stream, deduplicated by msgId. */
+  async publish(msg: OutboundMessage): Promise<PublishAck> {
+    this.checkOpen();
+    checkMessage(msg, this.subjects, this.maxPayloadBytes);
+    return publishOne(this.nc, msg, this.s.publish_timeout_ms);
+  }
+
+  /**
+   * All messages stored whole, at contiguous stream sequences, or none at all. At most
+   * ATOMIC_BATCH_MSGS_MAX messages; at most batches_in_flight_max batches at once, beyond which the
+   * call fails at once with BACKPRESSURE instead of queueing.
+   */
+  async publishAtomic(msgs: readonly OutboundMessage[]): Promise<AtomicBatchAck> {
+    this.checkOpen();
+    if (msgs.length === 0) throw new TransportError(TransportErrorCode.BAD_INPUT, 'an atomic batch needs at least one message');
+    if (msgs.length > ATOMIC_BATCH_MSGS_MAX) {
+      throw new TransportError(TransportErrorCode.BATCH_TOO_LARGE, `atomic batch of ${msgs.length} messages exceeds ${ATOMIC_BATCH_MSGS_MAX}`);
+    }
+    for (const msg of msgs) checkMessage(msg, this.subjects, this.maxPayloadBytes);
+    if (this.batchesInFlight >= this.s.batches_in_flight_max) {
+      throw new TransportError(TransportErrorCode.BACKPRESSURE, `${this.s.batches_in_flight_max} atomic batches already in flight`);
+    }
+    this.batchesInFlight += 1;
+    try {
+      return await publishBatch(this.nc, msgs, this.s.publish_timeout_ms);
+    } finally {
+      this.batchesInFlight -= 1;
+    }
+  }
+
+  /** Atomic batches awaiting their commit ack right now. */
+  atomicBatchesInFlight(): number {
+    return this.batchesInFlight;
+  }
+
+  /** A durable pull consumer on one shard's subject; see ShardConsumer for the delivery guarantees. */
+  async consume(opts: ConsumeOptions, handler: BatchHandler): Promise<ShardConsumer> {
+    this.checkOpen();
+    return consumeShard(this.js, this.jsm, this.layout, opts, handler);
+  }
+
+  /** Answers requests on `subject` with at most in_flight_max running at once. */
+  serve(subject: string, handler: RequestHandler, opts: ServeOptions = {}): Service {
+    this.checkOpen();
+    return serveSubject(this.nc, subject, handler, opts);
+  }
+
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    this.checkOpen();
+    return requestSubject(this.nc, subject, data, timeoutMs);
+  }
+
+  /** Core-NATS publish (not stored, at most once): commit events. */
+  publishEvent(subject: string, data: Uint8Array, headers?: Readonly<Record<string, string>>): void {
+    this.checkOpen();
+    if (headers === undefined) {
+      this.nc.publish(subject, data);
+      return;
+    }
+    const h = natsHeaders();
+    for (const [name, value] of Object.entries(headers)) h.set(name, value);
+    this.nc.publish(subject, data, { headers: h });
+  }
+
+  /** Calls `handler` for every event on `subject` (wildcards allowed) until stop(). */
+  subscribe(subject: string, handler: (event: EventMessage) => void): EventSubscription {
+    this.checkOpen();
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const h: Record<string, string> = {};
+        if (msg.headers !== undefined) for (const key of msg.headers.keys()) h[key] = msg.headers.get(key);
+        handler({ subject: msg.subject, data: msg.data, headers: h });
+      },
+    });
+    return { stop: () => sub.unsubscribe() };
+  }
+
+  /** Waits until the server has seen everything sent so far. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    try {
+      await this.nc.flush();
+    } catch (err) {
+      throw fromNatsError(err, 'flush');
+    }
+  }
+
+  /** Drains subscriptions and closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.nc.isClosed()) return;
+    try {
+      await this.nc.drain();
+    } catch {
+      await this.nc.close();
+    }
+  }
+}
+
+export function connectTransport(opts: TransportOptions): Promise<Transport> {
+  return Transport.connect(opts);
+}
