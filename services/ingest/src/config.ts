@@ -1,0 +1,164 @@
+// The ingest's configuration: one table of named settings, each with its env var, its flag, its
+// default and its allowed range. Everything is checked at start so a bad setting stops the
+// process before it takes traffic, never halfway through a flush. Documented in docs/design/ingest.md.
+import { CairnError, txLimitsDefault, shardCountMax, type TxLimits } from '@cairn/wire';
+
+export interface IngestConfig extends TxLimits {
+  readonly nats_url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly shards: number;
+  readonly stream: string;
+  readonly subject_prefix: string;
+  readonly replicas: number;
+  // Flush when this many transactions wait, or when the oldest waited this long.
+  readonly batch_txs_max: number;
+  readonly batch_age_ms_max: number;
+  // Bytes of one shard message (one per shard per flush); at most the broker's max_payload.
+  readonly message_bytes_max: number;
+  // Atomic batches published and not yet acknowledged by the broker (the server allows ~50 per stream).
+  readonly flushes_inflight_max: number;
+  // Transactions admitted and not yet in a flush.
+  readonly pending_txs_max: number;
+  // Transactions admitted and not yet answered (pending + published and awaiting commit events).
+  readonly waiters_max: number;
+  readonly commit_wait_ms_max: number;
+  readonly publish_timeout_ms: number;
+  readonly body_bytes_max: number;
+  readonly retry_after_s: number;
+  readonly shutdown_ms_max: number;
+}
+
+type NumberKey = { [K in keyof IngestConfig]: IngestConfig[K] extends number ? K : never }[keyof IngestConfig];
+type StringKey = { [K in keyof IngestConfig]: IngestConfig[K] extends string ? K : never }[keyof IngestConfig];
+
+interface NumberSetting {
+  readonly key: NumberKey;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+  readonly help: string;
+}
+
+interface StringSetting {
+  readonly key: StringKey;
+  readonly pattern: RegExp;
+  readonly default: string;
+  readonly help: string;
+}
+
+const MiB = 1_048_576;
+
+export const stringSettings: readonly StringSetting[] = [
+  { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
+  { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
+  { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
+  { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
+];
+
+export const numberSettings: readonly NumberSetting[] = [
+  { key: 'port', min: 0, max: 65_535, default: 8080, help: 'HTTP port (0 = any free port)' },
+  { key: 'shards', min: 1, max: shardCountMax, default: 2, help: 'shard count, fixed when the cluster is created' },
+  { key: 'replicas', min: 1, max: 5, default: 1, help: 'stream replicas (3 in a NATS cluster)' },
+  { key: 'batch_txs_max', min: 1, max: 100_000, default: 2_000, help: 'transactions per flush' },
+  { key: 'batch_age_ms_max', min: 0, max: 1_000, default: 2, help: 'oldest waiting transaction age that forces a flush' },
+  { key: 'message_bytes_max', min: 64 * 1024, max: 64 * MiB, default: MiB, help: 'bytes of one shard message (<= broker max_payload)' },
+  { key: 'flushes_inflight_max', min: 1, max: 50, default: 16, help: 'atomic batches awaiting the broker ack' },
+  { key: 'pending_txs_max', min: 1, max: 10_000_000, default: 50_000, help: 'admitted transactions not yet flushed' },
+  { key: 'waiters_max', min: 1, max: 10_000_000, default: 200_000, help: 'admitted transactions not yet answered' },
+  { key: 'commit_wait_ms_max', min: 100, max: 600_000, default: 10_000, help: 'how long a request waits for its commit events' },
+  { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'how long a flush waits for the broker ack' },
+  { key: 'body_bytes_max', min: 1_024, max: 256 * MiB, default: 8 * MiB, help: 'bytes of one HTTP request body' },
+  { key: 'retry_after_s', min: 1, max: 3_600, default: 1, help: 'Retry-After seconds on 503' },
+  { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'how long a graceful stop waits for open requests' },
+  { key: 'id_bytes_max', min: 16, max: 128, default: txLimitsDefault.id_bytes_max, help: 'bytes of a client transaction id' },
+  { key: 'key_bytes_max', min: 1, max: 4_096, default: txLimitsDefault.key_bytes_max, help: 'bytes of a key' },
+  { key: 'value_bytes_max', min: 1, max: 16 * MiB, default: txLimitsDefault.value_bytes_max, help: 'bytes of a canonical value' },
+  { key: 'meta_bytes_max', min: 2, max: MiB, default: txLimitsDefault.meta_bytes_max, help: 'bytes of canonical meta' },
+  { key: 'tx_records_max', min: 1, max: 100_000, default: txLimitsDefault.tx_records_max, help: 'records of one transaction' },
+  { key: 'tx_bytes_max', min: 1, max: 64 * MiB, default: txLimitsDefault.tx_bytes_max, help: 'key+value+meta bytes of one transaction' },
+  { key: 'json_depth_max', min: 1, max: 256, default: txLimitsDefault.json_depth_max, help: 'nesting depth of values and meta' },
+  { key: 'request_txs_max', min: 1, max: 100_000, default: txLimitsDefault.request_txs_max, help: 'transactions of one batch request' },
+];
+
+// CAIRN_INGEST_PORT keeps the name the cluster scripts use; the rest follow CAIRN_<KEY>.
+const envOverrides: Partial<Record<keyof IngestConfig, string>> = { port: 'CAIRN_INGEST_PORT', host: 'CAIRN_INGEST_HOST' };
+
+export function envName(key: keyof IngestConfig): string {
+  return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;
+}
+
+export function flagName(key: keyof IngestConfig): string {
+  return `--${key.replaceAll('_', '-')}`;
+}
+
+export function configDefaults(): IngestConfig {
+  const out: Record<string, string | number> = {};
+  for (const s of stringSettings) out[s.key] = s.default;
+  for (const s of numberSettings) out[s.key] = s.default;
+  return out as unknown as IngestConfig;
+}
+
+function configError(message: string): CairnError {
+  return new CairnError('internal', `config: ${message}`);
+}
+
+// Flags win over env vars, env vars over defaults. Flags are `--name=value` or `--name value`.
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[], overrides: Partial<IngestConfig> = {}): IngestConfig {
+  const raw = new Map<string, string>();
+  const known = new Map<string, keyof IngestConfig>();
+  for (const s of [...stringSettings, ...numberSettings]) {
+    known.set(flagName(s.key), s.key);
+    const fromEnv = env[envName(s.key)];
+    if (fromEnv !== undefined && fromEnv !== '') raw.set(s.key, fromEnv);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const key = known.get(flag);
+    if (key === undefined) throw configError(`unknown flag ${flag} (see --help)`);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw configError(`flag ${flag} needs a value`);
+    raw.set(key, value);
+  }
+  const out: Record<string, string | number> = { ...configDefaults() };
+  for (const s of stringSettings) {
+    const v = raw.get(s.key);
+    if (v !== undefined) out[s.key] = v;
+  }
+  for (const s of numberSettings) {
+    const v = raw.get(s.key);
+    if (v === undefined) continue;
+    if (!/^[0-9]+$/.test(v)) throw configError(`${s.key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    out[s.key] = Number(v);
+  }
+  const config = { ...(out as unknown as IngestConfig), ...overrides };
+  checkConfig(config);
+  return Object.freeze(config);
+}
+
+export function checkConfig(c: IngestConfig): void {
+  for (const s of stringSettings) {
+    if (!s.pattern.test(c[s.key])) throw configError(`${s.key} ${JSON.stringify(c[s.key])} is malformed (${s.help})`);
+  }
+  for (const s of numberSettings) {
+    const v = c[s.key];
+    if (!Number.isSafeInteger(v) || v < s.min || v > s.max) throw configError(`${s.key} must be an integer in [${s.min}, ${s.max}], got ${v}`);
+  }
+  // Relations between bounds: each would otherwise fail later, under load.
+  if (c.tx_bytes_max + 64 * 1024 + 16 * c.tx_records_max > c.message_bytes_max) {
+    throw configError('tx_bytes_max plus per-record framing must fit in message_bytes_max: one transaction must fit one shard message');
+  }
+  if (c.pending_txs_max > c.waiters_max) throw configError('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
+  if (c.request_txs_max > c.pending_txs_max) throw configError('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
+  if (c.value_bytes_max > c.tx_bytes_max) throw configError('value_bytes_max must be <= tx_bytes_max');
+}
+
+export function usage(): string {
+  const lines = ['cairn-ingest: the HTTP write gateway', '', 'settings (flag, env var, default):'];
+  for (const s of [...stringSettings, ...numberSettings]) {
+    lines.push(`  ${flagName(s.key).padEnd(24)} ${envName(s.key).padEnd(28)} ${String(s.default).padEnd(22)} ${s.help}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,182 @@
+// The HTTP surface on bare node:http: routing, bounded body reading, validation, answers.
+// No framework: the whole request path is a few function calls (measured in bench/).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  CairnError,
+  errorBody,
+  validateBatchEnvelope,
+  validateTransaction,
+  type BatchItemResult,
+  type Sha256,
+  type ValidTransaction,
+} from '@cairn/wire';
+import type { IngestConfig } from './config.js';
+import type { Gateway, Outcome, WaitFor } from './gateway.js';
+import { openApiDocument } from './openapi.js';
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const jsonType = 'application/json; charset=utf-8';
+
+export interface HttpDeps {
+  readonly config: IngestConfig;
+  readonly gateway: Gateway;
+  readonly sha256: Sha256;
+  readonly healthy: () => boolean;
+}
+
+export function createIngestServer(deps: HttpDeps): Server {
+  const openapi = JSON.stringify(openApiDocument);
+  const server = createServer((req, res) => {
+    route(deps, openapi, req, res).catch((error: unknown) => sendError(res, asError(error)));
+  });
+  // Keep-alive is how a backend reaches throughput; the timeouts bound idle and slow clients.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = deps.config.commit_wait_ms_max + 30_000;
+  return server;
+}
+
+type Handler = (deps: HttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, openapi: string) => Promise<void>;
+
+const routes: Record<string, Partial<Record<string, Handler>>> = {
+  '/v1/transactions': { POST: postTransaction },
+  '/v1/transactions/batch': { POST: postBatch },
+  '/openapi.json': { GET: getOpenApi },
+  '/healthz': { GET: getHealth },
+};
+
+async function route(deps: HttpDeps, openapi: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const methods = routes[path];
+  if (methods === undefined) {
+    req.resume();
+    return sendError(res, new CairnError('not_found', `no route ${path}`));
+  }
+  const handler = methods[req.method ?? ''];
+  if (handler === undefined) {
+    req.resume();
+    res.setHeader('Allow', Object.keys(methods).join(', '));
+    return sendError(res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
+  }
+  await handler(deps, req, res, query, openapi);
+}
+
+function waitMode(query: URLSearchParams): WaitFor {
+  const wait = query.get('wait') ?? 'committed';
+  if (wait !== 'committed' && wait !== 'accepted') throw new CairnError('bad_query', 'wait must be "committed" or "accepted"', { path: 'wait' });
+  return wait;
+}
+
+async function postTransaction(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const wait = waitMode(query);
+  const body = await readJson(req, res, deps.config.body_bytes_max);
+  if (body === noBody) return;
+  const tx = validateTransaction(body, { limits: deps.config, shardCount: deps.config.shards, sha256: deps.sha256 });
+  const [outcome] = deps.gateway.submit([tx], wait);
+  sendOutcome(res, await (outcome as Promise<Outcome>));
+}
+
+async function postBatch(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const wait = waitMode(query);
+  const body = await readJson(req, res, deps.config.body_bytes_max);
+  if (body === noBody) return;
+  const items = validateBatchEnvelope(body, deps.config);
+  const results: (BatchItemResult | undefined)[] = new Array<BatchItemResult | undefined>(items.length);
+  const valid: ValidTransaction[] = [];
+  const validAt: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    try {
+      valid.push(validateTransaction(items[i], { limits: deps.config, shardCount: deps.config.shards, sha256: deps.sha256 }, `transactions[${i}]`));
+      validAt.push(i);
+    } catch (error) {
+      results[i] = itemError(asError(error));
+    }
+  }
+  // Admission is all or nothing: a partly admitted batch would make a 503 ambiguous.
+  const outcomes = await Promise.all(deps.gateway.submit(valid, wait));
+  outcomes.forEach((o, j) => {
+    results[validAt[j] as number] = o.ok ? { status: 200, receipt: o.receipt } : itemError(o.error);
+  });
+  send(res, 200, JSON.stringify({ results }));
+}
+
+async function getOpenApi(_deps: HttpDeps, req: IncomingMessage, res: ServerResponse, _q: URLSearchParams, openapi: string): Promise<void> {
+  req.resume();
+  send(res, 200, openapi);
+}
+
+async function getHealth(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  req.resume();
+  const ok = deps.healthy();
+  send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...deps.gateway.stats }));
+}
+
+function itemError(error: CairnError): BatchItemResult {
+  return { status: error.status, error: errorBody(error) };
+}
+
+const noBody = Symbol('no body');
+
+// Reads at most `max` bytes. Past the bound it answers 413 at once and discards the rest, so the
+// client still reads the answer instead of a reset connection.
+function readJson(req: IncomingMessage, res: ServerResponse, max: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > max) {
+    tooLarge(req, res, max);
+    return Promise.resolve(noBody);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        tooLarge(req, res, max);
+        resolve(noBody);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('error', (e) => reject(new CairnError('malformed_json', 'request body could not be read', { cause: e })));
+    req.once('end', () => {
+      if (size > max) return;
+      try {
+        resolve(JSON.parse(utf8Strict.decode(Buffer.concat(chunks, size))));
+      } catch (cause) {
+        reject(new CairnError('malformed_json', 'body is not valid UTF-8 JSON', { cause }));
+      }
+    });
+  });
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, max: number): void {
+  res.setHeader('Connection', 'close');
+  sendError(res, new CairnError('body_too_large', `body exceeds ${max} bytes`));
+  req.resume();
+}
+
+function sendOutcome(res: ServerResponse, o: Outcome): void {
+  if (o.ok) send(res, 200, JSON.stringify(o.receipt));
+  else sendError(res, o.error);
+}
+
+function sendError(res: ServerResponse, error: CairnError): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  send(res, error.status, JSON.stringify({ error: errorBody(error) }));
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { 'Content-Type': jsonType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function asError(error: unknown): CairnError {
+  if (error instanceof CairnError) return error;
+  return new CairnError('internal', 'internal error', { cause: error });
+}

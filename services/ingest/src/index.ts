@@ -1,0 +1,17 @@
+export {
+  loadConfig,
+  checkConfig,
+  configDefaults,
+  envName,
+  flagName,
+  usage,
+  numberSettings,
+  stringSettings,
+  type IngestConfig,
+} from './config.js';
+export { Gateway, hex, type WaitFor, type Outcome, type GatewayStats } from './gateway.js';
+export { createIngestServer, type HttpDeps } from './http.js';
+export type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';
+export { natsLedger, newSession } from './nats-ledger.js';
+export { openApiDocument } from './openapi.js';
+export { startIngest, nodeSha256, type IngestService } from './service.js';

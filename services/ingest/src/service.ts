@@ -1,0 +1,71 @@
+// Composition: transport, stream check, session, gateway, commit-event subscription, HTTP server.
+// startIngest is what main.ts and the integration tests run.
+import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
+import { CairnError, type Sha256 } from '@cairn/wire';
+import type { IngestConfig } from './config.js';
+import { Gateway } from './gateway.js';
+import { createIngestServer } from './http.js';
+import { natsLedger, newSession } from './nats-ledger.js';
+
+// node:crypto's SHA-256 (SHA-NI where the CPU has it); byte-identical to @cairn/wire's default.
+export const nodeSha256: Sha256 = (data) => {
+  const d = createHash('sha256').update(data).digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+};
+
+export interface IngestService {
+  readonly url: string;
+  readonly port: number;
+  readonly gateway: Gateway;
+  readonly transport: Transport;
+  readonly session: number;
+  // Stops taking requests, answers the open ones (bounded by shutdown_ms_max), closes NATS.
+  stop(): Promise<void>;
+}
+
+export async function startIngest(config: IngestConfig): Promise<IngestService> {
+  const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
+  const transport = await connectTransport({
+    servers: config.nats_url.split(','),
+    layout,
+    name: 'cairn-ingest',
+    publish_timeout_ms: config.publish_timeout_ms,
+    batches_in_flight_max: config.flushes_inflight_max,
+  });
+  try {
+    if (config.message_bytes_max > transport.maxPayloadBytes) {
+      throw new CairnError('internal', `config: message_bytes_max ${config.message_bytes_max} exceeds the broker's max_payload ${transport.maxPayloadBytes}`);
+    }
+    await transport.ensureStream();
+    const session = await newSession(transport);
+    const ledger = natsLedger(transport, config.retry_after_s);
+    const gateway = new Gateway(config, ledger, session, nodeSha256);
+    const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
+    await transport.flush(); // the subscription is live before the first publish
+    const server = createIngestServer({ config, gateway, sha256: nodeSha256, healthy: () => ledger.connected() });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await gateway.close(config.shutdown_ms_max);
+        server.closeAllConnections();
+        await closed;
+        events.stop();
+        await transport.close();
+      })();
+      return stopping;
+    };
+    return { url: `http://${config.host}:${port}`, port, gateway, transport, session, stop };
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+}
