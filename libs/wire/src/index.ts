@@ -85,3 +85,11 @@ export {
   type TxResult,
   type CommitEvent,
 } from './shard-message.js';
+export {
+  epochMarkerKind,
+  epochMarkerBytes,
+  encodeEpochMarker,
+  decodeEpochMarker,
+  messageKind,
+  type EpochMarker,
+} from './epoch-marker.js';
