@@ -86,6 +86,22 @@ export {
   type CommitEvent,
 } from './shard-message.js';
 export {
+  GLOBAL_STATE_FORMAT_V1,
+  GLOBAL_STATE_ROOT_BYTES,
+  GLOBAL_STATE_ORIGIN_BYTES_MAX,
+  GLOBAL_STATE_SHARDS_MAX,
+  STATE_LOG_KEY,
+  STATE_LOG_META,
+  STATE_LOG_TX_PREFIX,
+  globalStateBytes,
+  encodeGlobalState,
+  decodeGlobalState,
+  stateLogTxId,
+  stateLogEntry,
+  type ShardHead,
+  type GlobalState,
+} from './global-state.js';
+export {
   epochMarkerKind,
   epochMarkerBytes,
   encodeEpochMarker,
