@@ -1,0 +1,137 @@
+import { leafEncodedBytes } from '@cairn/wire';
+import { utf8 } from './bytes.js';
+import { StorageError, StorageErrorCode } from './errors.js';
+import { keyPrefix } from './layout.js';
+import type { StorageLimits } from './limits.js';
+
+export type Expect = { readonly version: number } | { readonly absent: true };
+
+export interface RecordInput {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly expect?: Expect;
+}
+
+export interface TxInput {
+  readonly id: string;
+  /** 32 bytes: the hash of the whole transaction as the ingest saw it, identical on every shard. */
+  readonly contentHash: Uint8Array;
+  readonly meta: Uint8Array;
+  readonly records: readonly RecordInput[];
+}
+
+export interface BatchInput {
+  /** Stream sequence of the batch: a batch at or below the stored one is skipped. */
+  readonly seq: number;
+  readonly txs: readonly TxInput[];
+}
+
+export interface PreparedRecord {
+  readonly key: string;
+  readonly keyBytes: Uint8Array;
+  /** Key-index prefix of the key (layout.keyPrefix), computed once per record. */
+  readonly prefix: Uint8Array;
+  readonly value: Uint8Array;
+  readonly expect: Expect | undefined;
+}
+
+export interface PreparedTx {
+  readonly id: string;
+  readonly idBytes: Uint8Array;
+  readonly contentHash: Uint8Array;
+  readonly meta: Uint8Array;
+  readonly records: readonly PreparedRecord[];
+}
+
+const loneSurrogate = /\p{Cs}/u;
+
+function invalid(message: string): StorageError {
+  return new StorageError(StorageErrorCode.InputInvalid, message);
+}
+
+function tooLarge(code: StorageErrorCode, message: string): StorageError {
+  return new StorageError(code, message);
+}
+
+export function checkSeq(seq: unknown): number {
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    throw invalid(`batch seq must be a positive safe integer, got ${String(seq)}`);
+  }
+  return seq;
+}
+
+function stringBytes(value: unknown, what: string, max: number, code: StorageErrorCode): Uint8Array {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string`);
+  if (loneSurrogate.test(value)) throw invalid(`${what} holds a lone UTF-16 surrogate`);
+  const bytes = utf8.encode(value);
+  if (bytes.length > max) throw tooLarge(code, `${what} is ${bytes.length} bytes, above ${max}`);
+  return bytes;
+}
+
+function checkBytes(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array`);
+  return value;
+}
+
+function checkExpect(expect: unknown, what: string): Expect | undefined {
+  if (expect === undefined) return undefined;
+  if (typeof expect !== 'object' || expect === null) throw invalid(`${what} must be an object`);
+  const fields = Object.keys(expect);
+  if (fields.length === 1 && 'absent' in expect && expect.absent === true) return { absent: true };
+  if (fields.length === 1 && 'version' in expect) {
+    const version = expect.version;
+    if (typeof version === 'number' && Number.isSafeInteger(version) && version >= 1) return { version };
+  }
+  throw invalid(`${what} must be {version: n >= 1} or {absent: true}`);
+}
+
+function prepareRecord(record: RecordInput, what: string, limits: StorageLimits): PreparedRecord {
+  if (typeof record !== 'object' || record === null) throw invalid(`${what} must be an object`);
+  const keyBytes = stringBytes(record.key, `${what}.key`, limits.key_bytes_max, StorageErrorCode.KeyTooLarge);
+  const value = checkBytes(record.value, `${what}.value`);
+  if (value.length > limits.value_bytes_max) {
+    throw tooLarge(StorageErrorCode.ValueTooLarge, `${what}.value is ${value.length} bytes, above ${limits.value_bytes_max}`);
+  }
+  const expect = checkExpect(record.expect, `${what}.expect`);
+  return { key: record.key, keyBytes, prefix: keyPrefix(keyBytes), value, expect };
+}
+
+function prepareTx(tx: TxInput, what: string, limits: StorageLimits): PreparedTx {
+  if (typeof tx !== 'object' || tx === null) throw invalid(`${what} must be an object`);
+  const idBytes = stringBytes(tx.id, `${what}.id`, limits.tx_id_bytes_max, StorageErrorCode.TxIdTooLarge);
+  const contentHash = checkBytes(tx.contentHash, `${what}.contentHash`);
+  if (contentHash.length !== 32) throw invalid(`${what}.contentHash must be 32 bytes`);
+  const meta = checkBytes(tx.meta, `${what}.meta`);
+  if (meta.length > limits.meta_bytes_max) {
+    throw tooLarge(StorageErrorCode.MetaTooLarge, `${what}.meta is ${meta.length} bytes, above ${limits.meta_bytes_max}`);
+  }
+  if (!Array.isArray(tx.records) || tx.records.length === 0) throw invalid(`${what}.records must be a non-empty array`);
+  if (tx.records.length > limits.tx_records_max) {
+    throw tooLarge(StorageErrorCode.TxTooManyRecords, `${what} has ${tx.records.length} records, above ${limits.tx_records_max}`);
+  }
+  const records = tx.records.map((record, i) => prepareRecord(record, `${what}.records[${i}]`, limits));
+  return { id: tx.id, idBytes, contentHash, meta, records };
+}
+
+/** Checks every bound before anything is looked up or written: a bad batch changes nothing. */
+export function prepareBatch(batch: BatchInput, limits: StorageLimits): PreparedTx[] {
+  if (!Array.isArray(batch.txs)) throw invalid('batch txs must be an array');
+  if (batch.txs.length > limits.batch_txs_max) {
+    throw tooLarge(StorageErrorCode.BatchTooManyTxs, `batch has ${batch.txs.length} transactions, above ${limits.batch_txs_max}`);
+  }
+  let records = 0;
+  for (const tx of batch.txs) records += Array.isArray(tx?.records) ? tx.records.length : 0;
+  if (records > limits.batch_records_max) {
+    throw tooLarge(StorageErrorCode.BatchTooManyRecords, `batch has ${records} records, above ${limits.batch_records_max}`);
+  }
+  const txs = batch.txs.map((tx, i) => prepareTx(tx, `txs[${i}]`, limits));
+  let bytes = 0;
+  for (const tx of txs) {
+    bytes += tx.idBytes.length + tx.meta.length;
+    for (const record of tx.records) bytes += leafEncodedBytes(tx.idBytes.length, record.keyBytes.length) + record.value.length;
+  }
+  if (bytes > limits.batch_bytes_max) {
+    throw tooLarge(StorageErrorCode.BatchTooManyBytes, `batch needs ${bytes} bytes, above ${limits.batch_bytes_max}`);
+  }
+  return txs;
+}

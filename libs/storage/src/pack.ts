@@ -1,0 +1,121 @@
+import { encodeLeafInto, leafEncodedBytes } from '@cairn/wire';
+import { writeU32 } from './bytes.js';
+import type { AcceptedRecord } from './decide.js';
+import { RECORD_FIELDS, TX_FIELDS, type HashTask } from './hash-task.js';
+import type { PreparedTx } from './input.js';
+import { CHUNK_LEAVES_MAX } from './layout.js';
+
+// Lays out the accepted records of a batch in one shared buffer (format in hash-task.ts): the leaf
+// and value chunks are written once, in their stored format, so the RocksDB puts are views of it.
+
+export interface PackedChunk {
+  readonly first: number;
+  readonly leaves: Uint8Array;
+  readonly values: Uint8Array;
+}
+
+export interface PackedBatch {
+  readonly shared: SharedArrayBuffer | ArrayBuffer;
+  readonly recordTable: number;
+  readonly txTable: number;
+  readonly leafHashes: number;
+  readonly count: number;
+  readonly chunks: PackedChunk[];
+}
+
+const ZERO_HASH = new Uint8Array(32);
+
+/** [begin, end) offsets into `accepted` of each chunk: no chunk crosses a 256-leaf block. */
+function chunkBounds(firstLeaf: number, count: number): [number, number][] {
+  const bounds: [number, number][] = [];
+  let begin = 0;
+  while (begin < count) {
+    const leaf = firstLeaf + begin;
+    const end = Math.min(count, begin + (CHUNK_LEAVES_MAX - (leaf % CHUNK_LEAVES_MAX)));
+    bounds.push([begin, end]);
+    begin = end;
+  }
+  return bounds;
+}
+
+export function packBatch(
+  accepted: readonly AcceptedRecord[],
+  committed: readonly { readonly tx: PreparedTx }[],
+  firstLeaf: number,
+  shared: boolean,
+): PackedBatch {
+  const count = accepted.length;
+  const recordTable = 0;
+  const txTable = recordTable + 4 * RECORD_FIELDS * count;
+  const leafHashes = txTable + 4 * TX_FIELDS * committed.length;
+  let dataBytes = 0;
+  for (const a of accepted) {
+    const tx = (committed[a.txOrdinal] as { tx: PreparedTx }).tx;
+    dataBytes += 4 + leafEncodedBytes(tx.idBytes.length, a.record.keyBytes.length) + 4 + a.record.value.length;
+  }
+  for (const { tx } of committed) dataBytes += tx.meta.length;
+  const bounds = chunkBounds(firstLeaf, count);
+  const dataStart = leafHashes + 32 * count;
+  const total = Math.ceil((dataStart + dataBytes + 8 * bounds.length) / 4) * 4;
+  const buffer = shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+  const bytes = new Uint8Array(buffer);
+  const words = new Uint32Array(buffer);
+  let at = dataStart;
+  const chunks: PackedChunk[] = [];
+  for (const [begin, end] of bounds) {
+    const leavesAt = at;
+    writeU32(bytes, at, end - begin);
+    at += 4;
+    for (let i = begin; i < end; i += 1) {
+      const a = accepted[i] as AcceptedRecord;
+      const tx = (committed[a.txOrdinal] as { tx: PreparedTx }).tx;
+      const length = encodeLeafInto(bytes, at + 4, tx.idBytes, a.record.keyBytes, a.version, ZERO_HASH, ZERO_HASH);
+      writeU32(bytes, at, length);
+      const row = (recordTable / 4) + i * RECORD_FIELDS;
+      words[row + 2] = at + 4;
+      words[row + 3] = length;
+      words[row + 4] = a.txOrdinal;
+      at += 4 + length;
+    }
+    const valuesAt = at;
+    writeU32(bytes, at, end - begin);
+    at += 4;
+    for (let i = begin; i < end; i += 1) {
+      const value = (accepted[i] as AcceptedRecord).record.value;
+      writeU32(bytes, at, value.length);
+      bytes.set(value, at + 4);
+      const row = (recordTable / 4) + i * RECORD_FIELDS;
+      words[row] = at + 4;
+      words[row + 1] = value.length;
+      at += 4 + value.length;
+    }
+    chunks.push({
+      first: firstLeaf + begin,
+      leaves: bytes.subarray(leavesAt, valuesAt),
+      values: bytes.subarray(valuesAt, at),
+    });
+  }
+  committed.forEach(({ tx }, t) => {
+    bytes.set(tx.meta, at);
+    words[txTable / 4 + t * TX_FIELDS] = at;
+    words[txTable / 4 + t * TX_FIELDS + 1] = tx.meta.length;
+    at += tx.meta.length;
+  });
+  return { shared: buffer, recordTable, txTable, leafHashes, count, chunks };
+}
+
+/** Tasks of at most `perTask` records covering the batch. */
+export function hashTasks(packed: PackedBatch, perTask: number): HashTask[] {
+  const tasks: HashTask[] = [];
+  for (let begin = 0; begin < packed.count; begin += perTask) {
+    tasks.push({
+      shared: packed.shared,
+      recordTable: packed.recordTable,
+      txTable: packed.txTable,
+      leafHashes: packed.leafHashes,
+      begin,
+      end: Math.min(packed.count, begin + perTask),
+    });
+  }
+  return tasks;
+}

@@ -1,0 +1,652 @@
+import { mkdirSync } from 'node:fs';
+import { Piscina } from 'piscina';
+import {
+  CompactRange,
+  consistencyPlan,
+  emptyRoot,
+  foldRoot,
+  inclusionPlan,
+  rehashProof,
+  rootPlan,
+  type Hasher,
+  type NodeId,
+} from '@cairn/merkle';
+import { decodeLeaf, type LeafEntry } from '@cairn/wire';
+import { equalBytes, readU64, utf8, writeU64 } from './bytes.js';
+import { decideBatch, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
+import { StorageError, StorageErrorCode } from './errors.js';
+import { hashRecords } from './hash-task.js';
+import { checkSeq, prepareBatch, type BatchInput, type PreparedTx } from './input.js';
+import { chooseBinding, openKv, type Kv, type KvBatch, type KvBinding } from './kv.js';
+import {
+  CHUNK_LEAVES_MAX,
+  FORMAT_KEY,
+  FORMAT_MARKER,
+  Family,
+  HEAD_KEY,
+  corrupt,
+  decodeChunk,
+  decodeHead,
+  decodeSeqHead,
+  decodeTx,
+  encodeChunk,
+  encodeHead,
+  encodeSeqHead,
+  encodeTx,
+  keyPrefix,
+  keyVersionKey,
+  leafChunkKey,
+  readKeyVersionValue,
+  seqHeadKey,
+  tileKey,
+  txKey,
+  valueChunkKey,
+  type HeadState,
+  type TxRecord,
+} from './layout.js';
+import { resolveLimits, type StorageLimits } from './limits.js';
+import { createNodeHasher } from './node-hasher.js';
+import { hashTasks, packBatch, type PackedBatch } from './pack.js';
+import { readTileSlot, tileSlot, TileWriter } from './tiles.js';
+import { KeyCache } from './key-cache.js';
+
+export interface OpenStoreOptions {
+  readonly dir: string;
+  /** Hashes tree nodes on the calling thread and in proofs; node:crypto by default. */
+  readonly hasher?: Hasher;
+  readonly limits?: Partial<StorageLimits>;
+  /** A pool running hashWorkerUrl, shared with other stores; false hashes every batch inline. */
+  readonly pool?: Piscina | false;
+  /** Overrides CAIRN_ROCKSDB_BINDING. */
+  readonly binding?: KvBinding;
+}
+
+export interface Head {
+  readonly size: number;
+  readonly root: Uint8Array;
+  /** Stream sequence of the last applied batch (0 before the first). */
+  readonly seq: number;
+}
+
+export interface TxResult {
+  readonly id: string;
+  readonly status: TxStatus;
+  /** Committed: the new locations; duplicate: the original's; otherwise empty. */
+  readonly records: readonly RecordLocation[];
+  readonly failure?: PreconditionFailure;
+}
+
+export type AppendResult =
+  | { readonly skipped: false; readonly head: Head; readonly txs: readonly TxResult[] }
+  | { readonly skipped: true; readonly head: Head };
+
+export interface StoredLeaf {
+  readonly index: number;
+  readonly entry: LeafEntry;
+  /** The value bytes, or undefined once erased (the entry still holds its hash). */
+  readonly value: Uint8Array | undefined;
+  readonly erased: boolean;
+}
+
+export interface StoredTx {
+  readonly id: string;
+  readonly contentHash: Uint8Array;
+  readonly meta: Uint8Array;
+  readonly leaves: readonly StoredLeaf[];
+}
+
+/** The module piscina loads for hashing; pass it as `filename` (with name 'hashRecords') to share a pool. */
+export const hashWorkerUrl = new URL('./hash-worker.js', import.meta.url).href;
+export const HASH_WORKER_FUNCTION = 'hashRecords';
+
+/** Key-index entries read per page when the cache is warmed at open. */
+const WARM_PAGE_ENTRIES = 10_000;
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  return Store.open(options);
+}
+
+export class Store {
+  readonly limits: StorageLimits;
+  readonly #kv: Kv;
+  readonly #hasher: Hasher;
+  readonly #pool: Piscina | undefined;
+  readonly #ownsPool: boolean;
+  readonly #keys: KeyCache;
+  #tiles: TileWriter;
+  #range: CompactRange;
+  #state: HeadState;
+  #root: Uint8Array;
+  #tail: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+  #closed: StorageError | undefined;
+
+  private constructor(init: {
+    kv: Kv;
+    limits: StorageLimits;
+    hasher: Hasher;
+    pool: Piscina | undefined;
+    ownsPool: boolean;
+    keys: KeyCache;
+    tiles: TileWriter;
+    range: CompactRange;
+    state: HeadState;
+  }) {
+    this.#kv = init.kv;
+    this.limits = init.limits;
+    this.#hasher = init.hasher;
+    this.#pool = init.pool;
+    this.#ownsPool = init.ownsPool;
+    this.#keys = init.keys;
+    this.#tiles = init.tiles;
+    this.#range = init.range;
+    this.#state = init.state;
+    this.#root = init.range.root();
+  }
+
+  static async open(options: OpenStoreOptions): Promise<Store> {
+    const limits = resolveLimits(options.limits);
+    const binding = options.binding ?? chooseBinding();
+    const hasher = options.hasher ?? createNodeHasher();
+    mkdirSync(options.dir, { recursive: true });
+    const kv = await openKv(options.dir, binding);
+    try {
+      const state = await loadHead(kv);
+      let range: CompactRange;
+      try {
+        range = CompactRange.fromState(state.size, state.hashes, hasher);
+      } catch (cause) {
+        throw corrupt('head compact range', cause);
+      }
+      const tiles = await TileWriter.load(state.size, (key) => kv.get(key));
+      const keys = new KeyCache(limits.key_cache_entries_max);
+      await warmKeys(kv, keys, state.size);
+      const ownsPool = options.pool === undefined;
+      const pool = ownsPool ? createHashPool(limits) : options.pool === false ? undefined : options.pool;
+      return new Store({ kv, limits, hasher, pool, ownsPool, keys, tiles, range, state });
+    } catch (error) {
+      await kv.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  get binding(): KvBinding {
+    return this.#kv.binding;
+  }
+
+  head(): Head {
+    return { size: this.#state.size, root: this.#root.slice(), seq: this.#state.seq };
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------
+
+  /** Commits a batch atomically (one synced RocksDB write), or skips it if seq is not new. */
+  append(batch: BatchInput): Promise<AppendResult> {
+    return this.#serialize(() => this.#append(batch));
+  }
+
+  /**
+   * GDPR erasure: drops the stored value bytes of one version. The leaf keeps the value's hash,
+   * so every root and proof stays valid; reads report the value as erased.
+   */
+  eraseValue(key: string, version: number): Promise<{ leafIndex: number; alreadyErased: boolean }> {
+    return this.#serialize(() => this.#erase(key, version));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed?.message.endsWith('closed by the caller')) return;
+    await this.#tail;
+    this.#closed = new StorageError(StorageErrorCode.Closed, 'store closed by the caller');
+    if (this.#ownsPool) await this.#pool?.destroy();
+    await this.#kv.close();
+  }
+
+  #serialize<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#queued >= this.limits.append_queue_max) {
+      return Promise.reject(new StorageError(StorageErrorCode.Busy, `${this.#queued} writes queued (append_queue_max)`));
+    }
+    this.#queued += 1;
+    const run = this.#tail.then(() => {
+      if (this.#closed !== undefined) throw this.#closed;
+      return work();
+    });
+    const settled = run.finally(() => {
+      this.#queued -= 1;
+    });
+    this.#tail = settled.catch(() => undefined);
+    return settled;
+  }
+
+  async #append(batch: BatchInput): Promise<AppendResult> {
+    const seq = checkSeq(batch?.seq);
+    if (seq <= this.#state.seq) return { skipped: true, head: this.head() };
+    const txs = prepareBatch(batch, this.limits);
+    const stored = await this.#storedTxs(txs);
+    const keys = await this.#keyStates(txs);
+    const firstLeaf = this.#state.size;
+    const decided = decideBatch(txs, firstLeaf, stored, keys);
+    await this.#resolveOriginals(decided.decisions);
+
+    const write = this.#kv.batch();
+    const packed = packBatch(decided.accepted, decided.committed, firstLeaf, this.#usesPool(decided.accepted.length));
+    const hashing = this.#hash(packed);
+    // While the pool hashes, the index puts (which need no hash) go into the batch.
+    for (const a of decided.accepted) write.put(keyVersionKey(a.record.prefix, a.version), u64Bytes(a.leafIndex));
+    for (const { tx, firstLeaf: first } of decided.committed) {
+      write.put(txKey(tx.idBytes), encodeTx({ contentHash: tx.contentHash, firstLeaf: first, leafCount: tx.records.length, meta: tx.meta }));
+    }
+    await hashing;
+    const range = this.#appendLeaves(packed, write);
+    const root = range.root();
+    const state: HeadState = {
+      size: range.size,
+      seq,
+      distinctKeys: this.#state.distinctKeys + decided.newKeys,
+      hashes: range.hashes.map((hash) => hash.slice()),
+    };
+    write.put(HEAD_KEY, encodeHead(state));
+    write.put(seqHeadKey(seq), encodeSeqHead(state.size, root));
+    await this.#commit(write);
+    this.#range = CompactRange.fromState(state.size, state.hashes, this.#hasher);
+    this.#state = state;
+    this.#root = root;
+    for (const [key, keyState] of keys) if (keyState !== undefined) this.#keys.set(key, keyState);
+    return {
+      skipped: false,
+      head: this.head(),
+      txs: decided.decisions.map((d) => txResult(d)),
+    };
+  }
+
+  /** Tree nodes and leaf/value chunks into the write batch; returns the range after the batch. */
+  #appendLeaves(packed: PackedBatch, write: KvBatch): CompactRange {
+    const range = this.#range.clone();
+    const hashes = new Uint8Array(packed.shared, packed.leafHashes, 32 * packed.count);
+    for (let i = 0; i < packed.count; i += 1) range.append(hashes.subarray(32 * i, 32 * i + 32), this.#tiles.visit);
+    for (const chunk of packed.chunks) {
+      write.put(leafChunkKey(chunk.first), chunk.leaves);
+      write.put(valueChunkKey(chunk.first), chunk.values);
+    }
+    for (const tile of this.#tiles.flush()) write.put(tile.key, tile.value);
+    return range;
+  }
+
+  async #commit(write: KvBatch): Promise<void> {
+    try {
+      await this.#kv.write(write, { sync: true });
+    } catch (cause) {
+      // Memory (tiles, cache) may now be ahead of the disk: stop; reopening reloads the truth.
+      this.#closed = new StorageError(StorageErrorCode.Closed, 'a write failed; reopen the store', { cause });
+      throw this.#closed;
+    }
+  }
+
+  #usesPool(records: number): boolean {
+    return this.#pool !== undefined && records > this.limits.inline_records_max;
+  }
+
+  async #hash(packed: PackedBatch): Promise<void> {
+    if (packed.count === 0) return;
+    const pool = this.#pool;
+    if (pool === undefined || !this.#usesPool(packed.count)) {
+      hashRecords({ ...packed, begin: 0, end: packed.count });
+      return;
+    }
+    // Enough tasks to keep every thread busy, few enough to stay inside the pool's queue.
+    const threads = this.limits.pool_threads_max;
+    const perTask = Math.max(
+      Math.ceil(packed.count / threads),
+      Math.ceil(packed.count / this.limits.pool_queue_max),
+    );
+    const tasks = hashTasks(packed, Math.min(perTask, this.limits.task_records_max));
+    await Promise.all(tasks.map((task) => pool.run(task, { name: HASH_WORKER_FUNCTION })));
+  }
+
+  async #storedTxs(txs: readonly PreparedTx[]): Promise<Map<string, TxRecord>> {
+    const unique = new Map<string, PreparedTx>();
+    for (const tx of txs) if (!unique.has(tx.id)) unique.set(tx.id, tx);
+    const list = [...unique.values()];
+    const values = await this.#kv.getMany(list.map((tx) => txKey(tx.idBytes)));
+    const stored = new Map<string, TxRecord>();
+    values.forEach((value, i) => {
+      if (value !== undefined) stored.set((list[i] as PreparedTx).id, decodeTx(value));
+    });
+    return stored;
+  }
+
+  /** Latest state of every key the batch touches: from the cache, else one seek per key. */
+  async #keyStates(txs: readonly PreparedTx[]): Promise<Map<string, KeyState | undefined>> {
+    const keys = new Map<string, KeyState | undefined>();
+    const misses: Uint8Array[] = [];
+    const missNames: string[] = [];
+    for (const tx of txs) {
+      for (const record of tx.records) {
+        if (keys.has(record.key)) continue;
+        const cached = this.#keys.get(record.key);
+        keys.set(record.key, cached);
+        if (cached === undefined && !this.#keys.complete) {
+          misses.push(record.prefix);
+          missNames.push(record.key);
+        }
+      }
+    }
+    for (let i = 0; i < misses.length; i += 1) keys.set(missNames[i] as string, await this.#latestStored(misses[i] as Uint8Array));
+    return keys;
+  }
+
+  async #latestStored(prefix: Uint8Array): Promise<KeyState | undefined> {
+    const [entry] = await this.#kv.range({ gte: prefix, lt: keyRangeEnd(prefix), reverse: true, limit: 1 });
+    if (entry === undefined) return undefined;
+    return { version: readU64(entry[0], prefix.length), leafIndex: readKeyVersionValue(entry[1]) };
+  }
+
+  async #resolveOriginals(decisions: Decision[]): Promise<void> {
+    for (const decision of decisions) {
+      if (decision.original === undefined) continue;
+      const leaves = await this.#readLeaves(decision.original.firstLeaf, decision.original.leafCount);
+      decision.records = leaves.map((leaf) => ({ key: leaf.entry.key, version: leaf.entry.version, leafIndex: leaf.index }));
+    }
+  }
+
+  async #erase(key: string, version: number): Promise<{ leafIndex: number; alreadyErased: boolean }> {
+    const prefix = keyPrefix(keyBytesOf(key));
+    if (!Number.isSafeInteger(version) || version < 1) throw invalidInput(`version must be a positive integer`);
+    const indexBytes = await this.#kv.get(keyVersionKey(prefix, version));
+    if (indexBytes === undefined) throw new StorageError(StorageErrorCode.NotFound, `no version ${version} of ${key}`);
+    const leafIndex = readKeyVersionValue(indexBytes);
+    const { first } = await this.#leafChunk(leafIndex);
+    const valueBytes = await this.#kv.get(valueChunkKey(first));
+    if (valueBytes === undefined) throw corrupt(`value chunk ${first} missing`);
+    const values = decodeChunk(valueBytes, 'value');
+    if (values[leafIndex - first] === undefined) return { leafIndex, alreadyErased: true };
+    values[leafIndex - first] = undefined;
+    const write = this.#kv.batch();
+    write.put(valueChunkKey(first), encodeChunk(values));
+    await this.#commit(write);
+    return { leafIndex, alreadyErased: false };
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  /** The head right after the batch with stream sequence `seq`, if such a batch was applied. */
+  async headAt(seq: number): Promise<Head | undefined> {
+    this.#assertOpen();
+    checkSeq(seq);
+    const bytes = await this.#kv.get(seqHeadKey(seq));
+    if (bytes === undefined) return undefined;
+    const { size, root } = decodeSeqHead(bytes);
+    return { size, root, seq };
+  }
+
+  async rootAt(size: number): Promise<Uint8Array> {
+    this.#assertSize(size, 0);
+    if (size === this.#state.size) return this.#root.slice();
+    if (size === 0) return emptyRoot(this.#hasher);
+    return foldRoot(await this.#nodeHashes(rootPlan(size)), this.#hasher);
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    this.#assertSize(size, 1);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new StorageError(StorageErrorCode.OutOfRange, `leaf index ${index} is not below tree size ${size}`);
+    }
+    const plan = inclusionPlan(index, size);
+    return rehashProof(plan, await this.#nodeHashes(plan.nodes), this.#hasher);
+  }
+
+  async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
+    this.#assertSize(size2, 1);
+    if (!Number.isSafeInteger(size1) || size1 < 1 || size1 > size2) {
+      throw new StorageError(StorageErrorCode.OutOfRange, `size1 ${size1} must be in [1, ${size2}]`);
+    }
+    const plan = consistencyPlan(size1, size2);
+    return rehashProof(plan, await this.#nodeHashes(plan.nodes), this.#hasher);
+  }
+
+  async leaf(index: number): Promise<StoredLeaf> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.#state.size) {
+      throw new StorageError(StorageErrorCode.OutOfRange, `leaf ${index} is not below size ${this.#state.size}`);
+    }
+    const [leaf] = await this.#readLeaves(index, 1);
+    return leaf as StoredLeaf;
+  }
+
+  async latest(key: string): Promise<StoredLeaf | undefined> {
+    const state = await this.#latestState(key);
+    return state === undefined ? undefined : this.leaf(state.leafIndex);
+  }
+
+  /** The version of `key` that the tree of `treeSize` leaves holds, if any. */
+  async at(key: string, treeSize: number): Promise<StoredLeaf | undefined> {
+    this.#assertSize(treeSize, 0);
+    const latest = await this.#latestState(key);
+    if (latest === undefined) return undefined;
+    if (latest.leafIndex < treeSize) return this.leaf(latest.leafIndex);
+    // Leaf indexes grow with versions: binary search for the last version below treeSize.
+    const prefix = keyPrefix(keyBytesOf(key));
+    let low = 1;
+    let high = latest.version - 1;
+    let found: number | undefined;
+    while (low <= high) {
+      const middle = Math.floor((low + high) / 2);
+      const bytes = await this.#kv.get(keyVersionKey(prefix, middle));
+      if (bytes === undefined) throw corrupt(`version ${middle} of ${key} missing`);
+      const index = readKeyVersionValue(bytes);
+      if (index < treeSize) {
+        found = index;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found === undefined ? undefined : this.leaf(found);
+  }
+
+  /** Versions of `key` from `fromVersion`, oldest first, at most `limit` (history_versions_max). */
+  async history(key: string, options: { fromVersion?: number; limit?: number } = {}): Promise<StoredLeaf[]> {
+    this.#assertOpen();
+    const limit = options.limit ?? this.limits.history_versions_max;
+    const from = options.fromVersion ?? 1;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > this.limits.history_versions_max) {
+      throw invalidInput(`history limit must be in [1, ${this.limits.history_versions_max}]`);
+    }
+    if (!Number.isSafeInteger(from) || from < 1) throw invalidInput('fromVersion must be a positive integer');
+    const prefix = keyPrefix(keyBytesOf(key));
+    const entries = await this.#kv.range({ gte: keyVersionKey(prefix, from), lt: keyRangeEnd(prefix), limit });
+    const leaves: StoredLeaf[] = [];
+    for (const [, value] of entries) {
+      const index = readKeyVersionValue(value);
+      // A reader may race a commit that is on disk but not yet in the head: stop at the head.
+      if (index >= this.#state.size) break;
+      leaves.push(await this.leaf(index));
+    }
+    return leaves;
+  }
+
+  async transaction(id: string): Promise<StoredTx | undefined> {
+    this.#assertOpen();
+    const idBytes = stringBytesOf(id, 'transaction id');
+    const bytes = await this.#kv.get(txKey(idBytes));
+    if (bytes === undefined) return undefined;
+    const tx = decodeTx(bytes);
+    if (tx.firstLeaf + tx.leafCount > this.#state.size) return undefined;
+    const leaves = await this.#readLeaves(tx.firstLeaf, tx.leafCount);
+    return { id, contentHash: tx.contentHash, meta: tx.meta, leaves };
+  }
+
+  async #latestState(key: string): Promise<KeyState | undefined> {
+    this.#assertOpen();
+    const keyBytes = keyBytesOf(key);
+    const cached = this.#keys.get(key);
+    if (cached !== undefined || this.#keys.complete) return cached;
+    const state = await this.#latestStored(keyPrefix(keyBytes));
+    return state !== undefined && state.leafIndex < this.#state.size ? state : undefined;
+  }
+
+  /** Leaves [first, first + count): one seek per chunk, a chunk never spans a 256-leaf block. */
+  async #readLeaves(first: number, count: number): Promise<StoredLeaf[]> {
+    const leaves: StoredLeaf[] = [];
+    let index = first;
+    while (index < first + count) {
+      const chunk = await this.#leafChunk(index);
+      const valueBytes = await this.#kv.get(valueChunkKey(chunk.first));
+      if (valueBytes === undefined) throw corrupt(`value chunk ${chunk.first} missing`);
+      const values = decodeChunk(valueBytes, 'value');
+      if (values.length !== chunk.leaves.length) throw corrupt(`chunk ${chunk.first}: leaf and value counts differ`);
+      const end = Math.min(first + count, chunk.first + chunk.leaves.length);
+      for (; index < end; index += 1) {
+        const bytes = chunk.leaves[index - chunk.first];
+        if (bytes === undefined) throw corrupt(`leaf ${index} marked erased`);
+        let entry: LeafEntry;
+        try {
+          entry = decodeLeaf(bytes);
+        } catch (cause) {
+          throw corrupt(`leaf ${index}`, cause);
+        }
+        const value = values[index - chunk.first];
+        leaves.push({ index, entry, value: value?.slice(), erased: value === undefined });
+      }
+    }
+    return leaves;
+  }
+
+  async #leafChunk(index: number): Promise<{ first: number; leaves: (Uint8Array | undefined)[] }> {
+    const blockStart = index - (index % CHUNK_LEAVES_MAX);
+    const [entry] = await this.#kv.range({
+      gte: leafChunkKey(blockStart),
+      lte: leafChunkKey(index),
+      reverse: true,
+      limit: 1,
+    });
+    if (entry === undefined) throw corrupt(`no leaf chunk holds leaf ${index}`);
+    const first = readU64(entry[0], 1);
+    const leaves = decodeChunk(entry[1], 'leaf');
+    if (index - first >= leaves.length) throw corrupt(`leaf chunk ${first} does not reach leaf ${index}`);
+    return { first, leaves };
+  }
+
+  /** Hashes of perfect subtrees: one getMany over the distinct tiles holding them. */
+  async #nodeHashes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    const slots = ids.map(tileSlot);
+    const tileNames: string[] = [];
+    const tileKeys: Uint8Array[] = [];
+    const position = new Map<string, number>();
+    for (const slot of slots) {
+      const name = `${slot.row}/${slot.tile}`;
+      if (position.has(name)) continue;
+      position.set(name, tileKeys.length);
+      tileNames.push(name);
+      tileKeys.push(tileKey(slot.row, slot.tile));
+    }
+    const tiles = await this.#kv.getMany(tileKeys);
+    return slots.map((slot, i) => {
+      const bytes = tiles[position.get(`${slot.row}/${slot.tile}`) as number];
+      if (bytes === undefined) throw corrupt(`tile (${slot.row}, ${slot.tile}) missing`);
+      const hash = readTileSlot(bytes, slot);
+      const id = ids[i] as NodeId;
+      if (hash === undefined) throw corrupt(`node (${id.level}, ${id.index}) missing from its tile`);
+      return hash;
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed !== undefined) throw this.#closed;
+  }
+
+  #assertSize(size: number, min: number): void {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(size) || size < min || size > this.#state.size) {
+      throw new StorageError(StorageErrorCode.OutOfRange, `tree size ${size} is not in [${min}, ${this.#state.size}]`);
+    }
+  }
+}
+
+function txResult(decision: Decision): TxResult {
+  const result: TxResult = { id: decision.tx.id, status: decision.status, records: decision.records };
+  return decision.failure === undefined ? result : { ...result, failure: decision.failure };
+}
+
+async function loadHead(kv: Kv): Promise<HeadState> {
+  const format = await kv.get(FORMAT_KEY);
+  if (format === undefined) {
+    const empty: HeadState = { size: 0, seq: 0, distinctKeys: 0, hashes: [] };
+    const write = kv.batch();
+    write.put(FORMAT_KEY, FORMAT_MARKER);
+    write.put(HEAD_KEY, encodeHead(empty));
+    await kv.write(write, { sync: true });
+    return empty;
+  }
+  if (!equalBytes(format, FORMAT_MARKER)) {
+    throw new StorageError(StorageErrorCode.FormatUnknown, `directory format ${new TextDecoder().decode(format)}`);
+  }
+  const head = await kv.get(HEAD_KEY);
+  if (head === undefined) throw corrupt('head missing');
+  return decodeHead(head);
+}
+
+/**
+ * If every key version fits in the cache, load the latest version of every key so the cache is
+ * complete: a miss then proves the key absent and appends never seek for new keys.
+ */
+async function warmKeys(kv: Kv, keys: KeyCache, size: number): Promise<void> {
+  if (size === 0) {
+    keys.markComplete();
+    return;
+  }
+  if (size > keys.capacity) return;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let gte = Uint8Array.of(Family.Key);
+  const lt = Uint8Array.of(Family.Key + 1);
+  for (let page = 0; page <= Math.ceil(size / WARM_PAGE_ENTRIES); page += 1) {
+    const entries = await kv.range({ gte, lt, limit: WARM_PAGE_ENTRIES });
+    for (const [key, value] of entries) {
+      const length = readU64(Uint8Array.of(0, 0, 0, 0, ...key.subarray(1, 5)), 0);
+      const name = decoder.decode(key.subarray(5, 5 + length));
+      keys.set(name, { version: readU64(key, 5 + length), leafIndex: readKeyVersionValue(value) });
+    }
+    const last = entries[entries.length - 1];
+    if (entries.length < WARM_PAGE_ENTRIES || last === undefined) {
+      keys.markComplete();
+      return;
+    }
+    gte = new Uint8Array(last[0].length + 1);
+    gte.set(last[0]);
+  }
+}
+
+export function createHashPool(limits: StorageLimits): Piscina {
+  return new Piscina({
+    filename: hashWorkerUrl,
+    name: HASH_WORKER_FUNCTION,
+    minThreads: limits.pool_threads_max,
+    maxThreads: limits.pool_threads_max,
+    maxQueue: limits.pool_queue_max,
+  });
+}
+
+function u64Bytes(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  writeU64(out, 0, value);
+  return out;
+}
+
+function keyRangeEnd(prefix: Uint8Array): Uint8Array {
+  const end = new Uint8Array(prefix.length + 8).fill(0xff);
+  end.set(prefix);
+  return end;
+}
+
+function invalidInput(message: string): StorageError {
+  return new StorageError(StorageErrorCode.InputInvalid, message);
+}
+
+function stringBytesOf(value: string, what: string): Uint8Array {
+  if (typeof value !== 'string' || value.length === 0) throw invalidInput(`${what} must be a non-empty string`);
+  return utf8.encode(value);
+}
+
+function keyBytesOf(key: string): Uint8Array {
+  return stringBytesOf(key, 'key');
+}

@@ -1,0 +1,145 @@
+import type { NodeId } from '@cairn/merkle';
+import { corrupt, tileKey } from './layout.js';
+
+// Tree nodes are stored in tiles like tlog tiles: a tile of row R holds the perfect subtrees of
+// levels 8R .. 8R+7 under one node of level 8R+8, i.e. up to 256 nodes of level 8R and all their
+// ancestors inside the tile (510 hashes when full). Storing the inner levels too (twice the bytes
+// of a tlog tile) means a proof never re-hashes: each node is one slot of one tile read.
+// A stored tile is u16 width (nodes of level 8R present, 1..256) then, for r = 0..7, the
+// floor(width / 2^r) hashes of level 8R+r in index order.
+
+export const TILE_HEIGHT = 8;
+export const TILE_WIDTH = 256;
+const HASH = 32;
+/** Slots of a full tile: 256 + 128 + ... + 2. */
+const TILE_SLOTS = 2 * TILE_WIDTH - 2;
+
+export interface TileSlot {
+  readonly row: number;
+  readonly tile: number;
+  /** Level inside the tile, 0..7. */
+  readonly r: number;
+  /** Index among the tile's nodes of that level. */
+  readonly local: number;
+}
+
+export function tileSlot(id: NodeId): TileSlot {
+  const row = Math.floor(id.level / TILE_HEIGHT);
+  const r = id.level - row * TILE_HEIGHT;
+  const perTile = 2 ** (TILE_HEIGHT - r);
+  const tile = Math.floor(id.index / perTile);
+  return { row, tile, r, local: id.index - tile * perTile };
+}
+
+function rowStart(width: number, r: number): number {
+  let start = 0;
+  for (let s = 0; s < r; s += 1) start += Math.floor(width / 2 ** s);
+  return start;
+}
+
+/** The hash of a slot in a stored tile, or undefined when the tile does not hold it yet. */
+export function readTileSlot(bytes: Uint8Array, slot: TileSlot): Uint8Array | undefined {
+  if (bytes.length < 2) throw corrupt('tile too short');
+  const width = (bytes[0] as number) * 256 + (bytes[1] as number);
+  if (width < 1 || width > TILE_WIDTH || bytes.length !== 2 + HASH * rowStart(width, TILE_HEIGHT)) {
+    throw corrupt(`tile (${slot.row}, ${slot.tile}) length ${bytes.length} for width ${width}`);
+  }
+  if (slot.local >= Math.floor(width / 2 ** slot.r)) return undefined;
+  const at = 2 + HASH * (rowStart(width, slot.r) + slot.local);
+  return bytes.slice(at, at + HASH);
+}
+
+/** The rightmost tile of one row while it fills: kept in memory so appends never read a tile back. */
+class OpenTile {
+  readonly slots = new Uint8Array(TILE_SLOTS * HASH);
+  width = 0;
+  constructor(
+    readonly row: number,
+    readonly tile: number,
+  ) {}
+
+  set(r: number, local: number, hash: Uint8Array): void {
+    // In-memory slots use full row widths; encode() packs them.
+    this.slots.set(hash, HASH * (rowStart(TILE_WIDTH, r) + local));
+    if (r === 0) this.width = local + 1;
+  }
+
+  encode(): Uint8Array {
+    const out = new Uint8Array(2 + HASH * rowStart(this.width, TILE_HEIGHT));
+    out[0] = Math.floor(this.width / 256);
+    out[1] = this.width % 256;
+    let at = 2;
+    for (let r = 0; r < TILE_HEIGHT; r += 1) {
+      const count = Math.floor(this.width / 2 ** r);
+      const from = HASH * rowStart(TILE_WIDTH, r);
+      out.set(this.slots.subarray(from, from + HASH * count), at);
+      at += HASH * count;
+    }
+    return out;
+  }
+
+  static decode(row: number, tile: number, bytes: Uint8Array): OpenTile {
+    const open = new OpenTile(row, tile);
+    for (let r = 0; r < TILE_HEIGHT; r += 1) {
+      for (let local = 0; local < TILE_WIDTH; local += 1) {
+        const hash = readTileSlot(bytes, { row, tile, r, local });
+        if (hash === undefined) break;
+        open.set(r, local, hash);
+      }
+    }
+    if (open.width === 0) throw corrupt(`tile (${row}, ${tile}) is empty`);
+    return open;
+  }
+}
+
+export interface TileWrite {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * The open (rightmost) tile of every row. Appends record each completed node; flush() returns the
+ * tiles that changed, to go into the batch's write. A tile that fills up is flushed once more and
+ * replaced by the next; at most one open tile per row (at most 7 rows for 2^53 leaves).
+ */
+export class TileWriter {
+  readonly #open = new Map<number, OpenTile>();
+  readonly #dirty = new Set<OpenTile>();
+
+  /** Loads the open tiles of a tree of `size` leaves from stored tile bytes. */
+  static async load(size: number, read: (key: Uint8Array) => Promise<Uint8Array | undefined>): Promise<TileWriter> {
+    const writer = new TileWriter();
+    for (let row = 0; 2 ** (TILE_HEIGHT * row) <= size; row += 1) {
+      const nodes = Math.floor(size / 2 ** (TILE_HEIGHT * row));
+      const tile = Math.floor(nodes / TILE_WIDTH);
+      if (nodes % TILE_WIDTH === 0) continue;
+      const bytes = await read(tileKey(row, tile));
+      if (bytes === undefined) throw corrupt(`open tile (${row}, ${tile}) missing`);
+      writer.#open.set(row, OpenTile.decode(row, tile, bytes));
+    }
+    return writer;
+  }
+
+  /** The NodeVisitor of CompactRange.append. */
+  readonly visit = (id: NodeId, hash: Uint8Array): void => {
+    const slot = tileSlot(id);
+    let open = this.#open.get(slot.row);
+    if (open === undefined || open.tile !== slot.tile) {
+      open = new OpenTile(slot.row, slot.tile);
+      this.#open.set(slot.row, open);
+    }
+    open.set(slot.r, slot.local, hash);
+    this.#dirty.add(open);
+  };
+
+  /**
+   * Tiles changed since the last flush. A tile is encoded once per batch however many nodes it
+   * gained, so a batch costs about one put per 256 leaves for the tree.
+   */
+  flush(): TileWrite[] {
+    const writes: TileWrite[] = [];
+    for (const open of this.#dirty) writes.push({ key: tileKey(open.row, open.tile), value: open.encode() });
+    this.#dirty.clear();
+    return writes;
+  }
+}
