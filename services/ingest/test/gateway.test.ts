@@ -1,0 +1,266 @@
+// The gateway's logic against a scripted ledger: batching by size and by age, in-flight bound,
+// sequence matching of commit events, the duplicate re-send, coalescing, timeouts, shutdown.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CairnError,
+  decodeShardMessage,
+  encodeCommitEvent,
+  validateTransaction,
+  type CommitEvent,
+  type Receipt,
+  type TxResult,
+  type ValidTransaction,
+} from '@cairn/wire';
+import { Gateway, loadConfig, nodeSha256, type IngestConfig, type LedgerMessage, type LedgerPort, type Outcome, type PublishResult } from '../src/index.js';
+
+interface Call {
+  messages: readonly LedgerMessage[];
+  settle(result: PublishResult | CairnError): void;
+}
+
+class ScriptedLedger implements LedgerPort {
+  readonly calls: Call[] = [];
+  private seq = 0;
+  auto = false;
+  publishAtomic(messages: readonly LedgerMessage[]): Promise<PublishResult> {
+    return new Promise((resolve, reject) => {
+      const call: Call = { messages, settle: (r) => (r instanceof CairnError ? reject(r) : resolve(r)) };
+      this.calls.push(call);
+      if (this.auto) this.store(call);
+    });
+  }
+  store(call: Call): number {
+    const first = this.seq + 1;
+    this.seq += call.messages.length;
+    call.settle({ kind: 'stored', firstSeq: first });
+    return first;
+  }
+  connected(): boolean {
+    return true;
+  }
+}
+
+function config(o: Partial<IngestConfig> = {}): IngestConfig {
+  return loadConfig({}, [], { shards: 4, batch_age_ms_max: 1_000, ...o });
+}
+
+function tx(key: string, id?: string, value: unknown = 1): ValidTransaction {
+  return validateTransaction({ ...(id === undefined ? {} : { id }), records: [{ key, value }] }, { limits: config(), shardCount: 4, sha256: nodeSha256 });
+}
+
+function event(seq: number, shard: number, results: TxResult[]): Uint8Array {
+  const e: CommitEvent = { seq, shard, size: 10, root: new Uint8Array(32).fill(7), txs: results };
+  return encodeCommitEvent(e);
+}
+
+function committed(id: string, key: string, version = 1, leafIndex = 0): TxResult {
+  return { id, status: 'committed', records: [{ key, version, leafIndex }] };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('flushes by size: batch_txs_max transactions make one atomic batch, one message per shard', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256);
+  const txs = [tx('{a}1', 'x1'), tx('{b}1', 'x2'), tx('{a}2', 'x3')];
+  gw.submit(txs.slice(0, 2), 'accepted');
+  await tick();
+  assert.equal(ledger.calls.length, 0, 'two of three: no flush yet');
+  gw.submit(txs.slice(2), 'accepted');
+  assert.equal(ledger.calls.length, 1);
+  const msgs = ledger.calls[0]?.messages ?? [];
+  const shards = new Set(txs.flatMap((t) => t.shards));
+  assert.equal(msgs.length, shards.size);
+  assert.deepEqual(msgs.map((m) => m.shard), [...shards].sort((a, b) => a - b));
+  const ids = msgs.flatMap((m) => decodeShardMessage(m.data).txs.map((t) => t.id)).sort();
+  assert.deepEqual(ids, ['x1', 'x2', 'x3']);
+  for (const m of msgs) assert.match(m.msgId, new RegExp(`^[0-9a-f]{32}\\.${m.shard}$`));
+  await gw.close(0);
+});
+
+test('flushes by age: a lone transaction goes after batch_age_ms_max', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const gw = new Gateway(config({ batch_age_ms_max: 20 }), ledger, 1, nodeSha256);
+  const started = Date.now();
+  const [outcome] = gw.submit([tx('k', 'age-1')], 'accepted');
+  const o = await (outcome as Promise<Outcome>);
+  const waited = Date.now() - started;
+  assert.ok(o.ok);
+  assert.ok(waited >= 15, `flushed after ${waited} ms, before the age bound`);
+  assert.equal(ledger.calls.length, 1);
+  await gw.close(0);
+});
+
+test('a receipt needs the commit event of the published sequence on every shard; early events count', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 1, nodeSha256);
+  const a = 'a';
+  let b = 'b';
+  for (let i = 0; tx(a).shards[0] === tx(b).shards[0]; i++) b = `b${i}`;
+  const t = validateTransaction({ id: 'multi', records: [{ key: a, value: 1 }, { key: b, value: 2 }] }, { limits: config(), shardCount: 4 });
+  const [outcome] = gw.submit([t], 'committed');
+  const call = ledger.calls[0] as Call;
+  const [s0, s1] = call.messages.map((m) => m.shard) as [number, number];
+  const keyOn = (s: number): string => (t.records.find((r) => r.shard === s) as { key: string }).key;
+  // Early event (before the ack) for the first shard, at sequence 1.
+  gw.onCommitEvent(event(1, s0, [committed('multi', keyOn(s0), 1, 4)]));
+  const first = ledger.store(call);
+  assert.equal(first, 1);
+  // An event for the same id at another sequence is ignored.
+  gw.onCommitEvent(event(99, s1, [{ id: 'multi', status: 'id_conflict', records: [] }]));
+  let settled = false;
+  void (outcome as Promise<Outcome>).then(() => (settled = true));
+  await tick();
+  assert.equal(settled, false);
+  gw.onCommitEvent(event(2, s1, [committed('multi', keyOn(s1), 3, 8)]));
+  const o = await (outcome as Promise<Outcome>);
+  assert.ok(o.ok, JSON.stringify(o));
+  const r = o.receipt as Receipt;
+  assert.deepEqual(r.records.map((x) => [x.key, x.version, x.leafIndex]), [[a, t.records[0]?.shard === s0 ? 1 : 3, t.records[0]?.shard === s0 ? 4 : 8], [b, t.records[1]?.shard === s0 ? 1 : 3, t.records[1]?.shard === s0 ? 4 : 8]]);
+  assert.deepEqual(r.shards.map((s) => s.shard), [Math.min(s0, s1), Math.max(s0, s1)]);
+  assert.equal(r.shards[0]?.root, '07'.repeat(32));
+  await gw.close(0);
+});
+
+test('a flush the broker refuses as duplicate is re-sent once under salted ids', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 42, nodeSha256);
+  const [outcome] = gw.submit([tx('k', 'dup-1')], 'accepted');
+  ledger.calls[0]?.settle({ kind: 'duplicate' });
+  await tick();
+  assert.equal(ledger.calls.length, 2);
+  assert.match(ledger.calls[1]?.messages[0]?.msgId ?? '', /^[0-9a-f]{32}\.\d+\.r42-1$/);
+  ledger.store(ledger.calls[1] as Call);
+  const o = await (outcome as Promise<Outcome>);
+  assert.ok(o.ok);
+  await gw.close(0);
+});
+
+test('broker errors answer every transaction of the flush with the mapped code', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 2 }), ledger, 1, nodeSha256);
+  const outs = gw.submit([tx('k1', 'e1'), tx('k2', 'e2')], 'committed');
+  ledger.calls[0]?.settle(new CairnError('backpressure', 'busy', { retryAfterSeconds: 1 }));
+  for (const o of await Promise.all(outs)) {
+    assert.equal(o.ok, false);
+    assert.equal(!o.ok && o.error.code, 'backpressure');
+  }
+  await gw.close(0);
+});
+
+test('flushes_inflight_max bounds atomic batches awaiting an ack; the queue drains as acks come', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 1, flushes_inflight_max: 2 }), ledger, 1, nodeSha256);
+  const outs = gw.submit([tx('k1', 'f1'), tx('k2', 'f2'), tx('k3', 'f3')], 'accepted');
+  assert.equal(ledger.calls.length, 2);
+  assert.equal(gw.stats.queued, 1);
+  ledger.store(ledger.calls[0] as Call);
+  await tick();
+  await tick();
+  assert.equal(ledger.calls.length, 3);
+  ledger.store(ledger.calls[1] as Call);
+  ledger.store(ledger.calls[2] as Call);
+  assert.ok((await Promise.all(outs)).every((o) => o.ok));
+  await gw.close(0);
+});
+
+test('admission is all or nothing against pending_txs_max and waiters_max', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ pending_txs_max: 3, waiters_max: 3, request_txs_max: 3 }), ledger, 1, nodeSha256);
+  gw.submit([tx('k1', 'p1'), tx('k2', 'p2')], 'accepted');
+  assert.throws(() => gw.submit([tx('k3', 'p3'), tx('k4', 'p4')], 'accepted'), (e: unknown) => e instanceof CairnError && e.code === 'backpressure' && e.retryAfterSeconds === 1);
+  assert.equal(gw.stats.waiters, 2, 'nothing of the refused request was admitted');
+  await gw.close(0);
+});
+
+test('same id in flight: same content shares the outcome, different content is id_conflict at once', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const gw = new Gateway(config({ batch_age_ms_max: 5 }), ledger, 1, nodeSha256);
+  const [a, b, c] = gw.submit([tx('k', 'same', 1), tx('k', 'same', 1), tx('k', 'same', 2)], 'accepted');
+  const oc = await (c as Promise<Outcome>);
+  assert.equal(!oc.ok && oc.error.code, 'id_conflict');
+  const [oa, ob] = await Promise.all([a as Promise<Outcome>, b as Promise<Outcome>]);
+  assert.deepEqual(oa, ob);
+  assert.equal(ledger.calls.length, 1);
+  assert.equal(decodeShardMessage(ledger.calls[0]?.messages[0]?.data ?? new Uint8Array()).txs.length, 1);
+  await gw.close(0);
+});
+
+test('assigned ids: unique per admission, prefixed, from session, counter and content hash', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const gw = new Gateway(config({ batch_age_ms_max: 1 }), ledger, 77, nodeSha256);
+  const outs = await Promise.all(gw.submit([tx('k'), tx('k')], 'accepted'));
+  const ids = outs.map((o) => (o.ok ? o.receipt.id : ''));
+  const hash = Buffer.from(tx('k').contentHash.subarray(0, 8)).toString('hex');
+  assert.deepEqual(ids, [`~77.1.${hash}`, `~77.2.${hash}`]);
+  await gw.close(0);
+});
+
+test('waiters time out with 504 timeout after commit_wait_ms_max; close answers the rest unavailable', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const gw = new Gateway(config({ batch_age_ms_max: 0, commit_wait_ms_max: 100 }), ledger, 1, nodeSha256);
+  const [o] = gw.submit([tx('k', 't1')], 'committed');
+  // The sweeper does not hold the process open (the HTTP server does, in production).
+  const keepAlive = setInterval(() => undefined, 1_000);
+  const out = await (o as Promise<Outcome>);
+  clearInterval(keepAlive);
+  assert.equal(!out.ok && out.error.code, 'timeout');
+  assert.equal(gw.stats.waiters, 0);
+  const gw2 = new Gateway(config({ batch_age_ms_max: 0 }), ledger, 1, nodeSha256);
+  const [o2] = gw2.submit([tx('k', 't2')], 'committed');
+  await gw2.close(50);
+  const out2 = await (o2 as Promise<Outcome>);
+  assert.equal(!out2.ok && out2.error.code, 'unavailable');
+  assert.throws(() => gw2.submit([tx('k', 't3')], 'committed'), (e: unknown) => e instanceof CairnError && e.code === 'unavailable');
+  await gw.close(0);
+});
+
+test('precondition_failed and id_conflict from a shard become errors; duplicates are replayed receipts', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256);
+  const ts = [tx('{s}1', 'r1'), tx('{s}2', 'r2'), tx('{s}3', 'r3')];
+  const outs = gw.submit(ts, 'committed');
+  const call = ledger.calls[0] as Call;
+  const seq = ledger.store(call);
+  const shard = ts[0]?.shards[0] as number;
+  gw.onCommitEvent(
+    event(seq, shard, [
+      { id: 'r1', status: 'precondition_failed', records: [] },
+      { id: 'r2', status: 'id_conflict', records: [] },
+      { id: 'r3', status: 'duplicate', records: [{ key: '{s}3', version: 5, leafIndex: 9 }] },
+    ]),
+  );
+  const [o1, o2, o3] = await Promise.all(outs);
+  assert.equal(!o1?.ok && o1?.error.code, 'precondition_failed');
+  assert.equal(!o2?.ok && o2?.error.code, 'id_conflict');
+  assert.ok(o3?.ok);
+  assert.equal((o3.receipt as Receipt).replayed, true);
+  assert.equal((o3.receipt as Receipt).records[0]?.version, 5);
+  await gw.close(0);
+});
+
+test('a malformed commit event is counted and ignored', async () => {
+  const gw = new Gateway(config(), new ScriptedLedger(), 1, nodeSha256);
+  gw.onCommitEvent(new Uint8Array([1, 2, 3]));
+  assert.equal(gw.stats.commit_events_bad, 1);
+  await gw.close(0);
+});
+
+test('config: flags beat env beat defaults; bad values and bad relations stop the start', () => {
+  const c = loadConfig({ CAIRN_SHARDS: '8', CAIRN_INGEST_PORT: '9000' }, ['--shards=3', '--batch-age-ms-max', '7']);
+  assert.equal(c.shards, 3);
+  assert.equal(c.port, 9000);
+  assert.equal(c.batch_age_ms_max, 7);
+  assert.throws(() => loadConfig({ CAIRN_SHARDS: '0' }, []), /shards/);
+  assert.throws(() => loadConfig({}, ['--shards=two']), /shards/);
+  assert.throws(() => loadConfig({}, ['--nope=1']), /unknown flag/);
+  assert.throws(() => loadConfig({}, ['--port']), /needs a value/);
+  assert.throws(() => loadConfig({ CAIRN_NATS_URL: 'http://x' }, []), /nats_url/);
+  assert.throws(() => loadConfig({}, ['--pending-txs-max=10', '--request-txs-max=20']), /request_txs_max/);
+  assert.throws(() => loadConfig({}, ['--tx-bytes-max=2000000', '--value-bytes-max=100']), /message_bytes_max/);
+});
