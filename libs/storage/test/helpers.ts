@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { encodeLeaf, type LeafEntry } from '@cairn/wire';
 import { leafHash } from '@cairn/merkle';
-import { defaultBinding, openStore, type KvBinding, type OpenStoreOptions, type Store, type TxInput } from '../src/index.js';
+import { defaultBinding, openStore, type BatchInput, type KvBinding, type OpenStoreOptions, type Store, type TxInput } from '../src/index.js';
 
 /** Bindings the suite runs against: CAIRN_ROCKSDB_BINDING pins one, else every one this platform has. */
 export function bindingsUnderTest(): KvBinding[] {
@@ -61,4 +61,22 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The batch the crash writer appends at stream sequence `seq`: a pure function of seq, so the test
+ * can rebuild the state after any prefix of batches. Sizes vary from 1 to 3,000 records so kills
+ * land in small and large commits; every 7th batch is an empty epoch-marker batch.
+ */
+export function crashBatch(seq: number): BatchInput {
+  if (seq % 7 === 0) return { seq, txs: [] };
+  const random = prng(seq);
+  const records = random() < 0.15 ? 3000 : 1 + Math.floor(random() * 200);
+  const txs: TxInput[] = [];
+  for (let t = 0, left = records; left > 0; t += 1) {
+    const n = Math.min(left, 1 + Math.floor(random() * 50));
+    left -= n;
+    txs.push(tx(`c${seq}-${t}`, Array.from({ length: n }, (_, r) => put(`key:${Math.floor(random() * 500)}`, `s${seq} t${t} r${r}`))));
+  }
+  return { seq, txs };
 }
