@@ -1,0 +1,180 @@
+// The shard worker's configuration: one table of named settings, each with its env var, its flag,
+// its default and its allowed range, all checked at start so a bad setting stops the process before
+// it consumes anything (docs/design/shard.md, "Configuration").
+import { resolve } from 'node:path';
+import { ShardError } from './errors.js';
+
+export interface ShardConfig {
+  readonly shard: number;
+  readonly shards: number;
+  readonly nats_url: string;
+  // '' = <cwd>/.data/shard-<shard>
+  readonly data_dir: string;
+  readonly stream: string;
+  readonly subject_prefix: string;
+  readonly replicas: number;
+  // '' = shard-<shard>; a replay test uses another name to rebuild a shard beside the live one.
+  readonly durable: string;
+  // Messages the consumer hands over in one call (one JetStream pull).
+  readonly fetch_msgs_max: number;
+  readonly ack_wait_ms: number;
+  // Delivered and not yet acknowledged messages (the server holds back beyond this).
+  readonly ack_pending_max: number;
+  // Messages merged into one storage append (1 = never merge), and the merged run's bounds.
+  readonly merge_msgs_max: number;
+  readonly merge_records_max: number;
+  readonly merge_bytes_max: number;
+  // Read requests answered at once; more are refused with back-pressure.
+  readonly read_inflight_max: number;
+  // How long headAt(seq) waits for the shard to catch up to seq.
+  readonly head_wait_ms_max: number;
+  // Per-message (seq -> tree size) boundaries kept in memory for exact headAt answers.
+  readonly head_boundaries_max: number;
+  // Stored heads probed below seq when the boundary is not in memory (after a restart).
+  readonly head_probe_max: number;
+  // Versions one history() answer may hold.
+  readonly history_versions_max: number;
+  // Leaves one leaves() answer may hold.
+  readonly leaves_max: number;
+  readonly shutdown_ms_max: number;
+}
+
+type NumberKey = { [K in keyof ShardConfig]: ShardConfig[K] extends number ? K : never }[keyof ShardConfig];
+type StringKey = { [K in keyof ShardConfig]: ShardConfig[K] extends string ? K : never }[keyof ShardConfig];
+
+interface NumberSetting {
+  readonly key: NumberKey;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+  readonly help: string;
+}
+
+interface StringSetting {
+  readonly key: StringKey;
+  readonly pattern: RegExp;
+  readonly default: string;
+  readonly help: string;
+}
+
+const MiB = 1_048_576;
+
+export const stringSettings: readonly StringSetting[] = [
+  { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
+  { key: 'data_dir', pattern: /^[^\0]{0,4096}$/, default: '', help: 'RocksDB directory (default .data/shard-<n>)' },
+  { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
+  { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
+  { key: 'durable', pattern: /^([A-Za-z0-9_-]{1,64})?$/, default: '', help: 'durable consumer name (default shard-<n>)' },
+];
+
+export const numberSettings: readonly NumberSetting[] = [
+  { key: 'shard', min: 0, max: 999, default: 0, help: 'the shard this process owns' },
+  { key: 'shards', min: 1, max: 1_000, default: 2, help: 'shard count, fixed when the cluster is created' },
+  { key: 'replicas', min: 1, max: 5, default: 1, help: 'stream replicas (3 in a NATS cluster)' },
+  { key: 'fetch_msgs_max', min: 1, max: 10_000, default: 64, help: 'messages per consumer pull' },
+  { key: 'ack_wait_ms', min: 1_000, max: 3_600_000, default: 30_000, help: 'redelivery after this without an ack' },
+  { key: 'ack_pending_max', min: 1, max: 100_000, default: 1_024, help: 'delivered, unacknowledged messages' },
+  { key: 'merge_msgs_max', min: 1, max: 10_000, default: 64, help: 'messages merged into one storage append (1 = no merging)' },
+  { key: 'merge_records_max', min: 1, max: 1_000_000, default: 100_000, help: 'records of one merged append' },
+  { key: 'merge_bytes_max', min: 1_024, max: 512 * MiB, default: 32 * MiB, help: 'message bytes of one merged append' },
+  { key: 'read_inflight_max', min: 1, max: 10_000, default: 64, help: 'read requests answered at once' },
+  { key: 'head_wait_ms_max', min: 0, max: 60_000, default: 5_000, help: 'how long headAt waits for the shard to reach a sequence' },
+  { key: 'head_boundaries_max', min: 16, max: 10_000_000, default: 65_536, help: 'per-message heads kept in memory' },
+  { key: 'head_probe_max', min: 1, max: 100_000, default: 1_024, help: 'stored heads probed below a sequence after a restart' },
+  { key: 'history_versions_max', min: 1, max: 100_000, default: 1_000, help: 'versions in one history answer' },
+  { key: 'leaves_max', min: 1, max: 100_000, default: 1_000, help: 'leaves in one leaves answer' },
+  { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'how long a graceful stop waits' },
+];
+
+// The cluster-wide names (CAIRN_SHARDS, CAIRN_NATS_URL, ...) match the ingest's so one environment
+// configures both; the rest follow CAIRN_<KEY>, with a SHARD_ infix where a name would be ambiguous.
+const envOverrides: Partial<Record<keyof ShardConfig, string>> = {
+  durable: 'CAIRN_SHARD_DURABLE',
+  fetch_msgs_max: 'CAIRN_SHARD_FETCH_MSGS_MAX',
+  read_inflight_max: 'CAIRN_SHARD_READ_INFLIGHT_MAX',
+  shutdown_ms_max: 'CAIRN_SHARD_SHUTDOWN_MS_MAX',
+};
+
+export function envName(key: keyof ShardConfig): string {
+  return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;
+}
+
+export function flagName(key: keyof ShardConfig): string {
+  return `--${key.replaceAll('_', '-')}`;
+}
+
+export function configDefaults(): ShardConfig {
+  const out: Record<string, string | number> = {};
+  for (const s of stringSettings) out[s.key] = s.default;
+  for (const s of numberSettings) out[s.key] = s.default;
+  return out as unknown as ShardConfig;
+}
+
+function configError(message: string): ShardError {
+  return new ShardError('SHARD_CONFIG', `config: ${message}`);
+}
+
+// Flags win over env vars, env vars over defaults. Flags are `--name=value` or `--name value`.
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[], overrides: Partial<ShardConfig> = {}): ShardConfig {
+  const raw = new Map<string, string>();
+  const known = new Map<string, keyof ShardConfig>();
+  for (const s of [...stringSettings, ...numberSettings]) {
+    known.set(flagName(s.key), s.key);
+    const fromEnv = env[envName(s.key)];
+    if (fromEnv !== undefined && fromEnv !== '') raw.set(s.key, fromEnv);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const key = known.get(flag);
+    if (key === undefined) throw configError(`unknown flag ${flag} (see --help)`);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw configError(`flag ${flag} needs a value`);
+    raw.set(key, value);
+  }
+  const out: Record<string, string | number> = { ...configDefaults() };
+  for (const s of stringSettings) {
+    const v = raw.get(s.key);
+    if (v !== undefined) out[s.key] = v;
+  }
+  for (const s of numberSettings) {
+    const v = raw.get(s.key);
+    if (v === undefined) continue;
+    if (!/^[0-9]+$/.test(v)) throw configError(`${s.key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    out[s.key] = Number(v);
+  }
+  const config = { ...(out as unknown as ShardConfig), ...overrides };
+  checkConfig(config);
+  return Object.freeze(resolveDefaults(config));
+}
+
+function resolveDefaults(c: ShardConfig): ShardConfig {
+  return {
+    ...c,
+    data_dir: resolve(c.data_dir === '' ? `.data/shard-${c.shard}` : c.data_dir),
+    durable: c.durable === '' ? `shard-${c.shard}` : c.durable,
+  };
+}
+
+export function checkConfig(c: ShardConfig): void {
+  for (const s of stringSettings) {
+    if (typeof c[s.key] !== 'string' || !s.pattern.test(c[s.key])) throw configError(`${s.key} ${JSON.stringify(c[s.key])} is malformed (${s.help})`);
+  }
+  for (const s of numberSettings) {
+    const v = c[s.key];
+    if (!Number.isSafeInteger(v) || v < s.min || v > s.max) throw configError(`${s.key} must be an integer in [${s.min}, ${s.max}], got ${v}`);
+  }
+  // Relations between bounds: each would otherwise fail later, under load.
+  if (c.shard >= c.shards) throw configError(`shard ${c.shard} is not below shards ${c.shards}`);
+  if (c.ack_pending_max < c.fetch_msgs_max) throw configError('ack_pending_max must be >= fetch_msgs_max (one pull must fit the unacked window)');
+  if (c.merge_msgs_max > c.fetch_msgs_max) throw configError('merge_msgs_max must be <= fetch_msgs_max (a merge never spans two pulls)');
+}
+
+export function usage(): string {
+  const lines = ['cairn-shard: one shard worker', '', 'settings (flag, env var, default):'];
+  for (const s of [...stringSettings, ...numberSettings]) {
+    lines.push(`  ${flagName(s.key).padEnd(24)} ${envName(s.key).padEnd(32)} ${String(s.default).padEnd(22)} ${s.help}`);
+  }
+  return lines.join('\n');
+}

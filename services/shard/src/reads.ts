@@ -1,0 +1,239 @@
+// The shard's read API, answered over NATS request/reply on ledger.read.<shard>. Requests and
+// answers are JSON; hashes and bytes are base64. Every answer names the tree size it is valid at.
+// Errors are ShardErrors whose stable code travels in the reply's Cairn-Error header.
+// The table of operations is in docs/design/shard.md, "Read API".
+import type { StoredLeaf, Store } from '@cairn/storage';
+import type { Applier } from './apply.js';
+import { asShardError, ShardError } from './errors.js';
+
+export interface LeafJson {
+  readonly index: number;
+  readonly txId: string;
+  readonly key: string;
+  readonly version: number;
+  readonly valueHash: string;
+  readonly metaHash: string;
+  /** base64 of the stored value bytes (canonical JSON), or null once erased. */
+  readonly value: string | null;
+  readonly erased: boolean;
+}
+
+export interface HeadJson {
+  readonly size: number;
+  readonly root: string;
+}
+
+export const readOps = ['head', 'headAt', 'latest', 'at', 'history', 'transaction', 'leaf', 'leaves', 'inclusion', 'consistency'] as const;
+export type ReadOp = (typeof readOps)[number];
+
+export interface ReadLimits {
+  readonly head_wait_ms_max: number;
+  readonly head_probe_max: number;
+  readonly history_versions_max: number;
+  readonly leaves_max: number;
+}
+
+/** Finds the first stream message on this shard's subject at or after `seq`, if any. */
+export type NextOnSubject = (seq: number) => Promise<number | undefined>;
+
+type Req = Record<string, unknown>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+function bad(message: string): ShardError {
+  return new ShardError('SHARD_BAD_REQUEST', message);
+}
+
+function int(req: Req, name: string, min: number): number {
+  const v = req[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw bad(`${name} must be an integer >= ${min}`);
+  return v;
+}
+
+function optionalInt(req: Req, name: string, min: number): number | undefined {
+  return req[name] === undefined ? undefined : int(req, name, min);
+}
+
+function str(req: Req, name: string): string {
+  const v = req[name];
+  if (typeof v !== 'string' || v.length === 0) throw bad(`${name} must be a non-empty string`);
+  return v;
+}
+
+export function leafJson(leaf: StoredLeaf): LeafJson {
+  return {
+    index: leaf.index,
+    txId: leaf.entry.txId,
+    key: leaf.entry.key,
+    version: leaf.entry.version,
+    valueHash: b64(leaf.entry.valueHash),
+    metaHash: b64(leaf.entry.metaHash),
+    value: leaf.value === undefined ? null : b64(leaf.value),
+    erased: leaf.erased,
+  };
+}
+
+export class ReadApi {
+  constructor(
+    private readonly store: Store,
+    private readonly applier: Applier,
+    private readonly limits: ReadLimits,
+    private readonly nextOnSubject: NextOnSubject,
+  ) {}
+
+  /** Decodes, answers, encodes. Throws ShardErrors (the transport turns them into error replies). */
+  async handle(data: Uint8Array): Promise<Uint8Array> {
+    let req: unknown;
+    try {
+      req = JSON.parse(utf8.decode(data));
+    } catch (cause) {
+      throw new ShardError('SHARD_BAD_REQUEST', 'request is not UTF-8 JSON', { cause });
+    }
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw bad('request must be a JSON object');
+    try {
+      const answer = await this.answer(req as Req);
+      return utf8Encoder.encode(JSON.stringify(answer));
+    } catch (error) {
+      throw asShardError(error);
+    }
+  }
+
+  answer(req: Req): Promise<unknown> {
+    const op = req['op'];
+    switch (op as ReadOp) {
+      case 'head':
+        return this.head();
+      case 'headAt':
+        return this.headAt(int(req, 'seq', 0));
+      case 'latest':
+        return this.at(str(req, 'key'), undefined);
+      case 'at':
+        return this.at(str(req, 'key'), int(req, 'size', 0));
+      case 'history':
+        return this.history(str(req, 'key'), optionalInt(req, 'fromVersion', 1), optionalInt(req, 'limit', 1));
+      case 'transaction':
+        return this.transaction(str(req, 'id'));
+      case 'leaf':
+        return this.leaf(int(req, 'index', 0));
+      case 'leaves':
+        return this.leaves(int(req, 'start', 0), int(req, 'count', 1));
+      case 'inclusion':
+        return this.inclusion(int(req, 'index', 0), int(req, 'size', 1));
+      case 'consistency':
+        return this.consistency(int(req, 'size1', 1), int(req, 'size2', 1));
+      default:
+        throw bad(`unknown op ${JSON.stringify(op)}; one of ${readOps.join(', ')}`);
+    }
+  }
+
+  async head(): Promise<HeadJson & { seq: number }> {
+    const head = this.store.head();
+    return { size: head.size, root: b64(head.root), seq: this.applier.applied };
+  }
+
+  /**
+   * The tree head after every message of this shard's subject with stream sequence <= seq. Waits
+   * (bounded) until those are applied. `atSeq` is the sequence of the last such message (0: none).
+   */
+  async headAt(seq: number): Promise<HeadJson & { seq: number; atSeq: number }> {
+    const deadline = Date.now() + this.limits.head_wait_ms_max;
+    // Each round either returns or waits for a message that exists; the deadline bounds the rounds.
+    for (;;) {
+      const applied = this.applier.applied;
+      if (applied >= seq) break;
+      const next = await this.nextOnSubject(applied + 1);
+      if (next === undefined || next > seq) break;
+      await this.applier.waitApplied(next, Math.max(1, deadline - Date.now()));
+    }
+    const boundary = this.applier.boundaries.lastAtOrBefore(seq);
+    if (boundary !== undefined) return this.sized(seq, boundary.seq, boundary.size);
+    return this.probeStored(seq);
+  }
+
+  async #rootJson(size: number): Promise<HeadJson> {
+    return { size, root: b64(await this.store.rootAt(size)) };
+  }
+
+  private async sized(seq: number, atSeq: number, size: number): Promise<HeadJson & { seq: number; atSeq: number }> {
+    return { ...(await this.#rootJson(size)), seq, atSeq };
+  }
+
+  // After a restart the ring does not reach back: the store holds the head at the last sequence
+  // of every append; find the nearest one below seq and check that no message lies between.
+  private async probeStored(seq: number): Promise<HeadJson & { seq: number; atSeq: number }> {
+    const low = Math.max(1, seq - this.limits.head_probe_max + 1);
+    for (let s = seq; s >= low; s -= 1) {
+      const head = await this.store.headAt(s);
+      if (head === undefined) continue;
+      const next = await this.nextOnSubject(s + 1);
+      if (next !== undefined && next <= seq) break;
+      return { size: head.size, root: b64(head.root), seq, atSeq: s };
+    }
+    if (low === 1) {
+      const first = await this.nextOnSubject(1);
+      if (first === undefined || first > seq) return this.sized(seq, 0, 0);
+    }
+    throw new ShardError('SHARD_HEAD_UNKNOWN', `no stored head within ${this.limits.head_probe_max} sequences at or below ${seq}`);
+  }
+
+  private checkSize(size: number): void {
+    const head = this.store.head();
+    if (size > head.size) throw new ShardError('SHARD_OUT_OF_RANGE', `size ${size} is beyond the tree size ${head.size}`);
+  }
+
+  async at(key: string, size: number | undefined): Promise<{ size: number; leaf: LeafJson }> {
+    const treeSize = size ?? this.store.head().size;
+    this.checkSize(treeSize);
+    const leaf = await this.store.at(key, treeSize);
+    if (leaf === undefined) throw new ShardError('SHARD_NOT_FOUND', `no version of ${JSON.stringify(key)} in the tree of size ${treeSize}`);
+    return { size: treeSize, leaf: leafJson(leaf) };
+  }
+
+  async history(key: string, fromVersion: number | undefined, limit: number | undefined): Promise<{ size: number; leaves: LeafJson[] }> {
+    const max = this.limits.history_versions_max;
+    if (limit !== undefined && limit > max) throw bad(`limit must be at most ${max}`);
+    const size = this.store.head().size;
+    const opts: { fromVersion?: number; limit?: number } = { limit: limit ?? max };
+    if (fromVersion !== undefined) opts.fromVersion = fromVersion;
+    const leaves = await this.store.history(key, opts);
+    return { size, leaves: leaves.filter((l) => l.index < size).map(leafJson) };
+  }
+
+  async transaction(id: string): Promise<{ size: number; id: string; contentHash: string; meta: string; leaves: LeafJson[] }> {
+    const size = this.store.head().size;
+    const tx = await this.store.transaction(id);
+    if (tx === undefined) throw new ShardError('SHARD_NOT_FOUND', `no transaction ${JSON.stringify(id)} on this shard`);
+    return { size, id: tx.id, contentHash: b64(tx.contentHash), meta: b64(tx.meta), leaves: tx.leaves.map(leafJson) };
+  }
+
+  async leaf(index: number): Promise<{ size: number; leaf: LeafJson }> {
+    const size = this.store.head().size;
+    return { size, leaf: leafJson(await this.store.leaf(index)) };
+  }
+
+  async leaves(start: number, count: number): Promise<{ size: number; leaves: LeafJson[] }> {
+    if (count > this.limits.leaves_max) throw bad(`count must be at most ${this.limits.leaves_max}`);
+    const size = this.store.head().size;
+    if (start + count > size) throw new ShardError('SHARD_OUT_OF_RANGE', `leaves [${start}, ${start + count}) beyond the tree size ${size}`);
+    const out: LeafJson[] = [];
+    for (let i = start; i < start + count; i += 1) out.push(leafJson(await this.store.leaf(i)));
+    return { size, leaves: out };
+  }
+
+  async inclusion(index: number, size: number): Promise<{ index: number; size: number; root: string; proof: string[] }> {
+    this.checkSize(size);
+    if (index >= size) throw new ShardError('SHARD_OUT_OF_RANGE', `leaf index ${index} is not below size ${size}`);
+    const proof = await this.store.inclusionProof(index, size);
+    return { index, size, root: b64(await this.store.rootAt(size)), proof: proof.map(b64) };
+  }
+
+  async consistency(size1: number, size2: number): Promise<{ size1: number; size2: number; root1: string; root2: string; proof: string[] }> {
+    this.checkSize(size2);
+    if (size1 > size2) throw new ShardError('SHARD_OUT_OF_RANGE', `size1 ${size1} is above size2 ${size2}`);
+    const proof = await this.store.consistencyProof(size1, size2);
+    return { size1, size2, root1: b64(await this.store.rootAt(size1)), root2: b64(await this.store.rootAt(size2)), proof: proof.map(b64) };
+  }
+}

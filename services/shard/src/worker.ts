@@ -1,0 +1,105 @@
+// Composition of one shard worker: store, transport, apply loop on a durable pull consumer, commit
+// events, read API. startShard is what main.ts and the tests run.
+import { jetstreamManager, JetStreamApiError, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
+import { openStore, type StorageLimits, type Store } from '@cairn/storage';
+import {
+  commitSubject,
+  connectTransport,
+  readSubject,
+  shardSubject,
+  streamLayout,
+  type ShardConsumer,
+  type Service,
+  type Transport,
+} from '@cairn/transport';
+import { Applier } from './apply.js';
+import type { ShardConfig } from './config.js';
+import { ReadApi, type NextOnSubject } from './reads.js';
+
+// The ingest validates every client-facing bound; the store's own bounds only guard its format.
+// They are set to the engine's maxima so that a message the ingest accepted is never refused here
+// (which would reject it, on every replay, for a configuration reason).
+export const storageLimitsForShard: Partial<StorageLimits> = {
+  key_bytes_max: 65_535,
+  tx_id_bytes_max: 65_535,
+  value_bytes_max: 64 * 1024 * 1024,
+  meta_bytes_max: 16 * 1024 * 1024,
+  tx_records_max: 1_000_000,
+  batch_txs_max: 1_000_000,
+  batch_records_max: 10_000_000,
+  batch_bytes_max: 1024 * 1024 * 1024,
+};
+
+export interface ShardWorker {
+  readonly config: ShardConfig;
+  readonly store: Store;
+  readonly transport: Transport;
+  readonly applier: Applier;
+  readonly reads: ReadApi;
+  /** Rejects when consumption stopped on its own (handler or consumer failure): the process should exit. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startShard(config: ShardConfig, log: (line: string) => void = () => undefined): Promise<ShardWorker> {
+  const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
+  const store = await openStore({ dir: config.data_dir, limits: storageLimitsForShard });
+  let transport: Transport | undefined;
+  try {
+    transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}` });
+    await transport.ensureStream();
+    const t = transport;
+    const events = commitSubject(layout, config.shard);
+    const applier = new Applier(store, {
+      layout: { shard: config.shard, shards: config.shards },
+      limits: config,
+      boundaries_max: config.head_boundaries_max,
+      publish: (event) => t.publishEvent(events, event),
+      log,
+    });
+    const reads = new ReadApi(store, applier, config, nextOnSubject(await jetstreamManager(t.nc), config.stream, shardSubject(layout, config.shard)));
+    const service: Service = t.serve(readSubject(layout, config.shard), (req) => reads.handle(req.data), { in_flight_max: config.read_inflight_max });
+    const consumer: ShardConsumer = await t.consume(
+      {
+        shard: config.shard,
+        durable: config.durable,
+        start_seq: applier.applied + 1,
+        batch_msgs_max: config.fetch_msgs_max,
+        ack_wait_ms: config.ack_wait_ms,
+        ack_pending_max: config.ack_pending_max,
+      },
+      (msgs) => applier.apply(msgs),
+    );
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        await consumer.stop();
+        await service.stop();
+        await t.close();
+        await store.close();
+      })();
+      return stopping;
+    };
+    return { config, store, transport: t, applier, reads, done: consumer.done, stop };
+  } catch (error) {
+    await transport?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+// JetStream's "next message on a subject at or after seq" lookup (STREAM.MSG.GET next_by_subj).
+// nats.js types the query narrower than the server accepts, hence the cast.
+const NO_MESSAGE_FOUND = 10_037;
+
+function nextOnSubject(jsm: JetStreamManager, stream: string, subject: string): NextOnSubject {
+  return async (seq) => {
+    try {
+      const msg = await jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as MsgRequest);
+      return msg === null ? undefined : msg.seq;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return undefined;
+      throw error;
+    }
+  };
+}
