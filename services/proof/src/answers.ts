@@ -1,0 +1,185 @@
+// The read-and-verify answers of docs/design/proofs.md. Every answer is built against ONE signed
+// head taken at the start of the request, so the checkpoint, the state inclusion proofs and the
+// shard sizes all belong together even while new epochs are sealed.
+//
+// This code relays what the shards and the state log hold; it does not verify it. Verification is
+// the client's job, and a tampered shard must reach the client as a failed proof (a typed
+// VerifyError there), not as an opaque server error here.
+import { CairnError, shardOfKey, validateKey, txLimitsDefault, type LeafEntry } from '@cairn/wire';
+import { b64 } from './bytes.js';
+import type { SignedHead } from './sealer.js';
+import type { ShardReads, ShardRecord } from './shard-reads.js';
+import type { StateLog, StoredState } from './state-log.js';
+
+export interface EntryJson {
+  readonly txId: string;
+  readonly key: string;
+  readonly version: number;
+  readonly valueHash: string;
+  readonly metaHash: string;
+}
+
+export interface StateJson {
+  readonly index: number;
+  readonly bytes: string;
+  readonly entry: EntryJson;
+  readonly inclusion: string[];
+}
+
+export interface RecordJson {
+  readonly shard: number;
+  readonly leafIndex: number;
+  readonly entry: EntryJson;
+  readonly value: string | null;
+  readonly erased: boolean;
+  readonly meta: string;
+  readonly inclusion: string[];
+}
+
+export interface AnswerLimits {
+  readonly shards: number;
+  readonly history_versions_max: number;
+  readonly tx_records_max: number;
+}
+
+/** Proofs asked of the shards at once for one answer: a long history must not flood the broker. */
+const PROOFS_INFLIGHT_MAX = 32;
+/** Transaction ids as the ingest accepts (client ids) or assigns them ("~" prefix). */
+const TX_ID_PATTERN = /^~?[A-Za-z0-9._:-]{1,128}$/;
+
+export class Answers {
+  constructor(
+    private readonly log: StateLog,
+    private readonly reads: ShardReads,
+    private readonly limits: AnswerLimits,
+  ) {}
+
+  /** `{ checkpoint, origin, size, root }` of the signed head. */
+  checkpoint(head: SignedHead, origin: string): { checkpoint: string; origin: string; size: number; root: string } {
+    return { checkpoint: head.note, origin, size: head.size, root: b64(head.root) };
+  }
+
+  async key(head: SignedHead, key: string, at: number | undefined): Promise<object> {
+    const n = stateSize(head, at);
+    const shard = this.#shardOf(key);
+    const stored = await this.log.state(n);
+    const size = shardSize(stored, shard);
+    const found = size === 0 ? undefined : await this.reads.recordAt(shard, key, size);
+    if (found === undefined) throw new CairnError('not_found', `key has no version at state ${n}`);
+    if (found.entry.key !== key) throw new CairnError('internal', `shard ${shard} answered another key`);
+    const [record, state] = await Promise.all([this.#record(shard, found, size), this.#state(stored, head.size)]);
+    return { checkpoint: head.note, state, record };
+  }
+
+  async history(head: SignedHead, key: string, at: number | undefined): Promise<object> {
+    const n = stateSize(head, at);
+    const shard = this.#shardOf(key);
+    const stored = await this.log.state(n);
+    const size = shardSize(stored, shard);
+    const max = this.limits.history_versions_max;
+    const found = size === 0 ? [] : await this.reads.history(shard, key, size, max + 1);
+    if (found.length === 0) throw new CairnError('not_found', `key has no version at state ${n}`);
+    if (found.length > max) throw new CairnError('too_many_records', `key has more than ${max} versions (history_versions_max)`);
+    const records = await boundedMap(found, (r) => this.#record(shard, r, size));
+    return { checkpoint: head.note, state: await this.#state(stored, head.size), records };
+  }
+
+  async transaction(head: SignedHead, id: string): Promise<object> {
+    if (!TX_ID_PATTERN.test(id)) throw new CairnError('invalid_id', 'transaction id is malformed', { path: 'id' });
+    const stored = await this.log.state(stateSize(head, undefined));
+    const parts = await Promise.all(
+      stored.state.shards.map(async (s, shard) => ({ shard, size: s.size, tx: s.size === 0 ? undefined : await this.reads.transaction(shard, id, s.size) })),
+    );
+    const found = parts.filter((p) => p.tx !== undefined);
+    if (found.length === 0) throw new CairnError('not_found', `transaction ${id} is not in state ${stored.epoch}`);
+    const total = found.reduce((sum, p) => sum + (p.tx?.records.length ?? 0), 0);
+    if (total > this.limits.tx_records_max) throw new CairnError('too_many_records', `transaction has ${total} records, above tx_records_max`);
+    const jobs = found.flatMap((p) => (p.tx?.records ?? []).map((r) => ({ shard: p.shard, size: p.size, r })));
+    const records = await boundedMap(jobs, (j) => this.#record(j.shard, j.r, j.size));
+    return { checkpoint: head.note, state: await this.#state(stored, head.size), records };
+  }
+
+  async consistency(head: SignedHead, from: number, to: number | undefined): Promise<object> {
+    const n2 = to ?? head.size;
+    if (head.size === 0) throw noEpoch();
+    if (!Number.isSafeInteger(from) || from < 1 || !Number.isSafeInteger(n2) || n2 < from) {
+      throw new CairnError('bad_query', `need 1 <= from <= to, got from=${from} to=${n2}`);
+    }
+    if (n2 > head.size) throw new CairnError('not_found', `state ${n2} is not signed yet (checkpoint size ${head.size})`);
+    const [s1, s2] = await Promise.all([this.log.state(from), this.log.state(n2)]);
+    const shardProofs = s2.state.shards.map(async (h2, shard) => {
+      const h1 = s1.state.shards[shard];
+      if (h1 === undefined) throw new CairnError('internal', `state ${from} has no shard ${shard}`);
+      const proof = h1.size === 0 || h1.size === h2.size ? [] : await this.reads.consistencyProof(shard, h1.size, h2.size);
+      return { shard, proof: proof.map(b64) };
+    });
+    const [fromState, toState, proof, shards] = await Promise.all([
+      this.#state(s1, n2),
+      this.#state(s2, n2),
+      this.log.consistencyProof(from, n2),
+      Promise.all(shardProofs),
+    ]);
+    return { checkpoint: head.note, from: fromState, to: toState, proof: proof.map(b64), shards };
+  }
+
+  #shardOf(key: string): number {
+    validateKey(key, txLimitsDefault, 'key');
+    return shardOfKey(key, this.limits.shards);
+  }
+
+  async #state(stored: StoredState, size: number): Promise<StateJson> {
+    const inclusion = await this.log.inclusionProof(stored.epoch - 1, size);
+    return { index: stored.epoch - 1, bytes: b64(stored.bytes), entry: entryJson(stored.entry), inclusion: inclusion.map(b64) };
+  }
+
+  async #record(shard: number, r: ShardRecord, size: number): Promise<RecordJson> {
+    const inclusion = await this.reads.inclusionProof(shard, r.leafIndex, size);
+    return {
+      shard,
+      leafIndex: r.leafIndex,
+      entry: entryJson(r.entry),
+      value: r.value === undefined ? null : b64(r.value),
+      erased: r.erased,
+      meta: b64(r.meta),
+      inclusion: inclusion.map(b64),
+    };
+  }
+}
+
+export function entryJson(e: LeafEntry): EntryJson {
+  return { txId: e.txId, key: e.key, version: e.version, valueHash: b64(e.valueHash), metaHash: b64(e.metaHash) };
+}
+
+function noEpoch(): CairnError {
+  return new CairnError('unavailable', 'no epoch is sealed yet', { retryAfterSeconds: 1 });
+}
+
+/** The state a read answers at: `at` when given (1..checkpoint size), else the checkpoint's. */
+function stateSize(head: SignedHead, at: number | undefined): number {
+  if (head.size === 0) throw noEpoch();
+  if (at === undefined) return head.size;
+  if (!Number.isSafeInteger(at) || at < 1) throw new CairnError('bad_query', `at must be a checkpoint size >= 1, got ${at}`, { path: 'at' });
+  if (at > head.size) throw new CairnError('not_found', `state ${at} is not signed yet (checkpoint size ${head.size})`, { path: 'at' });
+  return at;
+}
+
+function shardSize(stored: StoredState, shard: number): number {
+  const h = stored.state.shards[shard];
+  if (h === undefined) throw new CairnError('internal', `state ${stored.epoch} has no shard ${shard}`);
+  return h.size;
+}
+
+/** Promise.all with at most PROOFS_INFLIGHT_MAX running; results keep the input order. */
+async function boundedMap<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PROOFS_INFLIGHT_MAX, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,174 @@
+// The proof service's configuration: one table of named settings, each with its env var, its flag,
+// its default and its allowed range, all checked at start so that a bad setting (or a missing
+// signer key) stops the process before it seals anything. docs/design/proof.md lists them.
+import { resolve } from 'node:path';
+import { shardCountMax } from '@cairn/wire';
+
+export interface ProofConfig {
+  readonly nats_url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly shards: number;
+  readonly stream: string;
+  readonly subject_prefix: string;
+  /** Cluster name: the checkpoint origin line and the origin inside every global state. */
+  readonly origin: string;
+  /** The Ed25519 signer key itself (PRIVATE+KEY+...); wins over signer_key_file. */
+  readonly signer_key: string;
+  readonly signer_key_file: string;
+  /** '' = <cwd>/.data/proof */
+  readonly data_dir: string;
+  readonly epoch_interval_ms: number;
+  /** How long one epoch waits for every shard's headAt answer before it is abandoned. */
+  readonly head_timeout_ms: number;
+  /** How long one shard read (proof, record, history) may take. */
+  readonly read_timeout_ms: number;
+  readonly publish_timeout_ms: number;
+  /** HTTP requests answered at once; more get 503 + Retry-After. */
+  readonly requests_inflight_max: number;
+  readonly retry_after_s: number;
+  /** Versions one history answer may hold. */
+  readonly history_versions_max: number;
+  /** Records one transaction answer may hold. */
+  readonly tx_records_max: number;
+  readonly shutdown_ms_max: number;
+}
+
+type NumberKey = { [K in keyof ProofConfig]: ProofConfig[K] extends number ? K : never }[keyof ProofConfig];
+type StringKey = { [K in keyof ProofConfig]: ProofConfig[K] extends string ? K : never }[keyof ProofConfig];
+
+interface NumberSetting {
+  readonly key: NumberKey;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+  readonly help: string;
+}
+
+interface StringSetting {
+  readonly key: StringKey;
+  readonly pattern: RegExp;
+  readonly default: string;
+  readonly help: string;
+  /** Never printed (usage, errors): the value is a secret. */
+  readonly secret?: boolean;
+}
+
+export const stringSettings: readonly StringSetting[] = [
+  { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
+  { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
+  { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
+  { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
+  // A C2SP key name and origin line: printable, no spaces, no '+'.
+  { key: 'origin', pattern: /^[A-Za-z0-9._:/-]{1,255}$/, default: 'cairn.local/ledger', help: 'cluster name: checkpoint origin and signer key name' },
+  { key: 'signer_key', pattern: /^(PRIVATE\+KEY\+\S+)?$/, default: '', help: 'Ed25519 signer key (from cairn keygen)', secret: true },
+  { key: 'signer_key_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'file holding the signer key' },
+  { key: 'data_dir', pattern: /^[^\0]{0,4096}$/, default: '', help: 'state-log directory (default .data/proof)' },
+];
+
+export const numberSettings: readonly NumberSetting[] = [
+  { key: 'port', min: 0, max: 65_535, default: 8090, help: 'HTTP port (0 = any free port)' },
+  { key: 'shards', min: 1, max: shardCountMax, default: 2, help: 'shard count, fixed when the cluster is created' },
+  { key: 'epoch_interval_ms', min: 10, max: 3_600_000, default: 100, help: 'time between epoch seals' },
+  { key: 'head_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'wait for every shard head of one epoch' },
+  { key: 'read_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'one shard read or proof request' },
+  { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'marker batch publish ack' },
+  { key: 'requests_inflight_max', min: 1, max: 100_000, default: 256, help: 'HTTP requests answered at once' },
+  { key: 'retry_after_s', min: 1, max: 3_600, default: 1, help: 'Retry-After seconds on 503' },
+  { key: 'history_versions_max', min: 1, max: 1_000_000, default: 10_000, help: 'versions in one history answer' },
+  { key: 'tx_records_max', min: 1, max: 1_000_000, default: 10_000, help: 'records in one transaction answer' },
+  { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'graceful stop: wait for open requests' },
+];
+
+const envOverrides: Partial<Record<keyof ProofConfig, string>> = {
+  port: 'CAIRN_PROOF_PORT',
+  host: 'CAIRN_PROOF_HOST',
+  data_dir: 'CAIRN_PROOF_DATA_DIR',
+};
+
+export function envName(key: keyof ProofConfig): string {
+  return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;
+}
+
+export function flagName(key: keyof ProofConfig): string {
+  return `--${key.replaceAll('_', '-')}`;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'PROOF_CONFIG';
+}
+
+export function configDefaults(): ProofConfig {
+  const out: Record<string, string | number> = {};
+  for (const s of stringSettings) out[s.key] = s.default;
+  for (const s of numberSettings) out[s.key] = s.default;
+  return out as unknown as ProofConfig;
+}
+
+/** Flags win over env vars, env vars over defaults. Flags are `--name=value` or `--name value`. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[],
+  overrides: Partial<ProofConfig> = {},
+): ProofConfig {
+  const raw = new Map<string, string>();
+  const known = new Map<string, keyof ProofConfig>();
+  for (const s of [...stringSettings, ...numberSettings]) {
+    known.set(flagName(s.key), s.key);
+    const fromEnv = env[envName(s.key)];
+    if (fromEnv !== undefined && fromEnv !== '') raw.set(s.key, fromEnv);
+  }
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const key = known.get(flag);
+    if (key === undefined) throw new ConfigError(`unknown flag ${flag} (see --help)`);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
+    raw.set(key, value);
+  }
+  const out: Record<string, string | number> = { ...configDefaults() };
+  for (const s of stringSettings) {
+    const v = raw.get(s.key);
+    if (v !== undefined) out[s.key] = v;
+  }
+  for (const s of numberSettings) {
+    const v = raw.get(s.key);
+    if (v === undefined) continue;
+    if (!/^[0-9]{1,15}$/.test(v)) throw new ConfigError(`${s.key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    out[s.key] = Number(v);
+  }
+  const config = { ...(out as unknown as ProofConfig), ...overrides };
+  checkConfig(config);
+  return Object.freeze(config);
+}
+
+export function checkConfig(c: ProofConfig): void {
+  for (const s of stringSettings) {
+    if (!s.pattern.test(c[s.key])) {
+      const shown = s.secret === true ? '(secret)' : JSON.stringify(c[s.key]);
+      throw new ConfigError(`${s.key} ${shown} is malformed (${s.help})`);
+    }
+  }
+  for (const s of numberSettings) {
+    const v = c[s.key];
+    if (!Number.isSafeInteger(v) || v < s.min || v > s.max) throw new ConfigError(`${s.key} must be an integer in [${s.min}, ${s.max}], got ${v}`);
+  }
+  if (c.signer_key === '' && c.signer_key_file === '') {
+    throw new ConfigError(`no signer key: set ${envName('signer_key')} or ${envName('signer_key_file')} (create one with: cairn keygen --name ${c.origin})`);
+  }
+}
+
+export function dataDirOf(c: ProofConfig, cwd: string): string {
+  return c.data_dir === '' ? resolve(cwd, '.data', 'proof') : resolve(cwd, c.data_dir);
+}
+
+export function usage(): string {
+  const lines = ['cairn-proof: epochs, the signed global state log, and the HTTP read-and-verify API', '', 'settings (flag, env var, default):'];
+  for (const s of [...stringSettings, ...numberSettings]) {
+    lines.push(`  ${flagName(s.key).padEnd(26)} ${envName(s.key).padEnd(28)} ${String(s.default === '' ? '""' : s.default).padEnd(20)} ${s.help}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,132 @@
+// The HTTP read-and-verify API on bare node:http. Routes and shapes: docs/design/proofs.md.
+// A bounded number of requests run at once; beyond it the answer is 503 + Retry-After at once,
+// never a queue. Every error body is the @cairn/wire table's { error: { code, message } }.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CairnError, errorBody } from '@cairn/wire';
+import type { Answers } from './answers.js';
+import { openApiDocument } from './openapi.js';
+import type { SignedHead } from './sealer.js';
+
+export interface HttpOptions {
+  readonly origin: string;
+  readonly requests_inflight_max: number;
+  readonly retry_after_s: number;
+  readonly answers: Answers;
+  readonly signed: () => SignedHead;
+  readonly health: () => { ok: boolean; detail: object };
+}
+
+/** The longest request target we parse: a key is at most 1 KiB, URL-encoded at most 3x. */
+const URL_BYTES_MAX = 8_192;
+const AT_PATTERN = /^[1-9][0-9]{0,15}$/;
+
+export function createProofServer(o: HttpOptions): Server {
+  let inFlight = 0;
+  const server = createServer((req, res) => {
+    if (inFlight >= o.requests_inflight_max) {
+      sendError(res, new CairnError('backpressure', `${o.requests_inflight_max} requests in flight`, { retryAfterSeconds: o.retry_after_s }), o);
+      return;
+    }
+    inFlight += 1;
+    res.on('close', () => {
+      inFlight -= 1;
+    });
+    route(req, res, o).catch((error: unknown) => sendError(res, toCairnError(error), o));
+  });
+  // Reads have no body worth waiting for; a slow client must not hold a slot for long.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  return server;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions): Promise<void> {
+  const target = req.url ?? '/';
+  if (target.length > URL_BYTES_MAX) throw new CairnError('bad_query', `request target longer than ${URL_BYTES_MAX} bytes`);
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new CairnError('method_not_allowed', `${req.method ?? '?'} is not allowed; the read API is GET only`);
+  const head = o.signed();
+
+  if (path === '/healthz') {
+    const h = o.health();
+    sendJson(res, h.ok ? 200 : 503, { ok: h.ok, size: head.size, ...h.detail });
+    return;
+  }
+  if (path === '/openapi.json') return sendJson(res, 200, openApiDocument());
+  if (path === '/v1/checkpoint') {
+    if (wantsJson(req)) return sendJson(res, 200, o.answers.checkpoint(head, o.origin));
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(head.note);
+    return;
+  }
+  if (path.startsWith('/v1/keys/')) {
+    // Split the raw path before decoding: a key may hold "/" (sent as %2F).
+    const parts = path.slice('/v1/keys/'.length).split('/');
+    const key = decodeSegment(parts[0] ?? '', 'key');
+    const at = optionalSize(query, 'at');
+    if (parts.length === 1) return sendJson(res, 200, await o.answers.key(head, key, at));
+    if (parts.length === 2 && parts[1] === 'history') return sendJson(res, 200, await o.answers.history(head, key, at));
+  }
+  if (path.startsWith('/v1/transactions/')) {
+    const parts = path.slice('/v1/transactions/'.length).split('/');
+    if (parts.length === 1) return sendJson(res, 200, await o.answers.transaction(head, decodeSegment(parts[0] ?? '', 'id')));
+  }
+  if (path === '/v1/consistency') {
+    const from = optionalSize(query, 'from');
+    if (from === undefined) throw new CairnError('bad_query', 'from is required', { path: 'from' });
+    return sendJson(res, 200, await o.answers.consistency(head, from, optionalSize(query, 'to')));
+  }
+  throw new CairnError('not_found', `no route ${path}`);
+}
+
+function wantsJson(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').toLowerCase().includes('application/json');
+}
+
+function decodeSegment(raw: string, what: string): string {
+  if (raw === '') throw new CairnError('bad_query', `${what} is empty`, { path: what });
+  try {
+    return decodeURIComponent(raw);
+  } catch (cause) {
+    throw new CairnError('bad_query', `${what} is not valid URL encoding`, { path: what, cause });
+  }
+}
+
+function optionalSize(query: URLSearchParams, name: string): number | undefined {
+  const all = query.getAll(name);
+  if (all.length === 0) return undefined;
+  const v = all[0] as string;
+  if (all.length > 1 || !AT_PATTERN.test(v)) throw new CairnError('bad_query', `${name} must be one integer >= 1`, { path: name });
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new CairnError('bad_query', `${name} is too large`, { path: name });
+  return n;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: CairnError, o: HttpOptions): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (error.status === 503) headers['retry-after'] = String(error.retryAfterSeconds ?? o.retry_after_s);
+  if (error.code === 'method_not_allowed') headers['allow'] = 'GET, HEAD';
+  const text = JSON.stringify({ error: errorBody(error) });
+  res.writeHead(error.status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Anything that is not already a CairnError is ours to hide: a 500 without internals. */
+export function toCairnError(error: unknown): CairnError {
+  if (error instanceof CairnError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'STORAGE_OUT_OF_RANGE' || code === 'STORAGE_NOT_FOUND') return new CairnError('not_found', 'no such entry in the state log', { cause: error });
+  if (code === 'STORAGE_BUSY') return new CairnError('backpressure', 'state log busy', { cause: error });
+  return new CairnError('internal', 'internal error', { cause: error });
+}

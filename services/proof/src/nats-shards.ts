@@ -1,0 +1,184 @@
+// The shards over NATS: their JSON read API on `<prefix>.read.<shard>` (docs/design/shard.md,
+// "Read API") and the epoch markers on their stream subjects. This is the only file that knows the
+// shard's read protocol; it turns its answers into ShardReads' types and its stable error codes
+// into the @cairn/wire table.
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { isTransportError, readSubject, shardSubject, TransportErrorCode, type Transport } from '@cairn/transport';
+import { CairnError, encodeEpochMarker } from '@cairn/wire';
+import type { MarkerPublisher } from './sealer.js';
+import type { ShardReads, ShardRecord, ShardTx, TreeHead } from './shard-reads.js';
+
+interface LeafJson {
+  index: number;
+  txId: string;
+  key: string;
+  version: number;
+  valueHash: string;
+  metaHash: string;
+  value: string | null;
+  erased: boolean;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+/** Transactions whose meta one answer looks up (records of one tx share it). */
+const META_CACHE_MAX = 1_024;
+/** Versions asked per history request: the shard's default history_versions_max. */
+const HISTORY_PAGE_MAX = 1_000;
+
+function fromB64(text: unknown, what: string): Uint8Array {
+  if (typeof text !== 'string') throw new CairnError('wire_malformed', `shard answer: ${what} is not base64`);
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** A shard's stable error code (Cairn-Error header) -> our table. Unknown codes are internal. */
+function mapError(error: unknown, shard: number): CairnError {
+  if (error instanceof CairnError) return error;
+  if (isTransportError(error, TransportErrorCode.BACKPRESSURE)) return new CairnError('backpressure', `shard ${shard} is busy`, { cause: error, retryAfterSeconds: 1 });
+  if (isTransportError(error, TransportErrorCode.TIMEOUT)) return new CairnError('timeout', `shard ${shard} did not answer in time`, { cause: error });
+  if (isTransportError(error, TransportErrorCode.NO_RESPONDERS)) return new CairnError('unavailable', `shard ${shard} is not running`, { cause: error, retryAfterSeconds: 1 });
+  const remote = isTransportError(error, TransportErrorCode.REMOTE_ERROR) ? error.details.remote_code : undefined;
+  switch (remote) {
+    case 'SHARD_NOT_FOUND':
+      return new CairnError('not_found', `shard ${shard}: not found`, { cause: error });
+    case 'SHARD_BUSY':
+      return new CairnError('backpressure', `shard ${shard} is busy`, { cause: error, retryAfterSeconds: 1 });
+    case 'SHARD_HEAD_TIMEOUT':
+      return new CairnError('timeout', `shard ${shard} did not reach the cut in time`, { cause: error });
+    case 'SHARD_UNAVAILABLE':
+      return new CairnError('unavailable', `shard ${shard} is unavailable`, { cause: error, retryAfterSeconds: 1 });
+    default:
+      return new CairnError('internal', `shard ${shard} failed (${remote ?? 'transport'})`, { cause: error });
+  }
+}
+
+export class NatsShards implements ShardReads, MarkerPublisher {
+  readonly #transport: Transport;
+  readonly #timeoutMs: number;
+  #jsm: JetStreamManager | undefined;
+
+  constructor(transport: Transport, readTimeoutMs: number) {
+    this.#transport = transport;
+    this.#timeoutMs = readTimeoutMs;
+  }
+
+  async #call<T>(shard: number, request: Record<string, unknown>, timeoutMs = this.#timeoutMs): Promise<T> {
+    let reply: Uint8Array;
+    try {
+      reply = await this.#transport.request(readSubject(this.#transport.layout, shard), utf8.encode(JSON.stringify(request)), timeoutMs);
+    } catch (error) {
+      throw mapError(error, shard);
+    }
+    try {
+      return JSON.parse(utf8Decoder.decode(reply)) as T;
+    } catch (cause) {
+      throw new CairnError('wire_malformed', `shard ${shard} answered something that is not JSON`, { cause });
+    }
+  }
+
+  async headAt(shard: number, seq: number, timeoutMs: number): Promise<TreeHead> {
+    const a = await this.#call<{ size: number; root: string }>(shard, { op: 'headAt', seq }, timeoutMs);
+    return { size: a.size, root: fromB64(a.root, 'root') };
+  }
+
+  async recordAt(shard: number, key: string, size: number): Promise<ShardRecord | undefined> {
+    let a: { size: number; leaf: LeafJson };
+    try {
+      a = await this.#call(shard, { op: 'at', key, size });
+    } catch (error) {
+      if (error instanceof CairnError && error.code === 'not_found') return undefined;
+      throw error;
+    }
+    return (await this.#withMeta(shard, [a.leaf]))[0];
+  }
+
+  async history(shard: number, key: string, size: number, limit: number): Promise<ShardRecord[]> {
+    const leaves: LeafJson[] = [];
+    // Pages of HISTORY_PAGE_MAX versions (the shard's default bound), oldest first.
+    for (let page = 0; page <= Math.ceil(limit / HISTORY_PAGE_MAX); page += 1) {
+      const want = Math.min(HISTORY_PAGE_MAX, limit - leaves.length);
+      if (want <= 0) break;
+      let a: { leaves: LeafJson[] };
+      try {
+        a = await this.#call(shard, { op: 'history', key, fromVersion: leaves.length + 1, limit: want });
+      } catch (error) {
+        if (error instanceof CairnError && error.code === 'not_found') break;
+        throw error;
+      }
+      // The shard answers at its own (newer) head; the state names an older size.
+      const below = a.leaves.filter((l) => l.index < size);
+      leaves.push(...below);
+      if (below.length < want) break;
+    }
+    return this.#withMeta(shard, leaves);
+  }
+
+  async transaction(shard: number, id: string, size: number): Promise<ShardTx | undefined> {
+    let a: { id: string; meta: string; leaves: LeafJson[] };
+    try {
+      a = await this.#call(shard, { op: 'transaction', id });
+    } catch (error) {
+      if (error instanceof CairnError && error.code === 'not_found') return undefined;
+      throw error;
+    }
+    // A part is committed whole, so it is in the state's tree entirely or not at all.
+    if (a.leaves.some((l) => l.index >= size)) return undefined;
+    const meta = fromB64(a.meta, 'meta');
+    return { id: a.id, meta, records: a.leaves.map((l) => record(l, meta)) };
+  }
+
+  async inclusionProof(shard: number, index: number, size: number): Promise<Uint8Array[]> {
+    const a = await this.#call<{ proof: string[] }>(shard, { op: 'inclusion', index, size });
+    return a.proof.map((p) => fromB64(p, 'proof'));
+  }
+
+  async consistencyProof(shard: number, size1: number, size2: number): Promise<Uint8Array[]> {
+    const a = await this.#call<{ proof: string[] }>(shard, { op: 'consistency', size1, size2 });
+    return a.proof.map((p) => fromB64(p, 'proof'));
+  }
+
+  /** Leaves carry no meta; it is the meta of their transaction, one lookup per transaction. */
+  async #withMeta(shard: number, leaves: readonly LeafJson[]): Promise<ShardRecord[]> {
+    const metas = new Map<string, Uint8Array>();
+    const out: ShardRecord[] = [];
+    for (const leaf of leaves) {
+      let meta = metas.get(leaf.txId);
+      if (meta === undefined) {
+        const tx = await this.#call<{ meta: string }>(shard, { op: 'transaction', id: leaf.txId });
+        meta = fromB64(tx.meta, 'meta');
+        if (metas.size >= META_CACHE_MAX) metas.clear();
+        metas.set(leaf.txId, meta);
+      }
+      out.push(record(leaf, meta));
+    }
+    return out;
+  }
+
+  async publishMarkers(epoch: number): Promise<number> {
+    const layout = this.#transport.layout;
+    const msgs = [];
+    for (let shard = 0; shard < layout.shard_count; shard += 1) {
+      msgs.push({ subject: shardSubject(layout, shard), data: encodeEpochMarker({ shard, shardCount: layout.shard_count, epoch }) });
+    }
+    const ack = await this.#transport.publishAtomic(msgs);
+    if (ack.count !== layout.shard_count || ack.lastSeq - ack.firstSeq + 1 !== ack.count) throw new Error('marker batch ack does not cover one marker per shard');
+    return ack.firstSeq;
+  }
+
+  async lastSeq(): Promise<number> {
+    this.#jsm ??= await jetstreamManager(this.#transport.nc);
+    const info = await this.#jsm.streams.info(this.#transport.layout.stream);
+    return info.state.last_seq;
+  }
+}
+
+function record(l: LeafJson, meta: Uint8Array): ShardRecord {
+  const value = l.value === null ? undefined : fromB64(l.value, 'value');
+  return {
+    leafIndex: l.index,
+    entry: { txId: l.txId, key: l.key, version: l.version, valueHash: fromB64(l.valueHash, 'valueHash'), metaHash: fromB64(l.metaHash, 'metaHash') },
+    value,
+    erased: l.erased,
+    meta,
+  };
+}

@@ -1,0 +1,170 @@
+// Epoch sealing. One epoch: publish one marker per shard subject in ONE atomic batch, take the
+// batch's first stream sequence X as the cut, ask every shard for its head at X, and append the
+// resulting global state to the state log, then sign the new state-log head.
+//
+// Why this is a consistent cut: an atomic batch takes contiguous stream sequences and never
+// interleaves with another, and every ingest flush (all parts of a cross-shard transaction) is one
+// atomic batch too. So "every message with seq <= X" splits the stream between two batches, the
+// same split on every subject. The marker on every subject makes every shard reach X even when it
+// received nothing else.
+//
+// An epoch is all or nothing: if any shard does not answer within head_timeout_ms, nothing is
+// written and the next tick tries a new cut. Nothing here reads a clock into a hash: the epoch
+// number is the state-log size plus one and the cut is the broker's sequence.
+import { emptyRoot, nobleHasher } from '@cairn/merkle';
+import { signCheckpoint, type Signer } from '@cairn/checkpoint';
+import { bytesEqual } from './bytes.js';
+import type { StateLog, StateLogHead } from './state-log.js';
+import type { ShardReads, TreeHead } from './shard-reads.js';
+import type { GlobalState } from '@cairn/wire';
+
+/** The newest signed head of the state log, swapped as one object so a reader sees one version. */
+export interface SignedHead {
+  readonly size: number;
+  readonly root: Uint8Array;
+  /** The C2SP signed note. */
+  readonly note: string;
+}
+
+export interface MarkerPublisher {
+  /** Publishes one marker per shard in one atomic batch; returns the batch's first stream sequence. */
+  publishMarkers(epoch: number): Promise<number>;
+  /** The stream's last sequence, to skip publishing when nothing arrived since the last cut. */
+  lastSeq(): Promise<number>;
+}
+
+export interface SealerOptions {
+  readonly origin: string;
+  readonly shards: number;
+  readonly signer: Signer;
+  readonly log: StateLog;
+  readonly reads: ShardReads;
+  readonly markers: MarkerPublisher;
+  readonly epoch_interval_ms: number;
+  readonly head_timeout_ms: number;
+  /** Where to report abandoned epochs; rate-limited by the caller's taste. */
+  readonly onProblem?: (message: string, cause?: unknown) => void;
+}
+
+export type SealOutcome = 'appended' | 'unchanged' | 'idle' | 'failed';
+
+export class Sealer {
+  readonly #o: SealerOptions;
+  #signed: SignedHead;
+  /** Last sequence of the newest marker batch we published; nothing after it means nothing new. */
+  #markersLastSeq: number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<SealOutcome> | undefined;
+  #stopped = false;
+  #failures = 0;
+
+  constructor(options: SealerOptions) {
+    this.#o = options;
+    this.#signed = sign(options, options.log.head());
+    const last = options.log.last()?.state;
+    this.#markersLastSeq = last === undefined ? 0 : last.cut + options.shards - 1;
+  }
+
+  signed(): SignedHead {
+    return this.#signed;
+  }
+
+  /** Consecutive epochs that could not complete (0 when the last one did). */
+  failures(): number {
+    return this.#failures;
+  }
+
+  start(): void {
+    if (this.#timer !== undefined || this.#stopped) return;
+    this.#schedule(0);
+  }
+
+  /** Stops the timer and waits for a running epoch to finish (it is never cut in half). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  #schedule(delayMs: number): void {
+    this.#timer = setTimeout(() => {
+      const started = performance.now();
+      this.#running = this.sealOnce();
+      void this.#running.finally(() => {
+        this.#running = undefined;
+        if (this.#stopped) return;
+        this.#schedule(Math.max(0, this.#o.epoch_interval_ms - (performance.now() - started)));
+      });
+    }, delayMs);
+    this.#timer.unref?.();
+  }
+
+  /** One epoch attempt. Never throws: a failure leaves the log as it was. */
+  async sealOnce(): Promise<SealOutcome> {
+    try {
+      const outcome = await this.#seal();
+      this.#failures = 0;
+      return outcome;
+    } catch (error) {
+      this.#failures += 1;
+      this.#o.onProblem?.(`epoch ${this.#o.log.head().size + 1} abandoned (${this.#failures} in a row)`, error);
+      return 'failed';
+    }
+  }
+
+  async #seal(): Promise<SealOutcome> {
+    const o = this.#o;
+    const last = o.log.last()?.state;
+    if (last !== undefined && (await o.markers.lastSeq()) === this.#markersLastSeq) return 'idle';
+    const epoch = o.log.head().size + 1;
+    const cut = await o.markers.publishMarkers(epoch);
+    this.#markersLastSeq = cut + o.shards - 1;
+    if (last !== undefined && cut <= last.cut) throw new Error(`cut ${cut} is not after the last cut ${last.cut}`);
+    const heads = await this.#headsAt(cut);
+    if (last !== undefined) {
+      checkGrowth(last, heads);
+      if (heads.every((h, i) => sameHead(h, last.shards[i]))) return 'unchanged';
+    }
+    const state: GlobalState = { origin: o.origin, epoch, cut, shards: heads };
+    const head = await o.log.append(state);
+    this.#signed = sign(o, head);
+    return 'appended';
+  }
+
+  async #headsAt(cut: number): Promise<TreeHead[]> {
+    const o = this.#o;
+    const asks: Promise<TreeHead>[] = [];
+    for (let shard = 0; shard < o.shards; shard += 1) asks.push(o.reads.headAt(shard, cut, o.head_timeout_ms));
+    const heads = await Promise.all(asks);
+    heads.forEach((h, shard) => {
+      if (!Number.isSafeInteger(h.size) || h.size < 0 || h.root.length !== 32) throw new Error(`shard ${shard} answered a malformed head`);
+    });
+    return heads;
+  }
+}
+
+/**
+ * A shard's tree only grows. A smaller size at a later cut means a shard was rolled back (restored
+ * from an old copy): sealing it would sign a fork, so the epoch is refused and keeps being refused.
+ */
+function checkGrowth(last: GlobalState, heads: readonly TreeHead[]): void {
+  heads.forEach((h, shard) => {
+    const before = last.shards[shard];
+    if (before === undefined) throw new Error(`shard ${shard} is not in the last state`);
+    if (h.size < before.size) throw new Error(`shard ${shard} went back from size ${before.size} to ${h.size}: refusing to seal a rollback`);
+    if (h.size === before.size && !bytesEqual(h.root, before.root)) {
+      throw new Error(`shard ${shard} changed its root at size ${h.size}: refusing to seal a fork`);
+    }
+  });
+}
+
+function sameHead(a: TreeHead, b: TreeHead | undefined): boolean {
+  return b !== undefined && a.size === b.size && bytesEqual(a.root, b.root);
+}
+
+function sign(o: SealerOptions, head: StateLogHead): SignedHead {
+  const root = head.size === 0 ? emptyRoot(nobleHasher) : head.root;
+  const note = signCheckpoint({ origin: o.origin, size: head.size, rootHash: root }, [o.signer]);
+  return Object.freeze({ size: head.size, root, note });
+}
