@@ -1,0 +1,297 @@
+// The Cairn SDK: every read is verified from the pinned key down to the record before it is
+// returned, and every write is verified once a signed state contains it. Runs in Node and in
+// browsers (global fetch, no Node built-ins; the file store lives in the ./node subpath).
+import type { Hasher } from '@cairn/merkle';
+import { canonicalJsonBytes, type GlobalState, type JsonObject, type JsonValue, type Receipt, type TransactionInput } from '@cairn/wire';
+import { createVerifyContext, sameBytes, verifyCheckpointNote, type TrustedCheckpoint, type VerifyContext } from './verify/checkpoint.js';
+import type { ProvenRecord } from './verify/chain.js';
+import { hex } from './verify/consistency.js';
+import { verifyHistoryAnswer, verifyKeyAnswer, verifyTransactionAnswer, type VerifiedAnswer, type VerifiedRecordsAnswer } from './verify/answers.js';
+import { VerifyError } from './verify/errors.js';
+import { asObject, malformed } from './verify/json.js';
+import { RequestError } from './errors.js';
+import { HTTP_LIMITS_DEFAULT, Http, joinUrl, type FetchLike } from './http.js';
+import { MemoryStateStore, type StateStore } from './store.js';
+import { Trust } from './trust.js';
+
+export interface ClientLimits {
+  /** One HTTP request, connect to last byte. */
+  readonly request_ms_max: number;
+  readonly response_bytes_max: number;
+  /** How long write() waits for a signed state that contains its receipt. */
+  readonly receipt_wait_ms_max: number;
+  /** Pause between two polls of the proof service while waiting for a receipt's state. */
+  readonly receipt_poll_ms: number;
+  /** Receipts of one writeBatch verified at once. */
+  readonly receipts_inflight_max: number;
+}
+
+export const CLIENT_LIMITS_DEFAULT: ClientLimits = {
+  ...HTTP_LIMITS_DEFAULT,
+  receipt_wait_ms_max: 15_000,
+  receipt_poll_ms: 50,
+  receipts_inflight_max: 8,
+};
+
+export interface ClientOptions {
+  /** Base URL of the proof service (reads, checkpoints, consistency). */
+  readonly proofUrl: string;
+  /** Base URL of the ingest gateway; needed only for write()/writeBatch(). */
+  readonly ingestUrl?: string;
+  /** The cluster's verifier key(s), pinned: the client never learns keys from a server. */
+  readonly verifierKey: string | readonly string[];
+  /** The cluster name (checkpoint origin). */
+  readonly origin: string;
+  /** Where the last verified checkpoint is kept; a MemoryStateStore when absent. */
+  readonly store?: StateStore;
+  /** Default: @cairn/merkle's nobleHasher (pure JS, runs anywhere). */
+  readonly hasher?: Hasher;
+  readonly fetch?: FetchLike;
+  readonly limits?: Partial<ClientLimits>;
+}
+
+/** A record after verification, with its value and meta decoded from their proven bytes. */
+export interface VerifiedRecord extends ProvenRecord {
+  /** The JSON value, or null when erased (`erased` tells it apart from a JSON null). */
+  readonly json: JsonValue;
+  readonly metaJson: JsonObject;
+}
+
+export interface ReadResult {
+  readonly checkpoint: TrustedCheckpoint;
+  /** The global state (epoch = state-log size) the answer is valid at. */
+  readonly epoch: number;
+  /** The proven global state: every shard's (size, root) at that epoch. */
+  readonly state: GlobalState;
+  readonly record: VerifiedRecord;
+}
+
+export interface RecordsResult {
+  readonly checkpoint: TrustedCheckpoint;
+  readonly epoch: number;
+  readonly state: GlobalState;
+  readonly records: readonly VerifiedRecord[];
+}
+
+export interface WriteResult {
+  readonly receipt: Receipt;
+  /** The transaction as proven at the first signed state that contains the receipt. */
+  readonly proof: RecordsResult;
+}
+
+export interface BatchWriteItem {
+  readonly status: number;
+  readonly receipt?: Receipt;
+  readonly error?: { readonly code: string; readonly message: string; readonly path?: string };
+  readonly proof?: RecordsResult;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class CairnClient {
+  readonly #ctx: VerifyContext;
+  readonly #http: Http;
+  readonly #trust: Trust;
+  readonly #proofUrl: string;
+  readonly #ingestUrl: string | undefined;
+  readonly #limits: ClientLimits;
+
+  constructor(options: ClientOptions) {
+    this.#ctx = createVerifyContext({ verifierKey: options.verifierKey, origin: options.origin, ...(options.hasher ? { hasher: options.hasher } : {}) });
+    this.#limits = { ...CLIENT_LIMITS_DEFAULT, ...options.limits };
+    checkLimits(this.#limits);
+    this.#http = new Http(options.fetch, this.#limits);
+    this.#proofUrl = options.proofUrl;
+    this.#ingestUrl = options.ingestUrl;
+    this.#trust = new Trust(this.#ctx, options.store ?? new MemoryStateStore(), this.#http, options.proofUrl, { strict: false });
+  }
+
+  /** The last verified checkpoint (from the store, re-verified), or undefined before the first read. */
+  trusted(): Promise<TrustedCheckpoint | undefined> {
+    return this.#trust.current();
+  }
+
+  /** Fetches the newest signed checkpoint, verifies it and its consistency with the trusted one. */
+  async checkpoint(): Promise<TrustedCheckpoint> {
+    const json = asObject(await this.#http.get(this.#url('/v1/checkpoint')), 'checkpoint answer');
+    const next = verifyCheckpointNote(json['checkpoint'], this.#ctx);
+    await this.#trust.accept(next);
+    return next;
+  }
+
+  /** The newest version of `key`, proven at the newest signed state. */
+  async get(key: string): Promise<ReadResult> {
+    return this.#read(key, undefined);
+  }
+
+  /** The version of `key` as of state `epoch` (a checkpoint size the client saw), proven into the newest checkpoint. */
+  async getAt(key: string, epoch: number): Promise<ReadResult> {
+    if (!Number.isSafeInteger(epoch) || epoch < 1) throw new RangeError(`epoch must be a state-log size >= 1, got ${epoch}`);
+    return this.#read(key, epoch);
+  }
+
+  /** Every version of `key`, 1..n in order, each proven. */
+  async history(key: string): Promise<RecordsResult> {
+    const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history`));
+    return this.#records(verifyHistoryAnswer(json, this.#ctx, key));
+  }
+
+  /** Every record of transaction `id`, on every shard, proven at one state. */
+  async getTransaction(id: string): Promise<RecordsResult> {
+    const json = await this.#http.get(this.#url(`/v1/transactions/${encodeURIComponent(id)}`));
+    return this.#records(verifyTransactionAnswer(json, this.#ctx, id));
+  }
+
+  /** Submits one transaction, then waits (bounded) until a signed state proves its receipt. */
+  async write(tx: TransactionInput): Promise<WriteResult> {
+    const answer = await this.#http.post(this.#ingest('/v1/transactions'), tx);
+    const receipt = parseReceipt(answer);
+    return { receipt, proof: await this.proveReceipt(tx, receipt) };
+  }
+
+  /** Submits a batch; every committed item's receipt is proven. Item errors stay per item. */
+  async writeBatch(txs: readonly TransactionInput[]): Promise<BatchWriteItem[]> {
+    const answer = asObject(await this.#http.post(this.#ingest('/v1/transactions/batch'), { transactions: txs }), 'batch answer');
+    const results = answer['results'];
+    if (!Array.isArray(results) || results.length !== txs.length) throw malformed(`batch answer must hold ${txs.length} results`);
+    const items: BatchWriteItem[] = results.map((r: unknown) => parseBatchItem(r));
+    const todo = items.flatMap((item, i) => (item.receipt === undefined ? [] : [i]));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        const i = todo[next] as number;
+        next += 1;
+        const item = items[i] as BatchWriteItem;
+        items[i] = { ...item, proof: await this.proveReceipt(txs[i] as TransactionInput, item.receipt as Receipt) };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#limits.receipts_inflight_max, todo.length) }, worker));
+    return items;
+  }
+
+  /**
+   * Waits for a signed state whose shard sizes reach the receipt's, then checks that the proven
+   * transaction is exactly what was written: same keys, versions, leaf indexes, value and meta hashes.
+   */
+  async proveReceipt(tx: TransactionInput, receipt: Receipt): Promise<RecordsResult> {
+    const deadline = Date.now() + this.#limits.receipt_wait_ms_max;
+    const attempts = Math.ceil(this.#limits.receipt_wait_ms_max / this.#limits.receipt_poll_ms) + 1;
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      let proven: RecordsResult | undefined;
+      try {
+        proven = await this.getTransaction(receipt.id);
+      } catch (error) {
+        if (!(error instanceof RequestError && (error.code === 'not_found' || error.code === 'unavailable'))) throw error;
+      }
+      if (proven !== undefined && coversReceipt(proven, receipt)) {
+        checkReceipt(tx, receipt, proven, this.#ctx);
+        return proven;
+      }
+      if (Date.now() >= deadline) break;
+      await sleep(this.#limits.receipt_poll_ms);
+    }
+    throw new RequestError('timeout', `no signed state proved transaction ${receipt.id} within ${this.#limits.receipt_wait_ms_max} ms`, { url: this.#proofUrl });
+  }
+
+  async #read(key: string, epoch: number | undefined): Promise<ReadResult> {
+    const query = epoch === undefined ? '' : `?at=${epoch}`;
+    const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}${query}`));
+    const answer = verifyKeyAnswer(json, this.#ctx, key, epoch);
+    await this.#trust.accept(answer.checkpoint);
+    return { checkpoint: answer.checkpoint, epoch: answer.state.state.epoch, state: answer.state.state, record: decodeRecord(answer.record) };
+  }
+
+  async #records(answer: VerifiedRecordsAnswer): Promise<RecordsResult> {
+    await this.#trust.accept(answer.checkpoint);
+    return { checkpoint: answer.checkpoint, epoch: epochOf(answer), state: answer.state.state, records: answer.records.map(decodeRecord) };
+  }
+
+  #url(path: string): string {
+    return joinUrl(this.#proofUrl, path);
+  }
+
+  #ingest(path: string): string {
+    if (this.#ingestUrl === undefined) throw new TypeError('writes need options.ingestUrl');
+    return joinUrl(this.#ingestUrl, path);
+  }
+}
+
+function epochOf(answer: VerifiedAnswer): number {
+  return answer.state.state.epoch;
+}
+
+function checkLimits(limits: ClientLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new RangeError(`limit ${name} must be a positive integer, got ${String(value)}`);
+  }
+}
+
+function decodeRecord(record: ProvenRecord): VerifiedRecord {
+  return { ...record, json: record.value === null ? null : parseJson(record.value, 'value'), metaJson: parseJson(record.meta, 'meta') as JsonObject };
+}
+
+function parseJson(bytes: Uint8Array, what: string): JsonValue {
+  try {
+    return JSON.parse(utf8.decode(bytes)) as JsonValue;
+  } catch (cause) {
+    // The bytes are proven, so the ledger committed them: still, they are not the JSON we expect.
+    throw new VerifyError('value_mismatch', `proven ${what} bytes are not JSON`, { cause });
+  }
+}
+
+function coversReceipt(proven: RecordsResult, receipt: Receipt): boolean {
+  return receipt.shards.every((s) => {
+    const record = proven.records.find((r) => r.shard === s.shard);
+    return record !== undefined && record.leafIndex < s.size && shardSize(proven, s.shard) >= s.size;
+  });
+}
+
+function shardSize(proven: RecordsResult, shard: number): number {
+  return proven.state.shards[shard]?.size ?? 0;
+}
+
+function checkReceipt(tx: TransactionInput, receipt: Receipt, proven: RecordsResult, ctx: VerifyContext): void {
+  const metaHash = ctx.hasher.sha256(canonicalJsonBytes(tx.meta ?? {}));
+  if (proven.records.length !== receipt.records.length || proven.records.length !== tx.records.length) {
+    throw new VerifyError('entry_mismatch', `transaction ${receipt.id} has ${proven.records.length} proven records, wrote ${tx.records.length}, receipt lists ${receipt.records.length}`);
+  }
+  for (const input of tx.records) {
+    const record = proven.records.find((r) => r.key === input.key);
+    const promised = receipt.records.find((r) => r.key === input.key);
+    if (record === undefined || promised === undefined) throw new VerifyError('entry_mismatch', `transaction ${receipt.id} lacks key ${JSON.stringify(input.key)}`);
+    if (record.version !== promised.version || record.shard !== promised.shard || record.leafIndex !== promised.leafIndex) {
+      throw new VerifyError('entry_mismatch', `key ${JSON.stringify(input.key)} is proven as v${record.version} at shard ${record.shard} leaf ${record.leafIndex}, the receipt says v${promised.version} at shard ${promised.shard} leaf ${promised.leafIndex}`);
+    }
+    if (!sameBytes(record.valueHash, ctx.hasher.sha256(canonicalJsonBytes(input.value)))) {
+      throw new VerifyError('value_mismatch', `the proven value of ${JSON.stringify(input.key)} is not the value written`);
+    }
+    if (!sameBytes(record.metaHash, metaHash)) throw new VerifyError('value_mismatch', `the proven meta of transaction ${receipt.id} is not the meta written`);
+  }
+  for (const head of receipt.shards) {
+    const provenHead = proven.state.shards[head.shard];
+    if (provenHead !== undefined && provenHead.size === head.size && hex(provenHead.root) !== head.root) {
+      throw new VerifyError('state_mismatch', `shard ${head.shard} at size ${head.size} has root ${hex(provenHead.root)} in the signed state, ${head.root} in the receipt`);
+    }
+  }
+}
+
+function parseReceipt(value: unknown): Receipt {
+  const o = asObject(value, 'receipt');
+  if (typeof o['id'] !== 'string' || o['status'] !== 'committed' || !Array.isArray(o['records']) || !Array.isArray(o['shards'])) {
+    throw malformed('receipt must be { id, status: "committed", records, shards }');
+  }
+  return o as unknown as Receipt;
+}
+
+function parseBatchItem(value: unknown): BatchWriteItem {
+  const o = asObject(value, 'batch result');
+  if (typeof o['status'] !== 'number') throw malformed('batch result needs a status');
+  if (o['receipt'] !== undefined) return { status: o['status'], receipt: parseReceipt(o['receipt']) };
+  const error = asObject(o['error'], 'batch result error');
+  if (typeof error['code'] !== 'string' || typeof error['message'] !== 'string') throw malformed('batch error needs code and message');
+  return { status: o['status'], error: { code: error['code'], message: error['message'], ...(typeof error['path'] === 'string' ? { path: error['path'] } : {}) } };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

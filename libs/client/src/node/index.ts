@@ -1,0 +1,11 @@
+export { FileStateStore, STATE_FILE_BYTES_MAX } from './file-store.js';
+export {
+  runAudit,
+  auditOnce,
+  AUDIT_DEFAULTS,
+  formatAuditReport,
+  type AuditOptions,
+  type AuditReport,
+  type AuditFailure,
+  type AuditHead,
+} from '../audit.js';
