@@ -80,56 +80,77 @@ export function isWellFormedString(s: string): boolean {
 // whitespace, strings and numbers exactly as JSON.stringify writes them. For the values JSON.parse
 // can produce this is the JSON Canonicalization Scheme (RFC 8785) output. Iterative, depth-bounded.
 
-type Task = { value: unknown; depth: number; path: string } | string;
+// A value still to write. Its path ("records[2].value.items[0]") is only needed for an error
+// message, so it is kept as a parent link and built on failure, never per element.
+interface ValueTask {
+  readonly value: unknown;
+  readonly depth: number;
+  readonly up: ValueTask | undefined;
+  readonly seg: string | number;
+}
+type Task = ValueTask | string;
 
-export function canonicalJson(value: unknown, depthMax: number, path = 'value'): string {
+function pathOf(task: ValueTask): string {
+  const segs: (string | number)[] = [];
+  for (let t: ValueTask | undefined = task; t !== undefined; t = t.up) segs.push(t.seg);
   let out = '';
-  const stack: Task[] = [{ value, depth: 0, path }];
-  while (stack.length > 0) {
-    const task = stack.pop() as Task;
-    if (typeof task === 'string') {
-      out += task;
-      continue;
-    }
-    out += canonicalStep(task.value, task.depth, task.path, depthMax, stack);
+  for (let i = segs.length - 1; i >= 0; i--) {
+    const seg = segs[i] as string | number;
+    out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
   }
   return out;
 }
 
-function canonicalStep(v: unknown, depth: number, path: string, depthMax: number, stack: Task[]): string {
+export function canonicalJson(value: unknown, depthMax: number, path = 'value'): string {
+  // Scalars, the common value, skip the stack.
+  if (typeof value !== 'object' || value === null) return canonicalScalar(value, () => path);
+  let out = '';
+  const stack: Task[] = [{ value, depth: 0, up: undefined, seg: path }];
+  while (stack.length > 0) {
+    const task = stack.pop() as Task;
+    out += typeof task === 'string' ? task : canonicalStep(task, depthMax, stack);
+  }
+  return out;
+}
+
+function canonicalScalar(v: unknown, path: () => string): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'boolean':
       return v ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(v)) fail('wrong_type', 'numbers must be finite', path);
+      if (!Number.isFinite(v)) fail('wrong_type', 'numbers must be finite', path());
       return JSON.stringify(v);
     case 'string':
-      if (!isWellFormedString(v)) fail('bad_unicode', 'string holds a lone surrogate', path);
+      if (!isWellFormedString(v)) fail('bad_unicode', 'string holds a lone surrogate', path());
       return JSON.stringify(v);
-    case 'object':
-      break;
     default:
-      fail('wrong_type', `${typeof v} is not a JSON value`, path);
+      return fail('wrong_type', `${typeof v} is not a JSON value`, path());
   }
-  if (depth >= depthMax) fail('json_too_deep', `nesting deeper than ${depthMax}`, path);
+}
+
+function canonicalStep(task: ValueTask, depthMax: number, stack: Task[]): string {
+  const v = task.value;
+  if (typeof v !== 'object' || v === null) return canonicalScalar(v, () => pathOf(task));
+  const depth = task.depth;
+  if (depth >= depthMax) fail('json_too_deep', `nesting deeper than ${depthMax}`, pathOf(task));
   if (Array.isArray(v)) {
     stack.push(']');
     for (let i = v.length - 1; i >= 0; i--) {
-      stack.push({ value: v[i], depth: depth + 1, path: `${path}[${i}]` });
+      stack.push({ value: v[i], depth: depth + 1, up: task, seg: i });
       if (i > 0) stack.push(',');
     }
     return '[';
   }
   const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) fail('wrong_type', 'not a plain JSON object', path);
+  if (proto !== Object.prototype && proto !== null) fail('wrong_type', 'not a plain JSON object', pathOf(task));
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj).sort();
   stack.push('}');
   for (let i = keys.length - 1; i >= 0; i--) {
     const k = keys[i] as string;
-    if (!isWellFormedString(k)) fail('bad_unicode', 'object key holds a lone surrogate', path);
-    stack.push({ value: obj[k], depth: depth + 1, path: `${path}.${k}` });
+    if (!isWellFormedString(k)) fail('bad_unicode', 'object key holds a lone surrogate', pathOf(task));
+    stack.push({ value: obj[k], depth: depth + 1, up: task, seg: k });
     stack.push(i > 0 ? `,${JSON.stringify(k)}:` : `${JSON.stringify(k)}:`);
   }
   return '{';
@@ -239,6 +260,8 @@ export interface ValidateOptions {
   readonly limits: TxLimits;
   readonly shardCount: number;
   readonly sha256?: Sha256;
+  // A memoized shardOfTag for this shardCount (servers cache hot tags); must give the same answers.
+  readonly shardOfTag?: (tag: string) => number;
 }
 
 const txFields = new Set(['id', 'records', 'meta']);
@@ -292,14 +315,17 @@ export function validateTransaction(input: unknown, options: ValidateOptions, pa
   }
   let bytes = meta.length;
   let hasExpect = false;
-  const seen = new Set<string>();
-  const tagShards = new Map<string, number>();
+  // Most transactions hold one record: no set for them.
+  const seen = rawRecords.length > 1 ? new Set<string>() : undefined;
+  const shardOf = options.shardOfTag ?? memoShardOf(options.shardCount, sha256);
   const records: ValidRecord[] = [];
   for (let i = 0; i < rawRecords.length; i++) {
     const rp = at(`records[${i}]`);
-    const record = validateRecord(rawRecords[i], rp, options, sha256, tagShards);
-    if (seen.has(record.key)) fail('duplicate_key', 'a transaction writes each key at most once', `${rp}.key`);
-    seen.add(record.key);
+    const record = validateRecord(rawRecords[i], rp, options, shardOf);
+    if (seen !== undefined) {
+      if (seen.has(record.key)) fail('duplicate_key', 'a transaction writes each key at most once', `${rp}.key`);
+      seen.add(record.key);
+    }
     hasExpect ||= record.expect !== undefined;
     bytes += record.keyBytes.length + record.value.length;
     if (bytes > limits.tx_bytes_max) {
@@ -315,14 +341,21 @@ export function validateTransaction(input: unknown, options: ValidateOptions, pa
   return { id, records, meta, contentHash, shards, bytes };
 }
 
-function validateRecord(
-  raw: unknown,
-  path: string,
-  options: ValidateOptions,
-  sha256: Sha256,
-  tagShards: Map<string, number>,
-): ValidRecord {
-  const { limits, shardCount } = options;
+// shardOfTag with a per-call memo (a transaction's records often share a tag).
+function memoShardOf(shardCount: number, sha256: Sha256): (tag: string) => number {
+  let lastTag: string | undefined;
+  let lastShard = 0;
+  return (tag) => {
+    if (tag !== lastTag) {
+      lastShard = shardOfTag(tag, shardCount, sha256);
+      lastTag = tag;
+    }
+    return lastShard;
+  };
+}
+
+function validateRecord(raw: unknown, path: string, options: ValidateOptions, shardOf: (tag: string) => number): ValidRecord {
+  const { limits } = options;
   if (!isPlainObject(raw)) fail('wrong_type', 'record must be an object', path);
   rejectUnknownFields(raw, recordFields, path);
   const keyBytes = validateKey(raw['key'], limits, `${path}.key`);
@@ -333,13 +366,7 @@ function validateRecord(
     fail('value_too_large', `value is ${value.length} bytes, at most ${limits.value_bytes_max}`, `${path}.value`);
   }
   const expect = raw['expect'] === undefined ? undefined : validateExpect(raw['expect'], `${path}.expect`);
-  const tag = hashTag(key);
-  let shard = tagShards.get(tag);
-  if (shard === undefined) {
-    shard = shardOfTag(tag, shardCount, sha256);
-    tagShards.set(tag, shard);
-  }
-  return { key, keyBytes, value, expect, shard };
+  return { key, keyBytes, value, expect, shard: shardOf(hashTag(key)) };
 }
 
 function uniqueSorted(values: number[]): number[] {

@@ -184,6 +184,20 @@ test('every transaction validation error has its code', () => {
   assert.equal(v({ records: [{ key: '{t}a', value: 1, expect: { absent: true } }, { key: '{t}b', value: 1 }] }), 'no error');
 });
 
+test('errors name the path of the offending value', () => {
+  const path = (tx: unknown): string | undefined => {
+    try {
+      validateTransaction(tx, opts);
+    } catch (e) {
+      if (e instanceof CairnError) return e.path;
+    }
+    return undefined;
+  };
+  assert.equal(path({ records: [{ key: 'k', value: 1 }, { key: 'j', value: { a: [1, '\ud800'] } }] }), 'records[1].value.a[1]');
+  assert.equal(path({ records: [{ key: 'k', value: 1 }], meta: { x: { y: Number.NaN } } }), 'meta.x.y');
+  assert.equal(path({ records: [{ key: 'k', value: 'x' }, { key: '', value: 1 }] }), 'records[1].key');
+});
+
 test('batch envelope errors', () => {
   const limits = { ...txLimitsDefault, request_txs_max: 2 };
   assert.equal(code(() => validateBatchEnvelope([], limits)), 'wrong_type');

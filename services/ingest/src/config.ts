@@ -25,6 +25,8 @@ export interface IngestConfig extends TxLimits {
   readonly commit_wait_ms_max: number;
   readonly publish_timeout_ms: number;
   readonly body_bytes_max: number;
+  // Request bytes held in memory at once, across all connections.
+  readonly body_bytes_inflight_max: number;
   readonly retry_after_s: number;
   readonly shutdown_ms_max: number;
 }
@@ -69,6 +71,7 @@ export const numberSettings: readonly NumberSetting[] = [
   { key: 'commit_wait_ms_max', min: 100, max: 600_000, default: 10_000, help: 'how long a request waits for its commit events' },
   { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'how long a flush waits for the broker ack' },
   { key: 'body_bytes_max', min: 1_024, max: 256 * MiB, default: 8 * MiB, help: 'bytes of one HTTP request body' },
+  { key: 'body_bytes_inflight_max', min: 1_024, max: 4_096 * MiB, default: 256 * MiB, help: 'request bytes held at once, all connections' },
   { key: 'retry_after_s', min: 1, max: 3_600, default: 1, help: 'Retry-After seconds on 503' },
   { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'how long a graceful stop waits for open requests' },
   { key: 'id_bytes_max', min: 16, max: 128, default: txLimitsDefault.id_bytes_max, help: 'bytes of a client transaction id' },
@@ -153,6 +156,7 @@ export function checkConfig(c: IngestConfig): void {
   if (c.pending_txs_max > c.waiters_max) throw configError('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
   if (c.request_txs_max > c.pending_txs_max) throw configError('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
   if (c.value_bytes_max > c.tx_bytes_max) throw configError('value_bytes_max must be <= tx_bytes_max');
+  if (c.body_bytes_max > c.body_bytes_inflight_max) throw configError('body_bytes_max must be <= body_bytes_inflight_max');
 }
 
 export function usage(): string {

@@ -7,7 +7,7 @@ import {
   validateBatchEnvelope,
   validateTransaction,
   type BatchItemResult,
-  type Sha256,
+  type ValidateOptions,
   type ValidTransaction,
 } from '@cairn/wire';
 import type { IngestConfig } from './config.js';
@@ -20,14 +20,23 @@ const jsonType = 'application/json; charset=utf-8';
 export interface HttpDeps {
   readonly config: IngestConfig;
   readonly gateway: Gateway;
-  readonly sha256: Sha256;
+  readonly validate: ValidateOptions;
   readonly healthy: () => boolean;
+}
+
+// Bytes of request bodies held in memory at once, across all connections (body_bytes_inflight_max).
+interface BodyBudget {
+  used: number;
 }
 
 export function createIngestServer(deps: HttpDeps): Server {
   const openapi = JSON.stringify(openApiDocument);
+  const budget: BodyBudget = { used: 0 };
   const server = createServer((req, res) => {
-    route(deps, openapi, req, res).catch((error: unknown) => sendError(res, asError(error)));
+    route(deps, openapi, budget, req, res).catch((error: unknown) => {
+      if (!(error instanceof CairnError)) console.error('cairn-ingest: unexpected error', error);
+      sendError(res, asError(error));
+    });
   });
   // Keep-alive is how a backend reaches throughput; the timeouts bound idle and slow clients.
   server.keepAliveTimeout = 65_000;
@@ -36,7 +45,13 @@ export function createIngestServer(deps: HttpDeps): Server {
   return server;
 }
 
-type Handler = (deps: HttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, openapi: string) => Promise<void>;
+interface Ctx {
+  readonly deps: HttpDeps;
+  readonly budget: BodyBudget;
+  readonly openapi: string;
+}
+
+type Handler = (ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
 
 const routes: Record<string, Partial<Record<string, Handler>>> = {
   '/v1/transactions': { POST: postTransaction },
@@ -45,7 +60,7 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
   '/healthz': { GET: getHealth },
 };
 
-async function route(deps: HttpDeps, openapi: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(deps: HttpDeps, openapi: string, budget: BodyBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -61,7 +76,7 @@ async function route(deps: HttpDeps, openapi: string, req: IncomingMessage, res:
     res.setHeader('Allow', Object.keys(methods).join(', '));
     return sendError(res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
   }
-  await handler(deps, req, res, query, openapi);
+  await handler({ deps, budget, openapi }, req, res, query);
 }
 
 function waitMode(query: URLSearchParams): WaitFor {
@@ -70,18 +85,20 @@ function waitMode(query: URLSearchParams): WaitFor {
   return wait;
 }
 
-async function postTransaction(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+async function postTransaction(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const deps = ctx.deps;
   const wait = waitMode(query);
-  const body = await readJson(req, res, deps.config.body_bytes_max);
+  const body = await readJson(req, res, deps.config, ctx.budget);
   if (body === noBody) return;
-  const tx = validateTransaction(body, { limits: deps.config, shardCount: deps.config.shards, sha256: deps.sha256 });
+  const tx = validateTransaction(body, deps.validate);
   const [outcome] = deps.gateway.submit([tx], wait);
   sendOutcome(res, await (outcome as Promise<Outcome>));
 }
 
-async function postBatch(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const deps = ctx.deps;
   const wait = waitMode(query);
-  const body = await readJson(req, res, deps.config.body_bytes_max);
+  const body = await readJson(req, res, deps.config, ctx.budget);
   if (body === noBody) return;
   const items = validateBatchEnvelope(body, deps.config);
   const results: (BatchItemResult | undefined)[] = new Array<BatchItemResult | undefined>(items.length);
@@ -89,7 +106,7 @@ async function postBatch(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
   const validAt: number[] = [];
   for (let i = 0; i < items.length; i++) {
     try {
-      valid.push(validateTransaction(items[i], { limits: deps.config, shardCount: deps.config.shards, sha256: deps.sha256 }, `transactions[${i}]`));
+      valid.push(validateTransaction(items[i], deps.validate, `transactions[${i}]`));
       validAt.push(i);
     } catch (error) {
       results[i] = itemError(asError(error));
@@ -103,15 +120,15 @@ async function postBatch(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
   send(res, 200, JSON.stringify({ results }));
 }
 
-async function getOpenApi(_deps: HttpDeps, req: IncomingMessage, res: ServerResponse, _q: URLSearchParams, openapi: string): Promise<void> {
+async function getOpenApi(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   req.resume();
-  send(res, 200, openapi);
+  send(res, 200, ctx.openapi);
 }
 
-async function getHealth(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function getHealth(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   req.resume();
-  const ok = deps.healthy();
-  send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...deps.gateway.stats }));
+  const ok = ctx.deps.healthy();
+  send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', body_bytes_inflight: ctx.budget.used, ...ctx.deps.gateway.stats }));
 }
 
 function itemError(error: CairnError): BatchItemResult {
@@ -120,43 +137,64 @@ function itemError(error: CairnError): BatchItemResult {
 
 const noBody = Symbol('no body');
 
-// Reads at most `max` bytes. Past the bound it answers 413 at once and discards the rest, so the
-// client still reads the answer instead of a reset connection.
-function readJson(req: IncomingMessage, res: ServerResponse, max: number): Promise<unknown> {
+// Reads at most body_bytes_max bytes. Past the bound it answers 413 at once and discards the rest,
+// so the client still reads the answer instead of a reset connection. All bodies being read share
+// body_bytes_inflight_max; a body that would exceed it is answered 503 backpressure.
+function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfig, budget: BodyBudget): Promise<unknown> {
+  const max = config.body_bytes_max;
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > max) {
-    tooLarge(req, res, max);
+    refuse(req, res, new CairnError('body_too_large', `body exceeds ${max} bytes`));
     return Promise.resolve(noBody);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let held = 0;
+    const release = (): void => {
+      budget.used -= held;
+      held = 0;
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > max) {
+      let error: CairnError | undefined;
+      if (size > max) error = new CairnError('body_too_large', `body exceeds ${max} bytes`);
+      else if (budget.used + chunk.length > config.body_bytes_inflight_max) {
+        error = new CairnError('backpressure', 'too many request bytes in flight', { retryAfterSeconds: config.retry_after_s });
+      }
+      if (error !== undefined) {
         req.off('data', onData);
-        tooLarge(req, res, max);
+        release();
+        chunks.length = 0;
+        refuse(req, res, error);
         resolve(noBody);
         return;
       }
+      held += chunk.length;
+      budget.used += chunk.length;
       chunks.push(chunk);
     };
     req.on('data', onData);
+    req.once('close', release);
     req.once('error', (e) => reject(new CairnError('malformed_json', 'request body could not be read', { cause: e })));
     req.once('end', () => {
-      if (size > max) return;
+      if (res.headersSent) return;
       try {
-        resolve(JSON.parse(utf8Strict.decode(Buffer.concat(chunks, size))));
+        const text = utf8Strict.decode(Buffer.concat(chunks, size));
+        chunks.length = 0;
+        release();
+        resolve(JSON.parse(text));
       } catch (cause) {
+        release();
         reject(new CairnError('malformed_json', 'body is not valid UTF-8 JSON', { cause }));
       }
     });
   });
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, max: number): void {
+function refuse(req: IncomingMessage, res: ServerResponse, error: CairnError): void {
   res.setHeader('Connection', 'close');
-  sendError(res, new CairnError('body_too_large', `body exceeds ${max} bytes`));
+  sendError(res, error);
   req.resume();
 }
 

@@ -14,4 +14,4 @@ export { createIngestServer, type HttpDeps } from './http.js';
 export type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';
 export { natsLedger, newSession } from './nats-ledger.js';
 export { openApiDocument } from './openapi.js';
-export { startIngest, nodeSha256, type IngestService } from './service.js';
+export { startIngest, nodeSha256, cachedShardOf, shard_cache_tags_max, type IngestService } from './service.js';

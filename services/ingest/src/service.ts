@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
-import { CairnError, type Sha256 } from '@cairn/wire';
+import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
 import type { IngestConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createIngestServer } from './http.js';
@@ -14,6 +14,23 @@ export const nodeSha256: Sha256 = (data) => {
   const d = createHash('sha256').update(data).digest();
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 };
+
+// Tags repeat (one per shop, say): their shard is memoized, in a map cleared when it reaches
+// shard_cache_tags_max so that it stays bounded whatever keys clients send.
+export const shard_cache_tags_max = 65_536;
+
+export function cachedShardOf(shardCount: number, sha256: Sha256): (tag: string) => number {
+  const cache = new Map<string, number>();
+  return (tag) => {
+    let shard = cache.get(tag);
+    if (shard === undefined) {
+      if (cache.size >= shard_cache_tags_max) cache.clear();
+      shard = shardOfTag(tag, shardCount, sha256);
+      cache.set(tag, shard);
+    }
+    return shard;
+  };
+}
 
 export interface IngestService {
   readonly url: string;
@@ -44,7 +61,8 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     const gateway = new Gateway(config, ledger, session, nodeSha256);
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
     await transport.flush(); // the subscription is live before the first publish
-    const server = createIngestServer({ config, gateway, sha256: nodeSha256, healthy: () => ledger.connected() });
+    const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
+    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected() });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

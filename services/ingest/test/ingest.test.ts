@@ -232,6 +232,27 @@ describe('back-pressure and timeouts', { timeout: 60_000 }, () => {
     }
   });
 
+  test('request bodies share body_bytes_inflight_max: past it, 503 backpressure', async () => {
+    const r = await rig({ body_bytes_max: 4_096, body_bytes_inflight_max: 6_000 }, false);
+    try {
+      const { request } = await import('node:http');
+      // A client that sends 4,000 bytes of its body and then stalls holds them in the gateway.
+      const stalled = request(`${r.ingest.url}/v1/transactions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '4096' } });
+      stalled.on('error', () => undefined);
+      stalled.write(' '.repeat(4_000));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const refused = await r.post('/v1/transactions', { records: [{ key: 'k', value: 'x'.repeat(2_500) }] });
+      assert.equal(refused.status, 503);
+      assert.equal(errorCode(refused.json), 'backpressure');
+      stalled.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const accepted = await r.post('/v1/transactions?wait=accepted', { records: [{ key: 'k', value: 'x'.repeat(2_500) }] });
+      assert.equal(accepted.status, 200, 'the stalled body was released when its connection closed');
+    } finally {
+      await r.close();
+    }
+  });
+
   test('wait=accepted needs no shard; a later commit of the same id still answers committed', async () => {
     const r = await rig({}, false);
     try {

@@ -1,0 +1,86 @@
+// Ingest gateway over real HTTP and a real nats-server, beside a bare node:http server measured in
+// the same run (the baseline: read body, JSON.parse, answer). The shard side is the test stand-in
+// (no RocksDB), in this process: this measures the gateway, not the cluster.
+//   npm run bench -w @cairn/ingest     (CAIRN_BENCH_MS=5000 CAIRN_BENCH_CONNECTIONS=64)
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { startNatsServer } from '@cairn/testkit';
+import { loadConfig, startIngest } from '../src/index.js';
+import { startMiniShard } from '../test/mini-shard.js';
+import type { LoadResult, LoadSpec } from './load-client.js';
+
+const durationMs = Number(process.env['CAIRN_BENCH_MS'] ?? 5_000);
+const connections = Number(process.env['CAIRN_BENCH_CONNECTIONS'] ?? 64);
+// Comma-separated subset of: bare,committed,accepted,batch (profiling one case at a time).
+const cases = new Set((process.env['CAIRN_BENCH_CASES'] ?? 'bare,committed,accepted,batch').split(','));
+
+function load(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./load-client.js', import.meta.url), { workerData: spec });
+    worker.once('message', (m: LoadResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
+    worker.once('error', reject);
+  });
+}
+
+async function bareServer(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const body = '{"ok":true}';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function line(name: string, r: LoadResult, baseline: number, recordsPerRequest = 1): void {
+  const rps = r.requests / r.seconds;
+  console.log(
+    `${name.padEnd(34)} ${rps.toFixed(0).padStart(8)} req/s  ${(rps * recordsPerRequest).toFixed(0).padStart(9)} records/s  ` +
+      `p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  errors ${r.errors}  ` +
+      `x${(rps / baseline).toFixed(2)} of bare req/s`,
+  );
+}
+
+async function main(): Promise<void> {
+  const nats = await startNatsServer();
+  const ingest = await startIngest(loadConfig(process.env, [], { nats_url: nats.url, port: 0, shards: 2 }));
+  const shards = [await startMiniShard(ingest.transport, 0), await startMiniShard(ingest.transport, 1)];
+  const bare = await bareServer();
+  try {
+    const one = '{"records":[{"key":"{shop$N}:order","value":{"total":4999,"currency":"EUR"}}]}';
+    const batch = JSON.stringify({
+      transactions: Array.from({ length: 1000 }, (_, i) => ({ records: [{ key: `{s$N-${i}}:k`, value: { n: i } }] })),
+    });
+    console.log(`${durationMs} ms per run, ${connections} connections, 1 nats-server, 2 stand-in shards (no RocksDB)`);
+    let baseRps = Number.NaN;
+    if (cases.has('bare')) {
+      const base = await load({ url: `${bare.url}/`, body: one, connections, duration_ms: durationMs });
+      baseRps = base.requests / base.seconds;
+      line('bare node:http, 1-record body', base, baseRps);
+    }
+    if (cases.has('committed')) {
+      line('ingest 1-record, wait=committed', await load({ url: `${ingest.url}/v1/transactions`, body: one, connections, duration_ms: durationMs }), baseRps);
+    }
+    if (cases.has('accepted')) {
+      line('ingest 1-record, wait=accepted', await load({ url: `${ingest.url}/v1/transactions?wait=accepted`, body: one, connections, duration_ms: durationMs }), baseRps);
+    }
+    if (cases.has('batch')) {
+      const r = await load({ url: `${ingest.url}/v1/transactions/batch`, body: batch, connections: 4, duration_ms: durationMs });
+      line('ingest batch of 1,000 (committed)', r, baseRps, 1000);
+    }
+  } finally {
+    bare.server.close();
+    for (const s of shards) await s.stop();
+    await ingest.stop();
+    await nats.stop();
+  }
+}
+
+await main();
