@@ -1,0 +1,289 @@
+// End to end on a real cluster: nats-server, two shard worker processes, the ingest gateway and the
+// proof service as processes, real HTTP. Writes go through the ingest; every read from the proof
+// service is verified here link by link (record leaf -> shard root -> global state leaf ->
+// state-log root -> signed checkpoint) with @cairn/merkle, @cairn/checkpoint and @cairn/wire only.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair } from '@cairn/checkpoint';
+import { verifyConsistency } from '@cairn/merkle';
+import { shardOfTag, type GlobalState } from '@cairn/wire';
+import {
+  Cluster,
+  fromB64,
+  http,
+  openNote,
+  until,
+  valueOf,
+  verifyRecord,
+  verifyState,
+  type RecordJson,
+  type StateJson,
+} from './cluster.js';
+
+const SHARDS = 2;
+const ORIGIN = 'test.cairn/proof-e2e';
+const keys = generateKeyPair(ORIGIN);
+const WAIT_MS = 15_000;
+let cluster: Cluster;
+
+function tagOn(shard: number, salt: string): string {
+  for (let i = 0; i < 1_000; i += 1) if (shardOfTag(`${salt}${i}`, SHARDS) === shard) return `${salt}${i}`;
+  throw new Error(`no tag for shard ${shard}`);
+}
+const A = tagOn(0, 'shopA');
+const B = tagOn(1, 'shopB');
+
+before(async () => {
+  cluster = await Cluster.start({ shards: SHARDS, origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 });
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+async function write(tx: unknown): Promise<{ id: string; records: { key: string; version: number; shard: number; leafIndex: number }[] }> {
+  const a = await http(`${cluster.ingestUrl}/v1/transactions`, { body: tx });
+  assert.equal(a.status, 200, `${a.text}\n${cluster.logs()}`);
+  return a.body as never;
+}
+
+interface Signed {
+  note: string;
+  size: number;
+  root: Uint8Array;
+}
+
+async function checkpoint(): Promise<Signed> {
+  const a = await http(`${cluster.proofUrl}/v1/checkpoint`);
+  assert.equal(a.status, 200);
+  assert.match(a.headers.get('content-type') ?? '', /^text\/plain/);
+  const cp = openNote(a.text, keys.verifierKey, ORIGIN);
+  return { note: a.text, size: cp.size, root: cp.rootHash };
+}
+
+/** GET a data route once it answers 200 (the write may not be in a signed state yet). */
+async function getProven(path: string): Promise<Record<string, unknown>> {
+  return until(`${path} to be proven`, WAIT_MS, async () => {
+    const a = await http(`${cluster.proofUrl}${path}`);
+    if (a.status === 404) return undefined;
+    assert.equal(a.status, 200, `${path}: ${a.text}`);
+    return a.body;
+  });
+}
+
+/** Verifies the answer's checkpoint and state; returns them. */
+function verifyEnvelope(body: Record<string, unknown>): { signed: Signed; state: GlobalState } {
+  const note = body['checkpoint'] as string;
+  const cp = openNote(note, keys.verifierKey, ORIGIN);
+  const state = verifyState(body['state'] as StateJson, cp.size, cp.rootHash, ORIGIN);
+  return { signed: { note, size: cp.size, root: cp.rootHash }, state };
+}
+
+const enc = (key: string): string => encodeURIComponent(key);
+
+test('latest value of a key, proven from record leaf to the signed checkpoint', async () => {
+  const key = `{${A}}:order/1`; // "/" travels as %2F
+  const receipt = await write({ id: 'latest-1', records: [{ key, value: { total: 42 } }], meta: { shop: 'A' } });
+  const body = await getProven(`/v1/keys/${enc(key)}`);
+  const { state } = verifyEnvelope(body);
+  const record = body['record'] as RecordJson;
+  verifyRecord(record, state, SHARDS);
+  assert.equal(record.entry.key, key);
+  assert.equal(record.entry.txId, 'latest-1');
+  assert.equal(record.entry.version, 1);
+  assert.equal(record.leafIndex, receipt.records[0]?.leafIndex);
+  assert.deepEqual(valueOf(record), { total: 42 });
+  assert.equal(Buffer.from(fromB64(record.meta)).toString(), '{"shop":"A"}');
+  assert.equal(record.erased, false);
+
+  // A changed value byte must fail the check this test relies on (the test can fail).
+  const forged = { ...record, value: Buffer.from('{"total":43}').toString('base64') };
+  assert.throws(() => verifyRecord(forged, state, SHARDS), /value hash mismatch/);
+});
+
+test('checkpoint: text note by default, JSON with Accept, both the same signed head', async () => {
+  const text = await checkpoint();
+  const a = await http(`${cluster.proofUrl}/v1/checkpoint`, { accept: 'application/json' });
+  assert.equal(a.status, 200);
+  const cp = openNote(a.body['checkpoint'] as string, keys.verifierKey, ORIGIN);
+  assert.equal(a.body['origin'], ORIGIN);
+  assert.equal(a.body['size'], cp.size);
+  assert.deepEqual(fromB64(a.body['root']), cp.rootHash);
+  assert.ok(cp.size >= text.size);
+});
+
+test('time travel with ?at and history: every version proven at its state', async () => {
+  const key = `{${A}}:stock:7`;
+  await write({ id: 'tt-1', records: [{ key, value: { qty: 1 } }] });
+  const v1 = await getProven(`/v1/keys/${enc(key)}`);
+  const at1 = verifyEnvelope(v1).signed.size;
+  await write({ id: 'tt-2', records: [{ key, value: { qty: 2 } }] });
+  const v2 = await until('version 2', WAIT_MS, async () => {
+    const b = await getProven(`/v1/keys/${enc(key)}`);
+    return (b['record'] as RecordJson).entry.version === 2 ? b : undefined;
+  });
+  const now = verifyEnvelope(v2);
+  verifyRecord(v2['record'] as RecordJson, now.state, SHARDS);
+  assert.deepEqual(valueOf(v2['record'] as RecordJson), { qty: 2 });
+
+  const past = await getProven(`/v1/keys/${enc(key)}?at=${at1}`);
+  const pastEnv = verifyEnvelope(past);
+  assert.equal(pastEnv.state.epoch, at1, 'the state proven is state `at`');
+  assert.ok(pastEnv.signed.size >= now.signed.size, 'still proven into the current checkpoint');
+  const pastRecord = past['record'] as RecordJson;
+  verifyRecord(pastRecord, pastEnv.state, SHARDS);
+  assert.equal(pastRecord.entry.version, 1);
+  assert.deepEqual(valueOf(pastRecord), { qty: 1 });
+
+  // Before the key existed: not_found, from the error table.
+  const before = await http(`${cluster.proofUrl}/v1/keys/${enc(key)}?at=1`);
+  if (before.status !== 200) {
+    assert.equal(before.status, 404);
+    assert.equal((before.body['error'] as { code: string }).code, 'not_found');
+  }
+
+  const history = await getProven(`/v1/keys/${enc(key)}/history`);
+  const h = verifyEnvelope(history);
+  const records = history['records'] as RecordJson[];
+  assert.deepEqual(records.map((r) => r.entry.version), [1, 2]);
+  for (const r of records) {
+    assert.equal(r.entry.key, key);
+    verifyRecord(r, h.state, SHARDS);
+  }
+  assert.deepEqual(records.map(valueOf), [{ qty: 1 }, { qty: 2 }]);
+});
+
+test('a cross-shard transaction is proven on both shards at one checkpoint', async () => {
+  const receipt = await write({
+    id: 'cross-1',
+    records: [
+      { key: `{${A}}:nft:9`, value: { owner: 'bob' } },
+      { key: `{${B}}:sale:9`, value: { price: 100 } },
+    ],
+    meta: { kind: 'nft-sale' },
+  });
+  assert.deepEqual([...new Set(receipt.records.map((r) => r.shard))].sort(), [0, 1]);
+  const body = await getProven('/v1/transactions/cross-1');
+  const { state } = verifyEnvelope(body);
+  const records = body['records'] as RecordJson[];
+  assert.deepEqual(records.map((r) => r.shard).sort(), [0, 1]);
+  for (const r of records) {
+    assert.equal(r.entry.txId, 'cross-1');
+    verifyRecord(r, state, SHARDS);
+  }
+  assert.deepEqual(records.map((r) => r.entry.key).sort(), [`{${A}}:nft:9`, `{${B}}:sale:9`]);
+});
+
+test('consistency between two checkpoints: state log and every shard', async () => {
+  const first = await checkpoint();
+  await write({ id: 'cons-1', records: [{ key: `{${A}}:c:1`, value: 1 }, { key: `{${B}}:c:1`, value: 1 }] });
+  await getProven('/v1/transactions/cons-1');
+  const second = await checkpoint();
+  assert.ok(second.size > first.size);
+  const a = await http(`${cluster.proofUrl}/v1/consistency?from=${first.size}&to=${second.size}`);
+  assert.equal(a.status, 200, a.text);
+  const b = a.body;
+  verifyConsistency(first.size, second.size, (b['proof'] as string[]).map(fromB64), first.root, second.root);
+  const from = verifyState(b['from'] as StateJson, second.size, second.root, ORIGIN);
+  const to = verifyState(b['to'] as StateJson, second.size, second.root, ORIGIN);
+  assert.equal(from.epoch, first.size);
+  assert.equal(to.epoch, second.size);
+  const shards = b['shards'] as { shard: number; proof: string[] }[];
+  assert.deepEqual(shards.map((s) => s.shard), [0, 1]);
+  let grew = 0;
+  for (const s of shards) {
+    const h1 = from.shards[s.shard];
+    const h2 = to.shards[s.shard];
+    assert.ok(h1 !== undefined && h2 !== undefined);
+    if (h1.size === 0) continue;
+    if (h2.size > h1.size) grew += 1;
+    verifyConsistency(h1.size, h2.size, s.proof.map(fromB64), h1.root, h2.root);
+  }
+  assert.equal(grew, 2, 'both shards grew between the two checkpoints');
+  // A wrong old root must not verify (the check can fail).
+  assert.throws(() => verifyConsistency(first.size, second.size, (b['proof'] as string[]).map(fromB64), second.root, second.root));
+});
+
+test('bad input gets codes from the error table; openapi and healthz answer', async () => {
+  const cases: [string, number, string][] = [
+    ['/v1/keys/%7Bnever%7D:missing', 404, 'not_found'],
+    ['/v1/keys/x?at=0', 400, 'bad_query'],
+    ['/v1/keys/x?at=abc', 400, 'bad_query'],
+    ['/v1/keys/x?at=99999999', 404, 'not_found'],
+    ['/v1/keys/%7Bopen', 400, 'bad_hash_tag'],
+    ['/v1/keys/%E0%A4%A', 400, 'bad_query'],
+    ['/v1/transactions/no-such-tx', 404, 'not_found'],
+    ['/v1/transactions/bad%20id', 400, 'invalid_id'],
+    ['/v1/consistency', 400, 'bad_query'],
+    ['/v1/consistency?from=3&to=2', 400, 'bad_query'],
+    ['/v1/nope', 404, 'not_found'],
+  ];
+  for (const [path, status, code] of cases) {
+    const a = await http(`${cluster.proofUrl}${path}`);
+    assert.equal(a.status, status, `${path}: ${a.text}`);
+    assert.equal((a.body['error'] as { code: string }).code, code, path);
+  }
+  const post = await http(`${cluster.proofUrl}/v1/checkpoint`, { body: {} });
+  assert.equal(post.status, 405);
+  const api = await http(`${cluster.proofUrl}/openapi.json`);
+  assert.equal(api.status, 200);
+  const paths = Object.keys(api.body['paths'] as object);
+  for (const p of ['/v1/checkpoint', '/v1/keys/{key}', '/v1/keys/{key}/history', '/v1/transactions/{id}', '/v1/consistency']) assert.ok(paths.includes(p), p);
+  const health = await http(`${cluster.proofUrl}/healthz`);
+  assert.equal(health.status, 200);
+});
+
+test('epochs are atomic cuts: no state shows half of a cross-shard transaction under concurrent writes', async () => {
+  const WRITERS = 4;
+  const TXS_PER_WRITER = 12;
+  const receipts: { id: string; records: { shard: number; leafIndex: number }[] }[] = [];
+  const startSize = (await checkpoint()).size;
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      for (let i = 0; i < TXS_PER_WRITER; i += 1) {
+        const id = `atomic-${w}-${i}`;
+        receipts.push(await write({ id, records: [{ key: `{${A}}:a:${w}:${i}`, value: i }, { key: `{${B}}:b:${w}:${i}`, value: i }] }));
+      }
+    }),
+  );
+  const lastId = receipts[receipts.length - 1]?.id as string;
+  await getProven(`/v1/transactions/${lastId}`);
+  const end = await checkpoint();
+  assert.ok(end.size - startSize >= 2, `expected several epochs during the writes, got ${end.size - startSize}`);
+  let cutsBetween = 0;
+  // Every state sealed during the writes, each proven into the final checkpoint.
+  for (let e = startSize; e <= end.size; e += 1) {
+    const a = await http(`${cluster.proofUrl}/v1/consistency?from=${e}&to=${end.size}`);
+    assert.equal(a.status, 200, a.text);
+    const state = verifyState(a.body['from'] as StateJson, end.size, end.root, ORIGIN);
+    assert.equal(state.epoch, e);
+    for (const r of receipts) {
+      const inTree = r.records.map((rec) => rec.leafIndex < (state.shards[rec.shard]?.size ?? 0));
+      assert.ok(inTree.every((x) => x) || inTree.every((x) => !x), `state ${e} holds half of ${r.id}`);
+      if (inTree[0] === false) cutsBetween += 1;
+    }
+  }
+  assert.ok(cutsBetween > 0, 'some state was sealed before some transaction (the check saw both sides)');
+});
+
+test('restart: the proof service resumes its state log and keeps signing consistently', async () => {
+  await write({ id: 'restart-1', records: [{ key: `{${A}}:r:1`, value: 1 }] });
+  await getProven('/v1/transactions/restart-1');
+  const before = await checkpoint();
+  await cluster.proof.stop();
+  await cluster.startProof();
+  const resumed = await checkpoint();
+  assert.ok(resumed.size >= before.size, 'no rollback after restart');
+  if (resumed.size === before.size) assert.equal(resumed.note, before.note, 'same head, same deterministic signature');
+  await write({ id: 'restart-2', records: [{ key: `{${A}}:r:2`, value: 2 }, { key: `{${B}}:r:2`, value: 2 }] });
+  const body = await getProven('/v1/transactions/restart-2');
+  const { signed, state } = verifyEnvelope(body);
+  for (const r of body['records'] as RecordJson[]) verifyRecord(r, state, SHARDS);
+  assert.ok(signed.size > before.size);
+  const c = await http(`${cluster.proofUrl}/v1/consistency?from=${before.size}&to=${signed.size}`);
+  assert.equal(c.status, 200, c.text);
+  verifyConsistency(before.size, signed.size, (c.body['proof'] as string[]).map(fromB64), before.root, signed.root);
+  // Epochs stay gapless across the restart.
+  const mid = verifyState(c.body['from'] as StateJson, signed.size, signed.root, ORIGIN);
+  assert.equal(mid.epoch, before.size);
+});
