@@ -1,6 +1,7 @@
 // Ingest gateway over real HTTP and a real nats-server, beside a bare node:http server measured in
 // the same run (the baseline: read body, JSON.parse, answer). The shard side is the test stand-in
-// (no RocksDB), in this process: this measures the gateway, not the cluster.
+// (no RocksDB), in this process: this measures the gateway, not the cluster. To drive a running
+// cluster instead (npm start), set CAIRN_BENCH_INGEST_URL=http://127.0.0.1:8080.
 //   npm run bench -w @cairn/ingest     (CAIRN_BENCH_MS=5000 CAIRN_BENCH_CONNECTIONS=64)
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,17 +49,38 @@ function line(name: string, r: LoadResult, baseline: number, recordsPerRequest =
   );
 }
 
-async function main(): Promise<void> {
+interface Target {
+  readonly url: string;
+  readonly what: string;
+  stop(): Promise<void>;
+}
+
+async function target(): Promise<Target> {
+  const external = process.env['CAIRN_BENCH_INGEST_URL'];
+  if (external !== undefined && external !== '') return { url: external, what: `the cluster at ${external}`, stop: async () => undefined };
   const nats = await startNatsServer();
   const ingest = await startIngest(loadConfig(process.env, [], { nats_url: nats.url, port: 0, shards: 2 }));
   const shards = [await startMiniShard(ingest.transport, 0), await startMiniShard(ingest.transport, 1)];
+  return {
+    url: ingest.url,
+    what: '1 nats-server, 2 stand-in shards (no RocksDB) in this process',
+    async stop() {
+      for (const s of shards) await s.stop();
+      await ingest.stop();
+      await nats.stop();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const ingest = await target();
   const bare = await bareServer();
   try {
     const one = '{"records":[{"key":"{shop$N}:order","value":{"total":4999,"currency":"EUR"}}]}';
     const batch = JSON.stringify({
       transactions: Array.from({ length: 1000 }, (_, i) => ({ records: [{ key: `{s$N-${i}}:k`, value: { n: i } }] })),
     });
-    console.log(`${durationMs} ms per run, ${connections} connections, 1 nats-server, 2 stand-in shards (no RocksDB)`);
+    console.log(`${durationMs} ms per run, ${connections} connections (batch: 4), ingest: ${ingest.what}`);
     let baseRps = Number.NaN;
     if (cases.has('bare')) {
       const base = await load({ url: `${bare.url}/`, body: one, connections, duration_ms: durationMs });
@@ -77,9 +99,7 @@ async function main(): Promise<void> {
     }
   } finally {
     bare.server.close();
-    for (const s of shards) await s.stop();
     await ingest.stop();
-    await nats.stop();
   }
 }
 
