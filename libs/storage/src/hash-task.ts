@@ -1,5 +1,4 @@
 import { hash } from 'node:crypto';
-import { LEAF_HASH_BYTES } from '@cairn/wire';
 
 // The hashing of a batch, shared by the pool's workers and the inline path so both give the same
 // bytes. The batch lives in one SharedArrayBuffer laid out by the main thread:
@@ -25,6 +24,12 @@ export interface HashTask {
 }
 
 const LEAF_PREFIX = 0x00;
+// The leaf's trailer holds two SHA-256 hashes (libs/wire LEAF_TRAILER_BYTES); kept local so a
+// worker loads nothing but node:crypto.
+const LEAF_HASH_BYTES = 32;
+/** Leaves up to this size are prefixed in one reused buffer (one per thread) instead of a new one. */
+const scratch = new Uint8Array(1 + 4096);
+scratch[0] = LEAF_PREFIX;
 
 /**
  * For records [begin, end): SHA-256 of the value and of the transaction's meta go into the leaf's
@@ -34,8 +39,6 @@ const LEAF_PREFIX = 0x00;
 export function hashRecords(task: HashTask): number {
   const bytes = new Uint8Array(task.shared);
   const words = new Uint32Array(task.shared);
-  const scratch = new Uint8Array(1 + 65_536 + 256);
-  scratch[0] = LEAF_PREFIX;
   let lastTx = -1;
   let metaHash: Uint8Array = new Uint8Array(0);
   for (let i = task.begin; i < task.end; i += 1) {

@@ -7,6 +7,7 @@ export {
   type OpenStoreOptions,
   type Head,
   type AppendResult,
+  type AppendMetrics,
   type TxResult,
   type StoredLeaf,
   type StoredTx,

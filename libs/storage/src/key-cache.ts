@@ -1,8 +1,8 @@
 import type { KeyState } from './decide.js';
 
 /**
- * Latest (version, leaf index) per key, bounded by key_cache_entries_max, evicting the key written
- * longest ago. While nothing was ever evicted and it was filled from an empty store (or warmed
+ * Latest (version, leaf index) per key, bounded by key_cache_entries_max, evicting the key first
+ * written. While nothing was ever evicted and it was filled from an empty store (or warmed
  * with every key at open) it is complete: a miss then proves the key absent, so an append of new
  * keys reads nothing from RocksDB.
  */
@@ -26,8 +26,8 @@ export class KeyCache {
 
   set(key: string, state: KeyState): void {
     if (this.capacity === 0) return;
-    // Re-inserting moves the key to the young end of the Map's insertion order.
-    this.#entries.delete(key);
+    // An update keeps the key's place in insertion order: eviction is first-written-first-out,
+    // which costs one Map operation per write instead of a delete and a re-insert.
     this.#entries.set(key, state);
     if (this.#entries.size > this.capacity) {
       const oldest = this.#entries.keys().next();

@@ -3,7 +3,8 @@ import { asBuffer, plain, type Kv, type KvBatch, type KvEntry, type KvRange } fr
 
 // The binding is CommonJS without types: declare only what is used.
 interface NxtBatch {
-  put(key: Buffer, value: Buffer): void;
+  // The binding reads any Uint8Array (checked): no Buffer wrapper per put on the hot path.
+  put(key: Uint8Array, value: Uint8Array): void;
   del(key: Buffer): void;
   write(options: { sync: boolean }): Promise<void>;
   readonly length: number;
@@ -23,7 +24,7 @@ const buffers = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 class NxtBatchAdapter implements KvBatch {
   constructor(readonly native: NxtBatch) {}
   put(key: Uint8Array, value: Uint8Array): void {
-    this.native.put(asBuffer(key), asBuffer(value));
+    this.native.put(key, value);
   }
   del(key: Uint8Array): void {
     this.native.del(asBuffer(key));

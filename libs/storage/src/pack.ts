@@ -38,11 +38,31 @@ function chunkBounds(firstLeaf: number, count: number): [number, number][] {
   return bounds;
 }
 
+/**
+ * The buffer a batch is packed into, reused from batch to batch (appends are serialized and the
+ * RocksDB binding copies what is put). Allocating a fresh SharedArrayBuffer per batch made posting
+ * it to the pool cost milliseconds once many were alive; one long-lived buffer costs nothing.
+ */
+export class PackBuffer {
+  #buffer: SharedArrayBuffer | ArrayBuffer | undefined;
+
+  constructor(readonly shared: boolean) {}
+
+  /** A zero-copy buffer of at least `bytes` bytes; its previous contents are garbage. */
+  take(bytes: number): SharedArrayBuffer | ArrayBuffer {
+    if (this.#buffer === undefined || this.#buffer.byteLength < bytes) {
+      const size = Math.max(bytes, 2 * (this.#buffer?.byteLength ?? 0), 64 * 1024);
+      this.#buffer = this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+    }
+    return this.#buffer;
+  }
+}
+
 export function packBatch(
   accepted: readonly AcceptedRecord[],
   committed: readonly { readonly tx: PreparedTx }[],
   firstLeaf: number,
-  shared: boolean,
+  into: PackBuffer,
 ): PackedBatch {
   const count = accepted.length;
   const recordTable = 0;
@@ -57,9 +77,9 @@ export function packBatch(
   const bounds = chunkBounds(firstLeaf, count);
   const dataStart = leafHashes + 32 * count;
   const total = Math.ceil((dataStart + dataBytes + 8 * bounds.length) / 4) * 4;
-  const buffer = shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+  const buffer = into.take(total);
   const bytes = new Uint8Array(buffer);
-  const words = new Uint32Array(buffer);
+  const words = new Uint32Array(buffer, 0, total / 4);
   let at = dataStart;
   const chunks: PackedChunk[] = [];
   for (const [begin, end] of bounds) {

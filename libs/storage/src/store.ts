@@ -12,8 +12,8 @@ import {
   type NodeId,
 } from '@cairn/merkle';
 import { decodeLeaf, type LeafEntry } from '@cairn/wire';
-import { equalBytes, readU64, utf8, writeU64 } from './bytes.js';
-import { decideBatch, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
+import { equalBytes, readU32, readU64, utf8, writeU64 } from './bytes.js';
+import { decideBatch, type AcceptedRecord, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
 import { checkSeq, prepareBatch, type BatchInput, type PreparedTx } from './input.js';
@@ -46,7 +46,7 @@ import {
 } from './layout.js';
 import { resolveLimits, type StorageLimits } from './limits.js';
 import { createNodeHasher } from './node-hasher.js';
-import { hashTasks, packBatch, type PackedBatch } from './pack.js';
+import { hashTasks, packBatch, PackBuffer, type PackedBatch } from './pack.js';
 import { readTileSlot, tileSlot, TileWriter } from './tiles.js';
 import { KeyCache } from './key-cache.js';
 
@@ -80,6 +80,22 @@ export type AppendResult =
   | { readonly skipped: false; readonly head: Head; readonly txs: readonly TxResult[] }
   | { readonly skipped: true; readonly head: Head };
 
+/** Cumulative time of the append phases on the calling thread, for benchmarks and telemetry. */
+export interface AppendMetrics {
+  appends: number;
+  records: number;
+  /** Validation, tx and key lookups, preconditions. */
+  decideMs: number;
+  /** Laying out leaves and values, and the index puts. */
+  packMs: number;
+  /** Leaf hashing: inline, or waiting for the pool after the index puts were done. */
+  hashMs: number;
+  /** Tree node hashing (compact range) and tile encoding. */
+  treeMs: number;
+  /** The synced RocksDB write. */
+  writeMs: number;
+}
+
 export interface StoredLeaf {
   readonly index: number;
   readonly entry: LeafEntry;
@@ -98,6 +114,15 @@ export interface StoredTx {
 /** The module piscina loads for hashing; pass it as `filename` (with name 'hashRecords') to share a pool. */
 export const hashWorkerUrl = new URL('./hash-worker.js', import.meta.url).href;
 export const HASH_WORKER_FUNCTION = 'hashRecords';
+
+/** A batch is cut into this many hash tasks per pool thread, so tree work overlaps hashing. */
+const SLICES_PER_THREAD = 4;
+
+interface HashSlice {
+  readonly begin: number;
+  readonly end: number;
+  readonly done: Promise<unknown>;
+}
 
 /** Key-index entries read per page when the cache is warmed at open. */
 const WARM_PAGE_ENTRIES = 10_000;
@@ -120,6 +145,9 @@ export class Store {
   #tail: Promise<unknown> = Promise.resolve();
   #queued = 0;
   #closed: StorageError | undefined;
+  readonly #sharedPack = new PackBuffer(true);
+  readonly #localPack = new PackBuffer(false);
+  readonly #metrics: AppendMetrics = { appends: 0, records: 0, decideMs: 0, packMs: 0, hashMs: 0, treeMs: 0, writeMs: 0 };
 
   private constructor(init: {
     kv: Kv;
@@ -174,6 +202,10 @@ export class Store {
     return this.#kv.binding;
   }
 
+  metrics(): AppendMetrics {
+    return { ...this.#metrics };
+  }
+
   head(): Head {
     return { size: this.#state.size, root: this.#root.slice(), seq: this.#state.seq };
   }
@@ -221,23 +253,39 @@ export class Store {
   async #append(batch: BatchInput): Promise<AppendResult> {
     const seq = checkSeq(batch?.seq);
     if (seq <= this.#state.seq) return { skipped: true, head: this.head() };
+    const metrics = this.#metrics;
+    let mark = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const elapsed = now - mark;
+      mark = now;
+      return elapsed;
+    };
     const txs = prepareBatch(batch, this.limits);
     const stored = await this.#storedTxs(txs);
     const keys = await this.#keyStates(txs);
     const firstLeaf = this.#state.size;
     const decided = decideBatch(txs, firstLeaf, stored, keys);
     await this.#resolveOriginals(decided.decisions);
+    metrics.decideMs += lap();
 
     const write = this.#kv.batch();
-    const packed = packBatch(decided.accepted, decided.committed, firstLeaf, this.#usesPool(decided.accepted.length));
-    const hashing = this.#hash(packed);
+    const pack = this.#usesPool(decided.accepted.length) ? this.#sharedPack : this.#localPack;
+    const packed = packBatch(decided.accepted, decided.committed, firstLeaf, pack);
+    const slices = this.#startHashing(packed);
     // While the pool hashes, the index puts (which need no hash) go into the batch.
-    for (const a of decided.accepted) write.put(keyVersionKey(a.record.prefix, a.version), u64Bytes(a.leafIndex));
+    putKeyIndex(write, decided.accepted);
     for (const { tx, firstLeaf: first } of decided.committed) {
       write.put(txKey(tx.idBytes), encodeTx({ contentHash: tx.contentHash, firstLeaf: first, leafCount: tx.records.length, meta: tx.meta }));
     }
-    await hashing;
-    const range = this.#appendLeaves(packed, write);
+    metrics.packMs += lap();
+    let range: CompactRange;
+    try {
+      range = await this.#appendLeaves(packed, slices, write, metrics, lap);
+    } catch (cause) {
+      // The open tiles may hold nodes of this batch that will never be written: stop.
+      throw this.#failStop('hashing failed', cause);
+    }
     const root = range.root();
     const state: HeadState = {
       size: range.size,
@@ -247,11 +295,16 @@ export class Store {
     };
     write.put(HEAD_KEY, encodeHead(state));
     write.put(seqHeadKey(seq), encodeSeqHead(state.size, root));
+    metrics.treeMs += lap();
     await this.#commit(write);
+    metrics.writeMs += lap();
     this.#range = CompactRange.fromState(state.size, state.hashes, this.#hasher);
     this.#state = state;
     this.#root = root;
     for (const [key, keyState] of keys) if (keyState !== undefined) this.#keys.set(key, keyState);
+    metrics.appends += 1;
+    metrics.records += packed.count;
+    metrics.decideMs += lap();
     return {
       skipped: false,
       head: this.head(),
@@ -259,11 +312,26 @@ export class Store {
     };
   }
 
-  /** Tree nodes and leaf/value chunks into the write batch; returns the range after the batch. */
-  #appendLeaves(packed: PackedBatch, write: KvBatch): CompactRange {
+  /**
+   * Tree nodes and leaf/value chunks into the write batch; returns the range after the batch.
+   * Slices are taken in order as the pool finishes them, so the tree work on this thread overlaps
+   * the leaf hashing of the slices still in the pool.
+   */
+  async #appendLeaves(
+    packed: PackedBatch,
+    slices: readonly HashSlice[],
+    write: KvBatch,
+    metrics: AppendMetrics,
+    lap: () => number,
+  ): Promise<CompactRange> {
     const range = this.#range.clone();
     const hashes = new Uint8Array(packed.shared, packed.leafHashes, 32 * packed.count);
-    for (let i = 0; i < packed.count; i += 1) range.append(hashes.subarray(32 * i, 32 * i + 32), this.#tiles.visit);
+    for (const slice of slices) {
+      metrics.treeMs += lap();
+      await slice.done;
+      metrics.hashMs += lap();
+      for (let i = slice.begin; i < slice.end; i += 1) range.append(hashes.subarray(32 * i, 32 * i + 32), this.#tiles.visit);
+    }
     for (const chunk of packed.chunks) {
       write.put(leafChunkKey(chunk.first), chunk.leaves);
       write.put(valueChunkKey(chunk.first), chunk.values);
@@ -272,13 +340,17 @@ export class Store {
     return range;
   }
 
+  #failStop(message: string, cause: unknown): StorageError {
+    this.#closed = new StorageError(StorageErrorCode.Closed, `${message}; reopen the store`, { cause });
+    return this.#closed;
+  }
+
   async #commit(write: KvBatch): Promise<void> {
     try {
       await this.#kv.write(write, { sync: true });
     } catch (cause) {
       // Memory (tiles, cache) may now be ahead of the disk: stop; reopening reloads the truth.
-      this.#closed = new StorageError(StorageErrorCode.Closed, 'a write failed; reopen the store', { cause });
-      throw this.#closed;
+      throw this.#failStop('a write failed', cause);
     }
   }
 
@@ -286,21 +358,28 @@ export class Store {
     return this.#pool !== undefined && records > this.limits.inline_records_max;
   }
 
-  async #hash(packed: PackedBatch): Promise<void> {
-    if (packed.count === 0) return;
+  /**
+   * Starts hashing the batch: inline for small batches or without a pool, else in slices sized
+   * to keep every thread busy and to let the tree work here overlap the pool's.
+   */
+  #startHashing(packed: PackedBatch): HashSlice[] {
     const pool = this.#pool;
     if (pool === undefined || !this.#usesPool(packed.count)) {
-      hashRecords({ ...packed, begin: 0, end: packed.count });
-      return;
+      if (packed.count > 0) hashRecords({ ...packed, begin: 0, end: packed.count });
+      return [{ begin: 0, end: packed.count, done: Promise.resolve() }];
     }
-    // Enough tasks to keep every thread busy, few enough to stay inside the pool's queue.
-    const threads = this.limits.pool_threads_max;
-    const perTask = Math.max(
-      Math.ceil(packed.count / threads),
-      Math.ceil(packed.count / this.limits.pool_queue_max),
+    const perTask = Math.min(
+      this.limits.task_records_max,
+      Math.max(
+        Math.ceil(packed.count / (SLICES_PER_THREAD * this.limits.pool_threads_max)),
+        Math.ceil(packed.count / this.limits.pool_queue_max),
+      ),
     );
-    const tasks = hashTasks(packed, Math.min(perTask, this.limits.task_records_max));
-    await Promise.all(tasks.map((task) => pool.run(task, { name: HASH_WORKER_FUNCTION })));
+    return hashTasks(packed, perTask).map((task) => ({
+      begin: task.begin,
+      end: task.end,
+      done: pool.run(task, { name: HASH_WORKER_FUNCTION }) as Promise<unknown>,
+    }));
   }
 
   async #storedTxs(txs: readonly PreparedTx[]): Promise<Map<string, TxRecord>> {
@@ -602,7 +681,7 @@ async function warmKeys(kv: Kv, keys: KeyCache, size: number): Promise<void> {
   for (let page = 0; page <= Math.ceil(size / WARM_PAGE_ENTRIES); page += 1) {
     const entries = await kv.range({ gte, lt, limit: WARM_PAGE_ENTRIES });
     for (const [key, value] of entries) {
-      const length = readU64(Uint8Array.of(0, 0, 0, 0, ...key.subarray(1, 5)), 0);
+      const length = readU32(key, 1);
       const name = decoder.decode(key.subarray(5, 5 + length));
       keys.set(name, { version: readU64(key, 5 + length), leafIndex: readKeyVersionValue(value) });
     }
@@ -626,10 +705,21 @@ export function createHashPool(limits: StorageLimits): Piscina {
   });
 }
 
-function u64Bytes(value: number): Uint8Array {
-  const out = new Uint8Array(8);
-  writeU64(out, 0, value);
-  return out;
+/** One key-index put per record; keys and values of the whole batch share one allocation. */
+function putKeyIndex(write: KvBatch, accepted: readonly AcceptedRecord[]): void {
+  let total = 0;
+  for (const a of accepted) total += a.record.prefix.length + 16;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const a of accepted) {
+    const prefix = a.record.prefix;
+    bytes.set(prefix, at);
+    const valueAt = at + prefix.length + 8;
+    writeU64(bytes, valueAt - 8, a.version);
+    writeU64(bytes, valueAt, a.leafIndex);
+    write.put(bytes.subarray(at, valueAt), bytes.subarray(valueAt, valueAt + 8));
+    at = valueAt + 8;
+  }
 }
 
 function keyRangeEnd(prefix: Uint8Array): Uint8Array {

@@ -1,0 +1,142 @@
+// npm run bench (in libs/storage): records/s committed on disk for batches of 1, 100, 1,000 and
+// 10,000 records, beside raw SHA-256 throughput measured in the same run. Not a test: it prints.
+// CAIRN_BENCH_SCALE (default 1) scales the records per size, CAIRN_BENCH_SIZES=1000,10000 picks
+// batch sizes, CAIRN_ROCKSDB_BINDING picks the binding.
+import { hash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeLeaf } from '@cairn/wire';
+import { openStore, type BatchInput, type TxInput } from '../src/index.js';
+
+const SCALE = Number(process.env['CAIRN_BENCH_SCALE'] ?? 1);
+/** Batch size -> records committed in the timed run (bounded memory and time). */
+const PLAN: readonly [batchRecords: number, totalRecords: number][] = [
+  [1, 2_000],
+  [100, 100_000],
+  [1_000, 300_000],
+  [10_000, 300_000],
+];
+const RECORDS_PER_TX = 10;
+const HOT_KEYS = 10_000;
+const encoder = new TextEncoder();
+
+function value(n: number): Uint8Array {
+  // About 100 bytes of JSON, like a small order or stock record.
+  return encoder.encode(JSON.stringify({ sku: `sku-${n % 997}`, qty: n % 13, price: 1999 + (n % 100), note: 'x'.repeat(40) }));
+}
+
+function makeBatches(batchRecords: number, totalRecords: number, seqStart: number, keyStart: number): BatchInput[] {
+  const batches: BatchInput[] = [];
+  let n = keyStart;
+  const meta = encoder.encode('{"source":"bench","shop":"shop42"}');
+  for (let b = 0; b * batchRecords < totalRecords; b += 1) {
+    const txs: TxInput[] = [];
+    for (let left = batchRecords; left > 0; ) {
+      const size = Math.min(RECORDS_PER_TX, left);
+      left -= size;
+      const records = [];
+      for (let r = 0; r < size; r += 1, n += 1) {
+        // One write in five updates a hot key; the rest create keys (orders, payments).
+        const key = n % 5 === 0 ? `{shop42}:stock:${n % HOT_KEYS}` : `{shop42}:order:${n}`;
+        records.push({ key, value: value(n) });
+      }
+      const contentHash = new Uint8Array(hash('sha256', `tx-${n}`, 'buffer'));
+      txs.push({ id: `tx-${n}`, contentHash, meta, records });
+    }
+    batches.push({ seq: seqStart + b, txs });
+  }
+  return batches;
+}
+
+/** ns per node crypto.hash call on inputs of this size, over about `budgetMs`. */
+function hashCost(size: number, budgetMs: number): number {
+  const input = new Uint8Array(size).fill(7);
+  let calls = 0;
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(budgetMs * 1e6);
+  while (process.hrtime.bigint() < deadline) {
+    for (let i = 0; i < 1000; i += 1) hash('sha256', input, 'buffer');
+    calls += 1000;
+  }
+  return Number(process.hrtime.bigint() - started) / calls;
+}
+
+async function benchSize(batchRecords: number, totalRecords: number): Promise<Record<string, string | number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-storage-bench-'));
+  const store = await openStore({ dir });
+  try {
+    const warm = makeBatches(batchRecords, Math.min(totalRecords, batchRecords * 5), 1, 0);
+    for (const batch of warm) await store.append(batch);
+    const batches = makeBatches(batchRecords, totalRecords * SCALE, warm.length + 1, 10_000_000);
+    const before = store.metrics();
+    const started = performance.now();
+    for (const batch of batches) await store.append(batch);
+    const elapsedMs = performance.now() - started;
+    const after = store.metrics();
+    const records = after.records - before.records;
+    const phase = (name: 'decideMs' | 'packMs' | 'hashMs' | 'treeMs' | 'writeMs'): number => after[name] - before[name];
+    return {
+      batchRecords,
+      records,
+      recordsPerSecond: Math.round((records / elapsedMs) * 1000),
+      hashShare: (phase('hashMs') + phase('treeMs')) / elapsedMs,
+      decide: phase('decideMs') / elapsedMs,
+      pack: phase('packMs') / elapsedMs,
+      hashWait: phase('hashMs') / elapsedMs,
+      tree: phase('treeMs') / elapsedMs,
+      write: phase('writeMs') / elapsedMs,
+      binding: store.binding,
+    };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const sample = makeBatches(1, 1, 1, 12_345)[0]!.txs[0]!;
+  const leafBytes = encodeLeaf({
+    txId: sample.id,
+    key: sample.records[0]!.key,
+    version: 1,
+    valueHash: new Uint8Array(32),
+    metaHash: new Uint8Array(32),
+  }).length;
+  const valueBytes = sample.records[0]!.value.length;
+  const valueNs = hashCost(valueBytes, 300);
+  const leafNs = hashCost(1 + leafBytes, 300);
+  const limit = 1e9 / (valueNs + leafNs);
+  const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+  console.log(`cpu: ${cpus()[0]?.model ?? '?'} x${cpus().length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine)`);
+  console.log(`baseline: node crypto.hash sha256 ${valueBytes} B value ${valueNs.toFixed(0)} ns/call, ${1 + leafBytes} B leaf ${leafNs.toFixed(0)} ns/call`);
+  console.log(`single-core hashing limit (value + leaf hash per record): ${Math.round(limit).toLocaleString('en')} records/s`);
+  console.log('');
+  console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write   binding');
+  const only = process.env['CAIRN_BENCH_SIZES']?.split(',').map(Number);
+  for (const [batchRecords, totalRecords] of PLAN) {
+    if (only !== undefined && !only.includes(batchRecords)) continue;
+    const r = await benchSize(batchRecords, totalRecords);
+    const rate = r['recordsPerSecond'] as number;
+    console.log(
+      [
+        String(batchRecords).padStart(6),
+        rate.toLocaleString('en').padStart(11),
+        pct(rate / limit).padStart(9),
+        pct(r['hashShare'] as number).padStart(8),
+        ' |',
+        pct(r['decide'] as number).padStart(6),
+        pct(r['pack'] as number).padStart(5),
+        pct(r['hashWait'] as number).padStart(10),
+        pct(r['tree'] as number).padStart(5),
+        pct(r['write'] as number).padStart(6),
+        `  ${String(r['binding'])}`,
+      ].join(' '),
+    );
+  }
+  console.log('');
+  console.log(`records per transaction: ${RECORDS_PER_TX}; 1 in 5 writes updates one of ${HOT_KEYS} hot keys; values ${valueBytes} B.`);
+  console.log('hashing = leaf hashing the main thread waited for (pool or inline) + tree node hashing and tiles.');
+}
+
+await main();
