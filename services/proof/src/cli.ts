@@ -5,12 +5,13 @@
 //   cairn audit [args]                            follow and verify a cluster's checkpoints (@cairn/client)
 import { keygen } from './signer.js';
 import { runProof } from './run.js';
+import { runAuditCli } from './audit-cli.js';
 
 const HELP = `usage: cairn <command>
   keygen --name <origin> [--out <path>]  print a new signer key and verifier key; with --out,
                                          write <path>.key (mode 0600) and <path>.pub
   proof [--help] [flags]                 run the proof service
-  audit [args]                           run the auditor (libs/client)`;
+  audit [--help] [flags]                 follow and verify the cluster's checkpoints (exit 1 on failure)`;
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
@@ -31,14 +32,7 @@ const commands: Record<string, Command> = {
     await runProof(argv);
     return -1; // keeps running until a signal
   },
-  audit: async (argv) => {
-    // The auditor lives in @cairn/client (libs/client/src/audit.ts); loaded on demand so the
-    // proof service does not depend on the client library at build time.
-    const spec = '@cairn/client/audit';
-    const mod = (await import(spec).catch(() => undefined)) as { runAudit?: (argv: readonly string[]) => Promise<number> } | undefined;
-    if (mod?.runAudit === undefined) throw new Error('the auditor is not installed (@cairn/client with its audit entry point)');
-    return mod.runAudit(argv);
-  },
+  audit: (argv) => runAuditCli(argv),
 };
 
 function flagValue(argv: readonly string[], flag: string): string | undefined {

@@ -3,11 +3,16 @@
 // service is verified here link by link (record leaf -> shard root -> global state leaf ->
 // state-log root -> signed checkpoint) with @cairn/merkle, @cairn/checkpoint and @cairn/wire only.
 import { after, before, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '@cairn/testkit';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
 import { verifyConsistency } from '@cairn/merkle';
 import { shardOfTag, type GlobalState } from '@cairn/wire';
 import {
+  cliMain,
   Cluster,
   fromB64,
   http,
@@ -24,6 +29,7 @@ const SHARDS = 2;
 const ORIGIN = 'test.cairn/proof-e2e';
 const keys = generateKeyPair(ORIGIN);
 const WAIT_MS = 15_000;
+const CLI_MS_MAX = 30_000;
 let cluster: Cluster;
 
 function tagOn(shard: number, salt: string): string {
@@ -286,4 +292,57 @@ test('restart: the proof service resumes its state log and keeps signing consist
   // Epochs stay gapless across the restart.
   const mid = verifyState(c.body['from'] as StateJson, signed.size, signed.root, ORIGIN);
   assert.equal(mid.epoch, before.size);
+});
+
+function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliMain, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_MS_MAX);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+test('cairn audit follows the checkpoints; after the proof data is restored from an old copy it reports the rollback or fork', async () => {
+  const work = tempDir('proof-audit');
+  try {
+    const stateFile = join(work.path, 'audit.json');
+    const audit = (): Promise<{ code: number | null; out: string }> =>
+      runCli(['audit', '--proof-url', cluster.proofUrl, '--origin', ORIGIN, '--verifier-key', keys.verifierKey, '--state-file', stateFile, '--iterations', '2', '--interval-ms', '100']);
+    const first = await audit();
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /audit OK/);
+
+    // An old copy of the state log, taken while the service is stopped (RocksDB is not copied live).
+    await cluster.proof.stop();
+    const copy = join(work.path, 'old-state');
+    cpSync(cluster.proofDir.path, copy, { recursive: true });
+    await cluster.startProof();
+    await write({ id: 'audit-1', records: [{ key: `{${A}}:au:1`, value: 1 }, { key: `{${B}}:au:1`, value: 1 }] });
+    await getProven('/v1/transactions/audit-1');
+    const ahead = await audit();
+    assert.equal(ahead.code, 0, ahead.out);
+    const trusted = (await checkpoint()).size;
+
+    // Restore the old copy: the service resumes from the older head and seals a different future.
+    await cluster.proof.stop();
+    rmSync(cluster.proofDir.path, { recursive: true, force: true });
+    cpSync(copy, cluster.proofDir.path, { recursive: true });
+    await cluster.startProof();
+    await write({ id: 'audit-2', records: [{ key: `{${A}}:au:2`, value: 2 }] });
+    await getProven('/v1/transactions/audit-2');
+    assert.notEqual((await checkpoint()).size, 0);
+    const caught = await audit();
+    assert.equal(caught.code, 1, caught.out);
+    assert.match(caught.out, /audit FAILED \[(rollback|fork|consistency_failed)\]/);
+    assert.ok(caught.out.includes(String(trusted)), `the message names the trusted checkpoint ${trusted}: ${caught.out}`);
+  } finally {
+    work.remove();
+  }
 });
