@@ -118,7 +118,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     samples += round.samples;
     if (round.failure !== undefined) {
       session.log(`audit FAILED [${round.failure.code}] ${round.failure.message}`);
-      return { ok: false, rounds, advanced, samples, trusted: head(await session.trust.current()), failure: round.failure };
+      return { ok: false, rounds, advanced, samples, trusted: round.failure.from, failure: round.failure };
     }
   }
   return { ok: true, rounds, advanced, samples, trusted: head(await session.trust.current()), failure: undefined };
