@@ -65,6 +65,8 @@ export interface ShardConsumer {
   stop(): Promise<void>;
   /** The next stream sequence the handler would get (every lower one was handled). */
   nextSeq(): number;
+  /** How often the durable was re-created to restore in-order delivery (1 at start). */
+  resets(): number;
 }
 
 interface Settings {
@@ -126,6 +128,7 @@ class ShardConsumerImpl implements ShardConsumer {
   private needReset = true;
   private stopping = false;
   private resetsWithoutProgress = 0;
+  private resetCount = 0;
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
@@ -135,6 +138,7 @@ class ShardConsumerImpl implements ShardConsumer {
     private readonly opts: ConsumeOptions,
     private readonly s: Settings,
     private readonly handler: BatchHandler,
+    private readonly connectionClosed: () => boolean,
   ) {
     this.subject = shardSubject(layout, opts.shard);
     this.done = new Promise((resolve, reject) => {
@@ -147,6 +151,10 @@ class ShardConsumerImpl implements ShardConsumer {
 
   nextSeq(): number {
     return this.resumeSeq;
+  }
+
+  resets(): number {
+    return this.resetCount;
   }
 
   async start(): Promise<void> {
@@ -206,6 +214,7 @@ class ShardConsumerImpl implements ShardConsumer {
     this.watchStatus(this.messages);
     this.expectedDelivery = 1;
     this.needReset = false;
+    this.resetCount += 1;
   }
 
   private watchStatus(messages: ConsumerMessages): void {
@@ -218,7 +227,10 @@ class ShardConsumerImpl implements ShardConsumer {
           }
         }
       }
-    })().catch(() => undefined);
+    })()
+      .catch(() => undefined)
+      // The status stream ends when the messages close: wake the loop so it notices a dead connection.
+      .finally(() => this.wake());
   }
 
   private async closeMessages(): Promise<void> {
@@ -247,6 +259,9 @@ class ShardConsumerImpl implements ShardConsumer {
   private async loop(): Promise<void> {
     try {
       while (!this.stopping) {
+        if (this.connectionClosed()) {
+          throw new TransportError(TransportErrorCode.CLOSED, `consumer ${this.opts.durable}: connection closed`);
+        }
         if (this.needReset) {
           await this.resetWithBackoff();
           continue;
@@ -340,9 +355,10 @@ export async function consumeShard(
   layout: StreamLayout,
   opts: ConsumeOptions,
   handler: BatchHandler,
+  connectionClosed: () => boolean,
 ): Promise<ShardConsumer> {
   const s = settings(opts);
-  const consumer = new ShardConsumerImpl(js, jsm, layout, opts, s, handler);
+  const consumer = new ShardConsumerImpl(js, jsm, layout, opts, s, handler, connectionClosed);
   await consumer.start();
   return consumer;
 }

@@ -4,6 +4,8 @@ import { TransportError, TransportErrorCode, fromNatsError } from './errors.js';
 export const SERVE_DEFAULTS = Object.freeze({
   /** Requests a service handles at once; more are answered at once with BACKPRESSURE. */
   in_flight_max: 64,
+  /** stop() waits this long for running handlers, then returns; their late answers go nowhere. */
+  stop_wait_ms_max: 5_000,
 });
 export const REQUEST_TIMEOUT_MS_MAX = 300_000;
 /** Header on an error reply: the responder's stable code. The body is then a UTF-8 message. */
@@ -83,7 +85,10 @@ export function serveSubject(nc: NatsConnection, subject: string, handler: Reque
     inFlight: () => inFlight,
     async stop(): Promise<void> {
       sub.unsubscribe();
-      await Promise.allSettled([...running]);
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, SERVE_DEFAULTS.stop_wait_ms_max)));
+      await Promise.race([Promise.allSettled([...running]), bound]);
+      clearTimeout(timer);
     },
   };
 }

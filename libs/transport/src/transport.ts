@@ -92,6 +92,8 @@ function versionAtLeast(version: string, min: readonly [number, number]): boolea
 export class Transport {
   private batchesInFlight = 0;
   private readonly subjects: ReadonlySet<string>;
+  /** Stopped by close(), so a clean shutdown lets running handlers finish and acks go out first. */
+  private readonly stoppables = new Set<{ stop(): unknown }>();
   private closed = false;
 
   private constructor(
@@ -185,13 +187,24 @@ export class Transport {
   /** A durable pull consumer on one shard's subject; see ShardConsumer for the delivery guarantees. */
   async consume(opts: ConsumeOptions, handler: BatchHandler): Promise<ShardConsumer> {
     this.checkOpen();
-    return consumeShard(this.js, this.jsm, this.layout, opts, handler);
+    const consumer = await consumeShard(this.js, this.jsm, this.layout, opts, handler, () => this.nc.isClosed());
+    return this.track(consumer);
+  }
+
+  private track<T extends { stop(): unknown }>(thing: T): T {
+    this.stoppables.add(thing);
+    const stop = thing.stop.bind(thing);
+    thing.stop = () => {
+      this.stoppables.delete(thing);
+      return stop();
+    };
+    return thing;
   }
 
   /** Answers requests on `subject` with at most in_flight_max running at once. */
   serve(subject: string, handler: RequestHandler, opts: ServeOptions = {}): Service {
     this.checkOpen();
-    return serveSubject(this.nc, subject, handler, opts);
+    return this.track(serveSubject(this.nc, subject, handler, opts));
   }
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
@@ -235,10 +248,11 @@ export class Transport {
     }
   }
 
-  /** Drains subscriptions and closes the connection. Idempotent. */
+  /** Stops consumers and services (running handlers finish), drains and closes the connection. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.stoppables].map((thing) => thing.stop()));
     if (this.nc.isClosed()) return;
     try {
       await this.nc.drain();

@@ -26,6 +26,9 @@ export async function rig(shardCount = 3, opts: { stream?: string } = {}): Promi
   };
 }
 
+/** Every integration test has a bound: a hang fails the test instead of the whole run. */
+export const LIMIT = { timeout: 60_000 } as const;
+
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { LIMIT } from './helpers.js';
 import {
   ATOMIC_BATCH_MSGS_MAX,
   TransportErrorCode,
@@ -9,7 +10,7 @@ import {
 } from '../src/index.js';
 import { dec, enc, rig, storedMessages, streamLastSeq } from './helpers.js';
 
-test('an atomic batch across shard subjects lands whole at contiguous sequences', async () => {
+test('an atomic batch across shard subjects lands whole at contiguous sequences', LIMIT, async () => {
   const r = await rig(3);
   try {
     await r.transport.publish({ subject: shardSubject(r.layout, 0), data: enc('before') });
@@ -39,7 +40,7 @@ test('an atomic batch across shard subjects lands whole at contiguous sequences'
   }
 });
 
-test('a single-message batch commits on its only message', async () => {
+test('a single-message batch commits on its only message', LIMIT, async () => {
   const r = await rig(2);
   try {
     const ack = await r.transport.publishAtomic([{ subject: shardSubject(r.layout, 1), data: enc('solo') }]);
@@ -49,7 +50,7 @@ test('a single-message batch commits on its only message', async () => {
   }
 });
 
-test('a batch with a duplicate msg id stores nothing, and says DUPLICATE', async () => {
+test('a batch with a duplicate msg id stores nothing, and says DUPLICATE', LIMIT, async () => {
   const r = await rig(3);
   try {
     await r.transport.publishAtomic([{ subject: shardSubject(r.layout, 0), data: enc('a'), msgId: 'tx-7:0' }]);
@@ -79,7 +80,7 @@ test('a batch with a duplicate msg id stores nothing, and says DUPLICATE', async
   }
 });
 
-test('an incomplete batch (a message lost in the middle) stores nothing', async () => {
+test('an incomplete batch (a message lost in the middle) stores nothing', LIMIT, async () => {
   const r = await rig(2);
   try {
     const { headers } = await import('@nats-io/transport-node');
@@ -100,7 +101,7 @@ test('an incomplete batch (a message lost in the middle) stores nothing', async 
   }
 });
 
-test('concurrent batches never interleave', async () => {
+test('concurrent batches never interleave', LIMIT, async () => {
   const r = await rig(4);
   try {
     const batches = 24;
@@ -132,7 +133,7 @@ test('concurrent batches never interleave', async () => {
   }
 });
 
-test('more than 1,000 messages, empty batches and foreign subjects are refused before sending', async () => {
+test('more than 1,000 messages, empty batches and foreign subjects are refused before sending', LIMIT, async () => {
   const r = await rig(1);
   try {
     const subject = shardSubject(r.layout, 0);
@@ -157,7 +158,7 @@ test('more than 1,000 messages, empty batches and foreign subjects are refused b
   }
 });
 
-test('batches beyond the in-flight bound are pushed back, not queued', async () => {
+test('batches beyond the in-flight bound are pushed back, not queued', LIMIT, async () => {
   const r = await rig(2);
   try {
     const subject = shardSubject(r.layout, 0);
@@ -173,7 +174,7 @@ test('batches beyond the in-flight bound are pushed back, not queued', async () 
   }
 });
 
-test('the server limit of 50 open batches per stream surfaces as BACKPRESSURE', async () => {
+test('the server limit of 50 open batches per stream surfaces as BACKPRESSURE', LIMIT, async () => {
   const r = await rig(1);
   try {
     const { headers } = await import('@nats-io/transport-node');
@@ -195,7 +196,7 @@ test('the server limit of 50 open batches per stream surfaces as BACKPRESSURE', 
   }
 });
 
-test('plain publish deduplicates by msg id', async () => {
+test('plain publish deduplicates by msg id', LIMIT, async () => {
   const r = await rig(2);
   try {
     const subject = shardSubject(r.layout, 1);
