@@ -18,6 +18,9 @@ import type { StateLog, StateLogHead } from './state-log.js';
 import type { ShardReads, TreeHead } from './shard-reads.js';
 import type { GlobalState } from '@cairn/wire';
 
+/** Longest wait between epoch attempts while they keep failing. */
+export const FAILURE_BACKOFF_MS_MAX = 2_000;
+
 /** The newest signed head of the state log, swapped as one object so a reader sees one version. */
 export interface SignedHead {
   readonly size: number;
@@ -51,8 +54,10 @@ export type SealOutcome = 'appended' | 'unchanged' | 'idle' | 'failed';
 export class Sealer {
   readonly #o: SealerOptions;
   #signed: SignedHead;
-  /** Last sequence of the newest marker batch we published; nothing after it means nothing new. */
-  #markersLastSeq: number;
+  /** Last sequence of the newest marker batch whose epoch completed: nothing after it, nothing new. */
+  #sealedThrough: number;
+  /** A marker batch whose epoch did not complete yet (a shard did not answer). */
+  #pending: { readonly cut: number; readonly lastSeq: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<SealOutcome> | undefined;
   #stopped = false;
@@ -62,7 +67,7 @@ export class Sealer {
     this.#o = options;
     this.#signed = sign(options, options.log.head());
     const last = options.log.last()?.state;
-    this.#markersLastSeq = last === undefined ? 0 : last.cut + options.shards - 1;
+    this.#sealedThrough = last === undefined ? 0 : last.cut + options.shards - 1;
   }
 
   signed(): SignedHead {
@@ -94,7 +99,10 @@ export class Sealer {
       void this.#running.finally(() => {
         this.#running = undefined;
         if (this.#stopped) return;
-        this.#schedule(Math.max(0, this.#o.epoch_interval_ms - (performance.now() - started)));
+        // After failures, back off (a shard that is down is asked less often, up to a bound).
+        const interval = this.#o.epoch_interval_ms;
+        const delay = this.#failures === 0 ? interval - (performance.now() - started) : Math.min(interval * 2 ** Math.min(this.#failures, 16), Math.max(interval, FAILURE_BACKOFF_MS_MAX));
+        this.#schedule(Math.max(0, delay));
       });
     }, delayMs);
     this.#timer.unref?.();
@@ -116,17 +124,25 @@ export class Sealer {
   async #seal(): Promise<SealOutcome> {
     const o = this.#o;
     const last = o.log.last()?.state;
-    if (last !== undefined && (await o.markers.lastSeq()) === this.#markersLastSeq) return 'idle';
-    const epoch = o.log.head().size + 1;
-    const cut = await o.markers.publishMarkers(epoch);
-    this.#markersLastSeq = cut + o.shards - 1;
+    const streamLast = await o.markers.lastSeq();
+    let cut: number;
+    if (this.#pending !== undefined && streamLast === this.#pending.lastSeq) {
+      // The last attempt published markers but did not complete, and nothing arrived since: its
+      // cut is still a consistent cut, so ask again instead of adding more markers to the stream.
+      cut = this.#pending.cut;
+    } else if (last !== undefined && streamLast === this.#sealedThrough) {
+      return 'idle';
+    } else {
+      cut = await o.markers.publishMarkers(o.log.head().size + 1);
+      this.#pending = { cut, lastSeq: cut + o.shards - 1 };
+    }
     if (last !== undefined && cut <= last.cut) throw new Error(`cut ${cut} is not after the last cut ${last.cut}`);
     const heads = await this.#headsAt(cut);
-    if (last !== undefined) {
-      checkGrowth(last, heads);
-      if (heads.every((h, i) => sameHead(h, last.shards[i]))) return 'unchanged';
-    }
-    const state: GlobalState = { origin: o.origin, epoch, cut, shards: heads };
+    if (last !== undefined) checkGrowth(last, heads);
+    this.#sealedThrough = cut + o.shards - 1;
+    this.#pending = undefined;
+    if (last !== undefined && heads.every((h, i) => sameHead(h, last.shards[i]))) return 'unchanged';
+    const state: GlobalState = { origin: o.origin, epoch: o.log.head().size + 1, cut, shards: heads };
     const head = await o.log.append(state);
     this.#signed = sign(o, head);
     return 'appended';

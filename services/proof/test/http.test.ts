@@ -1,0 +1,75 @@
+// The HTTP layer alone: back-pressure at the in-flight bound and error mapping, with scripted answers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { CairnError } from '@cairn/wire';
+import { createProofServer, toCairnError, type Answers, type SignedHead } from '../src/index.js';
+
+const head: SignedHead = { size: 1, root: new Uint8Array(32), note: 'note\n' };
+
+async function serve(answers: Partial<Answers>, inflight: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createProofServer({
+    origin: 'o',
+    requests_inflight_max: inflight,
+    retry_after_s: 3,
+    answers: answers as Answers,
+    signed: () => head,
+    health: () => ({ ok: true, detail: {} }),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('http: beyond requests_inflight_max the answer is 503 backpressure with Retry-After, at once', async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const s = await serve({ key: async () => gate.then(() => ({ ok: true })) }, 2);
+  try {
+    const slow = [fetch(`${s.url}/v1/keys/a`), fetch(`${s.url}/v1/keys/b`)];
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await fetch(`${s.url}/v1/keys/c`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '3');
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'backpressure');
+    release();
+    for (const r of await Promise.all(slow)) assert.equal(r.status, 200);
+    assert.equal((await fetch(`${s.url}/v1/keys/d`)).status, 200, 'slots are given back');
+  } finally {
+    release();
+    await s.close();
+  }
+});
+
+test('http: errors map through the wire table; internals are hidden', async () => {
+  const s = await serve(
+    {
+      key: async () => {
+        throw new Error('secret internals');
+      },
+      transaction: async () => {
+        throw new CairnError('timeout', 'shard 1 did not answer in time');
+      },
+      history: async () => {
+        throw new CairnError('unavailable', 'no epoch', { retryAfterSeconds: 1 });
+      },
+    },
+    8,
+  );
+  try {
+    const internal = await fetch(`${s.url}/v1/keys/a`);
+    assert.equal(internal.status, 500);
+    const text = await internal.text();
+    assert.ok(!text.includes('secret'), text);
+    assert.equal((await fetch(`${s.url}/v1/transactions/t`)).status, 504);
+    const unavailable = await fetch(`${s.url}/v1/keys/a/history`);
+    assert.equal(unavailable.status, 503);
+    assert.equal(unavailable.headers.get('retry-after'), '1');
+    assert.equal((await fetch(`${s.url}/v1/keys/a/b/c`)).status, 404);
+    assert.equal((await fetch(`${s.url}/v1/checkpoint`, { method: 'DELETE' })).status, 405);
+  } finally {
+    await s.close();
+  }
+  assert.equal(toCairnError({ code: 'STORAGE_OUT_OF_RANGE' }).code, 'not_found');
+  assert.equal(toCairnError({ code: 'STORAGE_BUSY' }).code, 'backpressure');
+});
