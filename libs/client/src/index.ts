@@ -1,6 +1,7 @@
 export { VERIFY_ERROR_CODES, VerifyError, isVerifyError, type VerifyErrorCode } from './verify/errors.js';
 export { CLIENT_REQUEST_CODES, RequestError, isRequestError } from './errors.js';
 export {
+  NOTE_CACHE_ENTRIES_MAX,
   createVerifyContext,
   verifyCheckpointNote,
   type TrustedCheckpoint,

@@ -18,7 +18,16 @@ export interface VerifyContext {
   readonly verifiers: VerifierList;
   readonly origin: string;
   readonly hasher: Hasher;
+  /**
+   * Notes already verified, by their exact text (signatures included). Most answers carry the same
+   * checkpoint as the one before, and the Ed25519 verify is most of a chain's cost; an exact-text
+   * match cannot be a different note, so skipping the repeat is safe. Undefined = no cache.
+   */
+  readonly notes: Map<string, TrustedCheckpoint> | undefined;
 }
+
+/** Verified notes remembered per context; the oldest is dropped first. */
+export const NOTE_CACHE_ENTRIES_MAX = 16;
 
 export interface VerifyContextInput {
   /** Verifier key(s) in C2SP form `<name>+<hex id>+<base64>`; pinned, never learned from a server. */
@@ -26,6 +35,8 @@ export interface VerifyContextInput {
   /** The cluster name: the checkpoint origin and the origin inside every global state. */
   readonly origin: string;
   readonly hasher?: Hasher;
+  /** Remember verified notes (default true); false makes every answer pay the signature check. */
+  readonly cacheNotes?: boolean;
 }
 
 export function createVerifyContext(input: VerifyContextInput): VerifyContext {
@@ -33,12 +44,15 @@ export function createVerifyContext(input: VerifyContextInput): VerifyContext {
   if (keys.length === 0) throw new TypeError('at least one verifier key must be pinned');
   if (typeof input.origin !== 'string' || input.origin.length === 0) throw new TypeError('origin must be a non-empty string');
   const verifiers: Verifier[] = keys.map((key) => parseVerifierKey(key));
-  return { verifiers: new VerifierList(verifiers), origin: input.origin, hasher: input.hasher ?? nobleHasher };
+  const notes = input.cacheNotes === false ? undefined : new Map<string, TrustedCheckpoint>();
+  return { verifiers: new VerifierList(verifiers), origin: input.origin, hasher: input.hasher ?? nobleHasher, notes };
 }
 
 /** Verifies a signed checkpoint note against the pinned key(s) and the expected origin. */
 export function verifyCheckpointNote(note: unknown, ctx: VerifyContext): TrustedCheckpoint {
   if (typeof note !== 'string') throw new VerifyError('malformed_response', 'checkpoint must be a signed note (string)');
+  const known = ctx.notes?.get(note);
+  if (known !== undefined) return known;
   let opened;
   try {
     opened = openCheckpoint(note, ctx.verifiers);
@@ -49,7 +63,18 @@ export function verifyCheckpointNote(note: unknown, ctx: VerifyContext): Trusted
   if (origin !== ctx.origin) {
     throw new VerifyError('state_mismatch', `checkpoint origin ${JSON.stringify(origin)} is not ${JSON.stringify(ctx.origin)}`);
   }
-  return { origin, size, root: rootHash, note };
+  const trusted = { origin, size, root: rootHash, note };
+  remember(ctx, trusted);
+  return trusted;
+}
+
+function remember(ctx: VerifyContext, trusted: TrustedCheckpoint): void {
+  if (ctx.notes === undefined) return;
+  if (ctx.notes.size >= NOTE_CACHE_ENTRIES_MAX) {
+    const oldest = ctx.notes.keys().next();
+    if (oldest.done !== true) ctx.notes.delete(oldest.value);
+  }
+  ctx.notes.set(trusted.note, trusted);
 }
 
 function checkpointFailure(cause: unknown): VerifyError {
