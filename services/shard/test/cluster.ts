@@ -72,7 +72,13 @@ export class Proc {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.child?.kill('SIGTERM');
-    const done = await Promise.race([this.exited.then(() => true), sleep(PROC_STOP_MS_MAX).then(() => false)]);
+    // The timer is cancelled once the child exits, so it never holds the test process open.
+    const timeout = new AbortController();
+    const done = await Promise.race([
+      this.exited.then(() => true),
+      sleep(PROC_STOP_MS_MAX, false, { signal: timeout.signal }).catch(() => false),
+    ]);
+    timeout.abort();
     if (!done) await this.kill();
   }
 }
