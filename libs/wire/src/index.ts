@@ -70,6 +70,7 @@ export {
   txStatuses,
   shardMessageHeaderBytes,
   encodedTxPartSize,
+  utf8Length,
   encodeShardMessage,
   decodeShardMessage,
   encodeCommitEvent,

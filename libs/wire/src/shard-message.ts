@@ -93,8 +93,24 @@ function checkU64(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a safe non-negative integer: ${value}`);
 }
 
-function checkString(bytes: Uint8Array, what: string): void {
-  if (bytes.length === 0 || bytes.length > u16Max) throw new RangeError(`${what} must be 1..${u16Max} bytes`);
+// UTF-8 length without encoding (ids and keys are mostly ASCII: one pass over char codes).
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2; // the pair is 4 bytes, counted 2 so far
+        i++;
+        continue;
+      }
+      n += 2; // a lone surrogate becomes U+FFFD, 3 bytes
+    } else n += 2;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +145,16 @@ class Writer {
   raw(b: Uint8Array): void {
     this.bytes.set(b, this.offset);
     this.offset += b.length;
+  }
+  // Writes s as UTF-8 of exactly `length` bytes (utf8Length(s)); ASCII without allocating.
+  utf8(s: string, length: number): void {
+    if (length === s.length) {
+      for (let i = 0; i < length; i++) this.bytes[this.offset + i] = s.charCodeAt(i);
+    } else {
+      const { written } = utf8.encodeInto(s, this.bytes.subarray(this.offset, this.offset + length));
+      if (written !== length) throw new Error(`utf8 wrote ${written} of ${length} bytes`);
+    }
+    this.offset += length;
   }
   done(): Uint8Array {
     if (this.offset !== this.bytes.length) throw new Error(`encoder wrote ${this.offset} of ${this.bytes.length} bytes`);
@@ -220,38 +246,18 @@ class Reader {
 //   per record: u16 key_len, key, u32 value_len, value, u8 expect_kind (0 none, 1 version,
 //               2 absent), u64 version when expect_kind = 1
 
-interface EncodedPart {
-  readonly part: TxPart;
-  readonly id: Uint8Array;
-  readonly keys: Uint8Array[];
-}
-
-function prepareParts(txs: readonly TxPart[]): { parts: EncodedPart[]; size: number } {
-  let size = 1 + 1 + 4 + 4;
-  const parts: EncodedPart[] = [];
-  for (const part of txs) {
-    const id = utf8.encode(part.id);
-    checkString(id, 'tx id');
-    const keys: Uint8Array[] = [];
-    size += txPartSize(part, id.length, keys);
-    parts.push({ part, id, keys });
-  }
-  return { parts, size };
-}
-
-function txPartSize(part: TxPart, idBytes: number, keys: Uint8Array[]): number {
-  let size = 2 + idBytes + contentHashBytes + 2 + 4 * part.shards.length + 4 + part.meta.length + 4;
+function partSize(part: TxPart): number {
+  let size = 2 + utf8Length(part.id) + contentHashBytes + 2 + 4 * part.shards.length + 4 + part.meta.length + 4;
   for (const r of part.records) {
-    const key = r.keyBytes ?? utf8.encode(r.key);
-    keys.push(key);
-    size += 2 + key.length + 4 + r.value.length + 1 + (expectKind(r.expect) === 1 ? 8 : 0);
+    const keyLength = r.keyBytes?.length ?? utf8Length(r.key);
+    size += 2 + keyLength + 4 + r.value.length + 1 + (expectKind(r.expect) === 1 ? 8 : 0);
   }
   return size;
 }
 
 // Encoded size of one part, for the gateway's per-message byte bound, without encoding it.
 export function encodedTxPartSize(part: TxPart): number {
-  return txPartSize(part, utf8.encode(part.id).length, []);
+  return partSize(part);
 }
 
 export const shardMessageHeaderBytes = 1 + 1 + 4 + 4;
@@ -259,35 +265,46 @@ export const shardMessageHeaderBytes = 1 + 1 + 4 + 4;
 export function encodeShardMessage(message: ShardMessage): Uint8Array {
   checkU32(message.shard, 'shard');
   if (message.txs.length === 0) throw new RangeError('a shard message carries at least one transaction');
-  const { parts, size } = prepareParts(message.txs);
+  let size = shardMessageHeaderBytes;
+  for (const part of message.txs) size += partSize(part);
   const w = new Writer(size);
   w.u8(wireVersion);
   w.u8(wireKind.shardMessage);
   w.u32(message.shard);
-  w.u32(parts.length);
-  for (const p of parts) writePart(w, p, message.shard);
+  w.u32(message.txs.length);
+  for (const part of message.txs) writePart(w, part, message.shard);
   return w.done();
 }
 
-function writePart(w: Writer, p: EncodedPart, shard: number): void {
-  const { part } = p;
+function checkLength(n: number, what: string): void {
+  if (n === 0 || n > u16Max) throw new RangeError(`${what} must be 1..${u16Max} bytes`);
+}
+
+function writePart(w: Writer, part: TxPart, shard: number): void {
   if (part.contentHash.length !== contentHashBytes) throw new RangeError('content hash must be 32 bytes');
   if (part.records.length === 0) throw new RangeError(`tx ${part.id} has no records for shard ${shard}`);
   checkShardList(part.shards, shard, (m) => new RangeError(`tx ${part.id}: ${m}`));
-  w.u16(p.id.length);
-  w.raw(p.id);
+  const idLength = utf8Length(part.id);
+  checkLength(idLength, 'tx id');
+  w.u16(idLength);
+  w.utf8(part.id, idLength);
   w.raw(part.contentHash);
   w.u16(part.shards.length);
   for (const s of part.shards) w.u32(s);
   w.u32(part.meta.length);
   w.raw(part.meta);
   w.u32(part.records.length);
-  for (let i = 0; i < part.records.length; i++) {
-    const r = part.records[i] as PartRecord;
-    const key = p.keys[i] as Uint8Array;
-    checkString(key, 'key');
-    w.u16(key.length);
-    w.raw(key);
+  for (const r of part.records) {
+    if (r.keyBytes !== undefined) {
+      checkLength(r.keyBytes.length, 'key');
+      w.u16(r.keyBytes.length);
+      w.raw(r.keyBytes);
+    } else {
+      const keyLength = utf8Length(r.key);
+      checkLength(keyLength, 'key');
+      w.u16(keyLength);
+      w.utf8(r.key, keyLength);
+    }
     w.u32(r.value.length);
     w.raw(r.value);
     const kind = expectKind(r.expect);
@@ -379,16 +396,9 @@ export function encodeCommitEvent(event: CommitEvent): Uint8Array {
   if (event.root.length !== rootBytes) throw new RangeError('root must be 32 bytes');
   if (event.txs.length === 0) throw new RangeError('a commit event carries at least one transaction');
   let size = 1 + 1 + 8 + 4 + 8 + rootBytes + 4;
-  const ids: Uint8Array[] = [];
-  const keys: Uint8Array[][] = [];
   for (const tx of event.txs) {
-    const id = utf8.encode(tx.id);
-    checkString(id, 'tx id');
-    ids.push(id);
-    const txKeys = tx.records.map((rec) => utf8.encode(rec.key));
-    keys.push(txKeys);
-    size += 2 + id.length + 1 + 4;
-    for (const k of txKeys) size += 2 + k.length + 16;
+    size += 2 + utf8Length(tx.id) + 1 + 4;
+    for (const rec of tx.records) size += 2 + utf8Length(rec.key) + 16;
   }
   const w = new Writer(size);
   w.u8(wireVersion);
@@ -398,26 +408,27 @@ export function encodeCommitEvent(event: CommitEvent): Uint8Array {
   w.u64(event.size);
   w.raw(event.root);
   w.u32(event.txs.length);
-  for (let i = 0; i < event.txs.length; i++) writeResult(w, event.txs[i] as TxResult, ids[i] as Uint8Array, keys[i] as Uint8Array[]);
+  for (const tx of event.txs) writeResult(w, tx);
   return w.done();
 }
 
-function writeResult(w: Writer, tx: TxResult, id: Uint8Array, keys: Uint8Array[]): void {
+function writeResult(w: Writer, tx: TxResult): void {
   const status = txStatuses.indexOf(tx.status);
   if (status < 0) throw new RangeError(`unknown tx status ${String(tx.status)}`);
   checkU32(tx.records.length, 'record count');
-  w.u16(id.length);
-  w.raw(id);
+  const idLength = utf8Length(tx.id);
+  checkLength(idLength, 'tx id');
+  w.u16(idLength);
+  w.utf8(tx.id, idLength);
   w.u8(status);
   w.u32(tx.records.length);
-  for (let i = 0; i < tx.records.length; i++) {
-    const rec = tx.records[i] as CommitRecord;
-    const key = keys[i] as Uint8Array;
-    checkString(key, 'key');
+  for (const rec of tx.records) {
+    const keyLength = utf8Length(rec.key);
+    checkLength(keyLength, 'key');
     checkU64(rec.version, 'version');
     checkU64(rec.leafIndex, 'leafIndex');
-    w.u16(key.length);
-    w.raw(key);
+    w.u16(keyLength);
+    w.utf8(rec.key, keyLength);
     w.u64(rec.version);
     w.u64(rec.leafIndex);
   }

@@ -10,6 +10,7 @@ import {
   encodedTxPartSize,
   shardMessageHeaderBytes,
   txStatuses,
+  utf8Length,
   wireKind,
   wireVersion,
   type CommitEvent,
@@ -210,4 +211,25 @@ test('u64 fields are big-endian with the high word first', () => {
   const e: CommitEvent = { seq: 2 ** 40 + 5, shard: 0, size: 0, root: new Uint8Array(32), txs: [{ id: 't', status: 'duplicate', records: [] }] };
   const bytes = encodeCommitEvent(e);
   assert.deepEqual([...bytes.subarray(2, 10)], [0, 0, 1, 0, 0, 0, 0, 5]);
+});
+
+test('utf8Length equals the length TextEncoder produces, lone surrogates included', () => {
+  const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ unit }), fc.string({ unit: 'grapheme' }), fc.string()), (s) => {
+      assert.equal(utf8Length(s), utf8.encode(s).length);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('non-ASCII ids and keys are written as UTF-8', () => {
+  const m: ShardMessage = {
+    shard: 0,
+    txs: [{ id: 'ü-😀', contentHash: new Uint8Array(32), meta: new Uint8Array(0), shards: [0], records: [{ key: 'ключ', value: new Uint8Array(1), expect: undefined }] }],
+  };
+  const d = decodeShardMessage(encodeShardMessage(m));
+  assert.equal(d.txs[0]?.id, 'ü-😀');
+  assert.equal(d.txs[0]?.records[0]?.key, 'ключ');
+  assert.deepEqual(d.txs[0]?.records[0]?.keyBytes, utf8.encode('ключ'));
 });

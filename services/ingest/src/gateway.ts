@@ -31,6 +31,8 @@ interface Listener {
 
 interface ShardResult {
   readonly event: CommitEvent;
+  // hex(event.root), computed once per event rather than once per transaction in it.
+  readonly rootHex: string;
   readonly result: TxResult;
 }
 
@@ -326,14 +328,16 @@ export class Gateway {
       this.stats.commit_events_bad += 1;
       return;
     }
+    let rootHex: string | undefined;
     for (const result of event.txs) {
       const w = this.waiters.get(result.id);
       if (w === undefined || w.state !== 'published') continue;
+      rootHex ??= hex(event.root);
       if (w.seqs === undefined) {
-        if (w.early.length < 4 * w.parts.size) w.early.push({ event, result });
+        if (w.early.length < 4 * w.parts.size) w.early.push({ event, rootHex, result });
         continue;
       }
-      this.record(w, { event, result });
+      this.record(w, { event, rootHex, result });
     }
     this.checkIdle();
   }
@@ -426,7 +430,7 @@ function decide(w: Waiter): Outcome {
     records.push({ key: rec.key, version: c.version, shard: rec.shard, leafIndex: c.leafIndex });
   }
   const shards = results
-    .map((r) => ({ shard: r.event.shard, size: r.event.size, root: hex(r.event.root) }))
+    .map((r) => ({ shard: r.event.shard, size: r.event.size, root: r.rootHex }))
     .sort((a, b) => a.shard - b.shard);
   const receipt: Receipt = { id: w.id, status: 'committed', records, shards };
   if (results.every((r) => r.result.status === 'duplicate')) receipt.replayed = true;
