@@ -169,9 +169,17 @@ class ShardConsumerImpl implements ShardConsumer {
   private async ackFloorSeq(): Promise<number> {
     try {
       const info = await this.jsm.consumers.info(this.layout.stream, this.opts.durable);
+      if (info.config.filter_subject !== this.subject) {
+        // Its ack floor counts another subject's messages: resuming from it could skip ours.
+        throw new TransportError(
+          TransportErrorCode.CONFIG,
+          `durable ${this.opts.durable} consumes ${String(info.config.filter_subject)}, not ${this.subject}: use one durable per shard`,
+        );
+      }
       return info.ack_floor.stream_seq;
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return 0;
+      if (err instanceof TransportError) throw err;
       throw fromNatsError(err, `consumer info ${this.opts.durable}`);
     }
   }

@@ -224,3 +224,50 @@ test('close() stops consumers cleanly; a connection lost for good ends a consume
     await server.stop();
   }
 });
+
+test('bad consume options and a durable reused for another shard are CONFIG errors', LIMIT, async () => {
+  const r = await rig(2);
+  try {
+    const bad = [
+      { shard: 0, durable: 'd', batch_msgs_max: 0 },
+      { shard: 0, durable: 'd', ack_wait_ms: 10 },
+      { shard: 0, durable: 'd', batch_msgs_max: 100, ack_pending_max: 10 },
+      { shard: 0, durable: 'has.dot' },
+      { shard: 0, durable: 'd', start_seq: 0 },
+    ];
+    for (const opts of bad) {
+      await assert.rejects(r.transport.consume(opts, async () => undefined), (err: unknown) => isTransportError(err, TransportErrorCode.CONFIG), JSON.stringify(opts));
+    }
+    await assert.rejects(r.transport.consume({ shard: 2, durable: 'd' }, async () => undefined), (err: unknown) =>
+      isTransportError(err, TransportErrorCode.BAD_INPUT),
+    );
+    const first = await r.transport.consume({ shard: 0, durable: 'shared' }, async () => undefined);
+    await first.stop();
+    await assert.rejects(r.transport.consume({ shard: 1, durable: 'shared' }, async () => undefined), (err: unknown) =>
+      isTransportError(err, TransportErrorCode.CONFIG),
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+test('a consumer deleted behind its back is re-created at the first unhandled sequence', LIMIT, async () => {
+  const r = await rig(1);
+  try {
+    await fill(r.transport, [0, 0, 0]);
+    const seen: number[] = [];
+    const consumer = await r.transport.consume({ shard: 0, durable: 'd' }, async (msgs) => {
+      seen.push(...msgs.map((m) => m.seq));
+    });
+    await eventually(() => seen.length === 3, 5_000, 'first messages');
+    const jsm = await jetstreamManager(r.transport.nc);
+    await jsm.consumers.delete(r.layout.stream, 'd');
+    await fill(r.transport, [0, 0]);
+    await eventually(() => seen.length === 5, 10_000, 'messages after the deletion');
+    await consumer.stop();
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.ok(consumer.resets() >= 2, `resets: ${consumer.resets()}`);
+  } finally {
+    await r.close();
+  }
+});
