@@ -62,17 +62,19 @@ function hashCost(size: number, budgetMs: number): number {
   return Number(process.hrtime.bigint() - started) / calls;
 }
 
-async function benchSize(batchRecords: number, totalRecords: number): Promise<Record<string, string | number>> {
+async function benchSize(batchRecords: number, totalRecords: number, pool: boolean): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-storage-bench-'));
-  const store = await openStore({ dir });
+  const store = await openStore(pool ? { dir } : { dir, pool: false });
   try {
     const warm = makeBatches(batchRecords, Math.min(totalRecords, batchRecords * 5), 1, 0);
     for (const batch of warm) await store.append(batch);
     const batches = makeBatches(batchRecords, totalRecords * SCALE, warm.length + 1, 10_000_000);
     const before = store.metrics();
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     for (const batch of batches) await store.append(batch);
     const elapsedMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
     const after = store.metrics();
     const records = after.records - before.records;
     const phase = (name: 'decideMs' | 'packMs' | 'hashMs' | 'treeMs' | 'writeMs'): number => after[name] - before[name];
@@ -87,6 +89,8 @@ async function benchSize(batchRecords: number, totalRecords: number): Promise<Re
       tree: phase('treeMs') / elapsedMs,
       write: phase('writeMs') / elapsedMs,
       binding: store.binding,
+      cpuUsPerRecord: (cpu.user + cpu.system) / records,
+      mode: pool ? 'pool' : 'inline',
     };
   } finally {
     await store.close();
@@ -112,11 +116,13 @@ async function main(): Promise<void> {
   console.log(`baseline: node crypto.hash sha256 ${valueBytes} B value ${valueNs.toFixed(0)} ns/call, ${1 + leafBytes} B leaf ${leafNs.toFixed(0)} ns/call`);
   console.log(`single-core hashing limit (value + leaf hash per record): ${Math.round(limit).toLocaleString('en')} records/s`);
   console.log('');
-  console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write   binding');
+  console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write | cpu us/rec  hashing  binding');
   const only = process.env['CAIRN_BENCH_SIZES']?.split(',').map(Number);
-  for (const [batchRecords, totalRecords] of PLAN) {
+  // The last row repeats 1,000 with hashing on the main thread: what the pool buys on this machine.
+  const runs: [number, number, boolean][] = [...PLAN.map(([b, t]): [number, number, boolean] => [b, t, true]), [1_000, 100_000, false]];
+  for (const [batchRecords, totalRecords, pool] of runs) {
     if (only !== undefined && !only.includes(batchRecords)) continue;
-    const r = await benchSize(batchRecords, totalRecords);
+    const r = await benchSize(batchRecords, totalRecords, pool);
     const rate = r['recordsPerSecond'] as number;
     console.log(
       [
@@ -130,13 +136,17 @@ async function main(): Promise<void> {
         pct(r['hashWait'] as number).padStart(10),
         pct(r['tree'] as number).padStart(5),
         pct(r['write'] as number).padStart(6),
-        `  ${String(r['binding'])}`,
+        ' |',
+        (r['cpuUsPerRecord'] as number).toFixed(1).padStart(10),
+        String(r['mode']).padStart(8),
+        ` ${String(r['binding'])}`,
       ].join(' '),
     );
   }
   console.log('');
   console.log(`records per transaction: ${RECORDS_PER_TX}; 1 in 5 writes updates one of ${HOT_KEYS} hot keys; values ${valueBytes} B.`);
   console.log('hashing = leaf hashing the main thread waited for (pool or inline) + tree node hashing and tiles.');
+  console.log('cpu us/rec = process CPU time (all threads) per committed record.');
 }
 
 await main();

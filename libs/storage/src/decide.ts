@@ -18,6 +18,20 @@ export interface KeyState {
   readonly leafIndex: number;
 }
 
+/**
+ * Where deciding a batch keeps one key's state: found once per batch (cache or RocksDB) and
+ * reached from each record directly, so deciding costs no map lookups per record.
+ */
+export interface KeySlot {
+  /** State before the batch (undefined: absent). */
+  initial: KeyState | undefined;
+  /** State after the transactions decided so far. */
+  state: KeyState | undefined;
+  /** What the transaction being decided wrote, valid while pendingTx is its ordinal. */
+  pending: KeyState | undefined;
+  pendingTx: number;
+}
+
 export interface PreconditionFailure {
   /** Index of the first record whose expectation did not hold. */
   readonly record: number;
@@ -48,28 +62,24 @@ export interface BatchDecisions {
   readonly accepted: AcceptedRecord[];
   /** Committed transactions in order, with their first leaf. */
   readonly committed: { readonly tx: PreparedTx; readonly firstLeaf: number }[];
-  /** Keys written for the first time by this batch. */
-  readonly newKeys: number;
 }
 
 /**
  * `stored`: the transaction record of every id of the batch that an earlier batch committed.
- * `keys`: the latest state of every key the batch touches (undefined: absent); updated in place
- * to the state after the batch.
+ * Every record's `slot` holds its key's state; slots end at the state after the batch.
  */
 export function decideBatch(
   txs: readonly PreparedTx[],
   firstLeaf: number,
   stored: ReadonlyMap<string, TxRecord>,
-  keys: Map<string, KeyState | undefined>,
 ): BatchDecisions {
   const decisions: Decision[] = [];
   const accepted: AcceptedRecord[] = [];
   const committed: { tx: PreparedTx; firstLeaf: number }[] = [];
   const inBatch = new Map<string, Decision>();
   let next = firstLeaf;
-  let newKeys = 0;
-  for (const tx of txs) {
+  for (let ordinal = 0; ordinal < txs.length; ordinal += 1) {
+    const tx = txs[ordinal] as PreparedTx;
     const earlier = inBatch.get(tx.id);
     const original = stored.get(tx.id);
     if (earlier !== undefined) {
@@ -82,10 +92,17 @@ export function decideBatch(
       decisions.push(same ? { tx, status: 'duplicate', records: [], original } : { tx, status: 'id_conflict', records: [] });
       continue;
     }
-    const outcome = applyTx(tx, next, keys);
+    const outcome = applyTx(tx, ordinal, next);
     if ('failure' in outcome) {
       decisions.push({ tx, status: 'precondition_failed', records: [], failure: outcome.failure });
       continue;
+    }
+    for (const record of tx.records) {
+      const slot = record.slot as KeySlot;
+      if (slot.pendingTx === ordinal) {
+        slot.state = slot.pending;
+        slot.pendingTx = -1;
+      }
     }
     const txOrdinal = committed.length;
     committed.push({ tx, firstLeaf: next });
@@ -93,29 +110,25 @@ export function decideBatch(
       const location = outcome.records[i] as RecordLocation;
       accepted.push({ record, txOrdinal, version: location.version, leafIndex: location.leafIndex });
     });
-    for (const [key, state] of outcome.changes) {
-      if (keys.get(key) === undefined) newKeys += 1;
-      keys.set(key, state);
-    }
     next += tx.records.length;
     const decision: Decision = { tx, status: 'committed', records: outcome.records };
     decisions.push(decision);
     inBatch.set(tx.id, decision);
   }
-  return { decisions, accepted, committed, newKeys };
+  return { decisions, accepted, committed };
 }
 
-/** All records of a transaction or none: changes go to an overlay that merges only on success. */
+/** All records of a transaction or none: writes go to the slots' pending state until it holds. */
 function applyTx(
   tx: PreparedTx,
+  ordinal: number,
   firstLeaf: number,
-  keys: ReadonlyMap<string, KeyState | undefined>,
-): { records: RecordLocation[]; changes: Map<string, KeyState> } | { failure: PreconditionFailure } {
-  const changes = new Map<string, KeyState>();
+): { records: RecordLocation[] } | { failure: PreconditionFailure } {
   const records: RecordLocation[] = [];
   for (let i = 0; i < tx.records.length; i += 1) {
     const record = tx.records[i] as PreparedRecord;
-    const current = changes.get(record.key) ?? keys.get(record.key);
+    const slot = record.slot as KeySlot;
+    const current = slot.pendingTx === ordinal ? slot.pending : slot.state;
     const currentVersion = current?.version ?? 0;
     const expect = record.expect;
     if (expect !== undefined) {
@@ -123,8 +136,9 @@ function applyTx(
       if (!holds) return { failure: { record: i, currentVersion } };
     }
     const state = { version: currentVersion + 1, leafIndex: firstLeaf + i };
-    changes.set(record.key, state);
+    slot.pending = state;
+    slot.pendingTx = ordinal;
     records.push({ key: record.key, version: state.version, leafIndex: state.leafIndex });
   }
-  return { records, changes };
+  return { records };
 }

@@ -49,13 +49,21 @@ export function tileKey(row: number, tile: number): Uint8Array {
   return key;
 }
 
+/** Bytes of a key-index prefix before the key itself: family and u32 length. */
+export const KEY_PREFIX_BYTES = 5;
+
 /** Prefix of every version entry of a key; the length keeps "a" from prefixing "ab". */
 export function keyPrefix(keyBytes: Uint8Array): Uint8Array {
-  const prefix = new Uint8Array(5 + keyBytes.length);
-  prefix[0] = Family.Key;
-  writeU32(prefix, 1, keyBytes.length);
-  prefix.set(keyBytes, 5);
+  const prefix = new Uint8Array(KEY_PREFIX_BYTES + keyBytes.length);
+  prefix.set(keyBytes, KEY_PREFIX_BYTES);
+  fillKeyPrefix(prefix);
   return prefix;
+}
+
+/** Writes family and length into a prefix whose key bytes are already in place. */
+export function fillKeyPrefix(prefix: Uint8Array): void {
+  prefix[0] = Family.Key;
+  writeU32(prefix, 1, prefix.length - KEY_PREFIX_BYTES);
 }
 
 export function keyVersionKey(prefix: Uint8Array, version: number): Uint8Array {

@@ -13,10 +13,10 @@ import {
 } from '@cairn/merkle';
 import { decodeLeaf, type LeafEntry } from '@cairn/wire';
 import { equalBytes, readU32, readU64, utf8, writeU64 } from './bytes.js';
-import { decideBatch, type AcceptedRecord, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
+import { decideBatch, type AcceptedRecord, type Decision, type KeySlot, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
-import { checkSeq, prepareBatch, type BatchInput, type PreparedTx } from './input.js';
+import { checkSeq, prepareBatch, type BatchInput, type PreparedRecord, type PreparedTx } from './input.js';
 import { chooseBinding, openKv, type Kv, type KvBatch, type KvBinding } from './kv.js';
 import {
   CHUNK_LEAVES_MAX,
@@ -265,7 +265,9 @@ export class Store {
     const stored = await this.#storedTxs(txs);
     const keys = await this.#keyStates(txs);
     const firstLeaf = this.#state.size;
-    const decided = decideBatch(txs, firstLeaf, stored, keys);
+    const decided = decideBatch(txs, firstLeaf, stored);
+    let newKeys = 0;
+    for (const slot of keys.values()) if (slot.initial === undefined && slot.state !== undefined) newKeys += 1;
     await this.#resolveOriginals(decided.decisions);
     metrics.decideMs += lap();
 
@@ -290,7 +292,7 @@ export class Store {
     const state: HeadState = {
       size: range.size,
       seq,
-      distinctKeys: this.#state.distinctKeys + decided.newKeys,
+      distinctKeys: this.#state.distinctKeys + newKeys,
       hashes: range.hashes.map((hash) => hash.slice()),
     };
     write.put(HEAD_KEY, encodeHead(state));
@@ -301,7 +303,7 @@ export class Store {
     this.#range = CompactRange.fromState(state.size, state.hashes, this.#hasher);
     this.#state = state;
     this.#root = root;
-    for (const [key, keyState] of keys) if (keyState !== undefined) this.#keys.set(key, keyState);
+    for (const [key, slot] of keys) if (slot.state !== undefined && slot.state !== slot.initial) this.#keys.set(key, slot.state);
     metrics.appends += 1;
     metrics.records += packed.count;
     metrics.decideMs += lap();
@@ -394,24 +396,28 @@ export class Store {
     return stored;
   }
 
-  /** Latest state of every key the batch touches: from the cache, else one seek per key. */
-  async #keyStates(txs: readonly PreparedTx[]): Promise<Map<string, KeyState | undefined>> {
-    const keys = new Map<string, KeyState | undefined>();
-    const misses: Uint8Array[] = [];
-    const missNames: string[] = [];
+  /** A slot per key the batch touches, from the cache, else one seek per key (cache incomplete). */
+  async #keyStates(txs: readonly PreparedTx[]): Promise<Map<string, KeySlot>> {
+    const slots = new Map<string, KeySlot>();
+    const misses: PreparedRecord[] = [];
     for (const tx of txs) {
       for (const record of tx.records) {
-        if (keys.has(record.key)) continue;
-        const cached = this.#keys.get(record.key);
-        keys.set(record.key, cached);
-        if (cached === undefined && !this.#keys.complete) {
-          misses.push(record.prefix);
-          missNames.push(record.key);
+        let slot = slots.get(record.key);
+        if (slot === undefined) {
+          const cached = this.#keys.get(record.key);
+          if (cached === undefined && !this.#keys.complete) misses.push(record);
+          slot = { initial: cached, state: cached, pending: undefined, pendingTx: -1 };
+          slots.set(record.key, slot);
         }
+        record.slot = slot;
       }
     }
-    for (let i = 0; i < misses.length; i += 1) keys.set(missNames[i] as string, await this.#latestStored(misses[i] as Uint8Array));
-    return keys;
+    for (const record of misses) {
+      const slot = record.slot as KeySlot;
+      slot.initial = await this.#latestStored(record.prefix);
+      slot.state = slot.initial;
+    }
+    return slots;
   }
 
   async #latestStored(prefix: Uint8Array): Promise<KeyState | undefined> {
