@@ -84,6 +84,8 @@ const envOverrides: Partial<Record<keyof ProofConfig, string>> = {
   port: 'CAIRN_PROOF_PORT',
   host: 'CAIRN_PROOF_HOST',
   data_dir: 'CAIRN_PROOF_DATA_DIR',
+  // The shard has its own history_versions_max under CAIRN_HISTORY_VERSIONS_MAX.
+  history_versions_max: 'CAIRN_PROOF_HISTORY_VERSIONS_MAX',
 };
 
 export function envName(key: keyof ProofConfig): string {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { tempDir } from '@cairn/testkit';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
+import { CairnClient } from '@cairn/client';
 import { verifyConsistency } from '@cairn/merkle';
 import { shardOfTag, type GlobalState } from '@cairn/wire';
 import {
@@ -241,7 +242,7 @@ test('bad input gets codes from the error table; openapi and healthz answer', as
 
 test('epochs are atomic cuts: no state shows half of a cross-shard transaction under concurrent writes', async () => {
   const WRITERS = 4;
-  const TXS_PER_WRITER = 12;
+  const TXS_PER_WRITER = 25;
   const receipts: { id: string; records: { shard: number; leafIndex: number }[] }[] = [];
   const startSize = (await checkpoint()).size;
   await Promise.all(
@@ -292,6 +293,21 @@ test('restart: the proof service resumes its state log and keeps signing consist
   // Epochs stay gapless across the restart.
   const mid = verifyState(c.body['from'] as StateJson, signed.size, signed.root, ORIGIN);
   assert.equal(mid.epoch, before.size);
+});
+
+test('the SDK (@cairn/client) verifies writes and reads against this service', async () => {
+  const client = new CairnClient({ proofUrl: cluster.proofUrl, ingestUrl: cluster.ingestUrl, verifierKey: keys.verifierKey, origin: ORIGIN });
+  const key = `{${A}}:sdk/1`;
+  const w1 = await client.write({ id: 'sdk-1', records: [{ key, value: { n: 1 } }, { key: `{${B}}:sdk/1`, value: { n: 1 } }] });
+  assert.equal(w1.proof.records.length, 2);
+  const e1 = w1.proof.epoch;
+  await client.write({ id: 'sdk-2', records: [{ key, value: { n: 2 } }] });
+  const latest = await client.get(key);
+  assert.deepEqual(latest.record.json, { n: 2 });
+  const past = await client.getAt(key, e1);
+  assert.deepEqual(past.record.json, { n: 1 });
+  assert.deepEqual((await client.history(key)).records.map((r) => r.json), [{ n: 1 }, { n: 2 }]);
+  assert.equal((await client.getTransaction('sdk-1')).records.length, 2);
 });
 
 function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
