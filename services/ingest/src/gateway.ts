@@ -391,7 +391,9 @@ export class Gateway {
         });
       });
     }
-    const error = new CairnError('unavailable', 'the gateway stopped before the commit arrived; retry with the same id');
+    const error = new CairnError('unavailable', 'the gateway stopped before the commit arrived; retry with the same id', {
+      retryAfterSeconds: this.config.retry_after_s,
+    });
     for (const w of [...this.waiters.values()]) {
       for (const l of w.listeners) l.resolve({ ok: false, error });
       this.finish(w);

@@ -1,0 +1,77 @@
+// The cairn-ingest process: config checked at start, --help, graceful stop on SIGTERM.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startNatsServer, type NatsServer } from '@cairn/testkit';
+
+const mainJs = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const START_MS_MAX = 15_000;
+let nats: NatsServer;
+
+before(async () => {
+  nats = await startNatsServer();
+});
+
+after(async () => {
+  await nats.stop();
+});
+
+function run(env: Record<string, string>, args: string[] = []): ReturnType<typeof spawnSync> {
+  return spawnSync(process.execPath, [mainJs, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, encoding: 'utf8', timeout: START_MS_MAX });
+}
+
+test('a bad setting stops the start with a message naming it', () => {
+  const r = run({ CAIRN_SHARDS: '0', CAIRN_NATS_URL: nats.url });
+  assert.equal(r.status, 1);
+  assert.match(String(r.stderr), /shards must be an integer in \[1, 1000\], got 0/);
+  const flag = run({ CAIRN_NATS_URL: nats.url }, ['--batch-age-ms-max=soon']);
+  assert.equal(flag.status, 1);
+  assert.match(String(flag.stderr), /batch_age_ms_max/);
+});
+
+test('--help lists every setting with its env var and default', () => {
+  const r = run({}, ['--help']);
+  assert.equal(r.status, 0);
+  for (const s of ['CAIRN_NATS_URL', 'CAIRN_SHARDS', 'CAIRN_INGEST_PORT', 'CAIRN_BATCH_TXS_MAX', 'CAIRN_BATCH_AGE_MS_MAX', '--waiters-max']) {
+    assert.ok(String(r.stdout).includes(s), `--help lacks ${s}`);
+  }
+});
+
+function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${START_MS_MAX} ms:\n${out}`)), START_MS_MAX);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
+  });
+}
+
+test('SIGTERM: stops taking requests, answers the open ones, exits 0', async () => {
+  const child = spawn(process.execPath, [mainJs], {
+    env: { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_STREAM: 'MAINTEST', CAIRN_SUBJECT_PREFIX: 'maintest', CAIRN_SHUTDOWN_MS_MAX: '300' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const [, url] = await waitFor(child, /listening on (http:\/\/[0-9.:]+)/);
+    // No shard runs: the request waits for a commit that will not come before the stop.
+    const open = fetch(`${url}/v1/transactions`, { method: 'POST', body: JSON.stringify({ id: 'open-1', records: [{ key: 'k', value: 1 }] }) });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const res = await open;
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unavailable');
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
