@@ -62,6 +62,8 @@ export interface GatewayStats {
 
 // Timeouts are swept in insertion order, which is deadline order (one fixed wait per waiter).
 const SWEEP_MS = 50;
+// Requests that may share one transaction id in flight (retries racing their original).
+export const listeners_per_tx_max = 64;
 
 export class Gateway {
   private readonly waiters = new Map<string, Waiter>();
@@ -141,6 +143,12 @@ export class Gateway {
       return Promise.resolve({ ok: false, error: new CairnError('id_conflict', `id ${existing.id} is in use with different content`) });
     }
     if (wait === 'accepted' && existing.seqs !== undefined) return Promise.resolve({ ok: true, receipt: accepted(existing) });
+    if (existing.listeners.length >= listeners_per_tx_max) {
+      const error = new CairnError('backpressure', `${listeners_per_tx_max} requests already wait for id ${existing.id}`, {
+        retryAfterSeconds: this.config.retry_after_s,
+      });
+      return Promise.resolve({ ok: false, error });
+    }
     return new Promise<Outcome>((resolve) => existing.listeners.push({ wait, resolve }));
   }
 

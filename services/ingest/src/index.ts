@@ -9,7 +9,7 @@ export {
   stringSettings,
   type IngestConfig,
 } from './config.js';
-export { Gateway, hex, type WaitFor, type Outcome, type GatewayStats } from './gateway.js';
+export { Gateway, hex, listeners_per_tx_max, type WaitFor, type Outcome, type GatewayStats } from './gateway.js';
 export { createIngestServer, type HttpDeps } from './http.js';
 export type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';
 export { natsLedger, newSession } from './nats-ledger.js';

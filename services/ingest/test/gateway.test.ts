@@ -12,7 +12,7 @@ import {
   type TxResult,
   type ValidTransaction,
 } from '@cairn/wire';
-import { Gateway, loadConfig, nodeSha256, type IngestConfig, type LedgerMessage, type LedgerPort, type Outcome, type PublishResult } from '../src/index.js';
+import { Gateway, listeners_per_tx_max, loadConfig, nodeSha256, type IngestConfig, type LedgerMessage, type LedgerPort, type Outcome, type PublishResult } from '../src/index.js';
 
 interface Call {
   messages: readonly LedgerMessage[];
@@ -263,4 +263,14 @@ test('config: flags beat env beat defaults; bad values and bad relations stop th
   assert.throws(() => loadConfig({ CAIRN_NATS_URL: 'http://x' }, []), /nats_url/);
   assert.throws(() => loadConfig({}, ['--pending-txs-max=10', '--request-txs-max=20']), /request_txs_max/);
   assert.throws(() => loadConfig({}, ['--tx-bytes-max=2000000', '--value-bytes-max=100']), /message_bytes_max/);
+});
+
+test('at most listeners_per_tx_max requests share one id in flight', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_age_ms_max: 1_000 }), ledger, 1, nodeSha256);
+  const outs: Promise<Outcome>[] = [];
+  for (let i = 0; i <= listeners_per_tx_max; i++) outs.push(...gw.submit([tx('k', 'hot')], 'committed'));
+  const last = await (outs[listeners_per_tx_max] as Promise<Outcome>);
+  assert.equal(!last.ok && last.error.code, 'backpressure');
+  await gw.close(0);
 });
