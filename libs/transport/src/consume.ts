@@ -129,6 +129,7 @@ class ShardConsumerImpl implements ShardConsumer {
   private stopping = false;
   private resetsWithoutProgress = 0;
   private resetCount = 0;
+  private generation = 0;
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
@@ -186,6 +187,7 @@ class ShardConsumerImpl implements ShardConsumer {
 
   /** Re-creates the durable so that delivery restarts, in order, at resumeSeq. */
   private async reset(): Promise<void> {
+    this.generation += 1;
     await this.closeMessages();
     this.queue.length = 0;
     try {
@@ -208,10 +210,13 @@ class ShardConsumerImpl implements ShardConsumer {
         max_deliver: -1,
       });
       const consumer = await this.js.consumers.get(this.layout.stream, this.opts.durable);
+      // Messages of an earlier generation (before this reset) must never reach the queue.
+      const generation = ++this.generation;
       this.messages = await consumer.consume({
         max_messages: this.s.batch_msgs_max,
         expires: this.s.pull_expires_ms,
         callback: (m) => {
+          if (generation !== this.generation) return;
           this.queue.push(m);
           this.wake();
         },

@@ -87,7 +87,7 @@ export function fromNatsError(err: unknown, what: string, subject?: string): Tra
   const details = subject === undefined ? {} : { subject };
   const make = (code: TransportErrorCode, text: string): TransportError =>
     new TransportError(code, `${what}: ${text}`, { cause: err, details });
-  if (/NoResponders|no responders|503/i.test(names)) return make(TransportErrorCode.NO_RESPONDERS, 'no responders');
+  if (/NoResponders|no responders/i.test(names)) return make(TransportErrorCode.NO_RESPONDERS, 'no responders');
   if (/Timeout|timed out/i.test(names)) return make(TransportErrorCode.TIMEOUT, 'timed out');
   if (/ClosedConnection|closed|Draining/i.test(names)) return make(TransportErrorCode.CLOSED, 'connection closed');
   if (/max.?payload/i.test(names)) return make(TransportErrorCode.MESSAGE_TOO_LARGE, 'message exceeds max_payload');

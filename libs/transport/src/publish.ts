@@ -162,14 +162,14 @@ export async function publishBatch(nc: NatsConnection, msgs: readonly OutboundMe
     throw fromNatsError(err, 'atomic batch', last.subject);
   }
   const [openResult, commitResult] = await Promise.allSettled([opened ?? Promise.resolve(undefined), committed]);
-  if (commitResult.status === 'fulfilled') {
-    const ack = parseAck(commitResult.value, 'atomic batch', last.subject);
-    if (ack.error === undefined) return batchAck(ack, batchId, count);
-    // A refusal to open the batch names the real cause; the commit then only says "incomplete".
-    const openError = openResult.status === 'fulfilled' ? openFailure(openResult.value, last.subject) : undefined;
-    throw openError ?? ackError(ack, 'atomic batch', last.subject, TransportErrorCode.BATCH_REJECTED);
-  }
-  throw fromNatsError(commitResult.reason, 'atomic batch commit (outcome unknown)', last.subject);
+  const commitAck = commitResult.status === 'fulfilled' ? parseAck(commitResult.value, 'atomic batch', last.subject) : undefined;
+  if (commitAck !== undefined && commitAck.error === undefined) return batchAck(commitAck, batchId, count);
+  // A refusal to open the batch names the real cause (the commit then only says "incomplete"), and
+  // it makes the outcome certain even when the commit's reply was lost: nothing was stored.
+  const openError = openResult.status === 'fulfilled' ? openFailure(openResult.value, last.subject) : undefined;
+  if (openError !== undefined) throw openError;
+  if (commitAck !== undefined) throw ackError(commitAck, 'atomic batch', last.subject, TransportErrorCode.BATCH_REJECTED);
+  throw fromNatsError(commitResult.status === 'rejected' ? commitResult.reason : undefined, 'atomic batch commit (outcome unknown)', last.subject);
 }
 
 function openFailure(reply: Msg | undefined, subject: string): TransportError | undefined {
