@@ -259,6 +259,8 @@ export class Gateway {
       data: encodeShardMessage({ shard, txs: byShard.get(shard) as TxPart[] }),
       msgId: `${idsHash}.${shard}`,
     }));
+    // One message per shard: a flush can never exceed an atomic batch (shard count <= 1,000).
+    assert(messages.length >= 1 && messages.length <= this.config.shards, `flush of ${messages.length} messages`);
     this.flushNumber += 1;
     this.inflight += 1;
     this.stats.flushes += 1;
@@ -287,6 +289,7 @@ export class Gateway {
 
   private published(taken: Waiter[], shards: number[], firstSeq: number): void {
     const seqOf = new Map<number, number>();
+    assert(Number.isSafeInteger(firstSeq) && firstSeq >= 1, `broker gave first sequence ${firstSeq}`);
     shards.forEach((shard, i) => seqOf.set(shard, firstSeq + i));
     for (const w of taken) {
       if (w.state === 'done') continue;
@@ -409,6 +412,10 @@ export class Gateway {
     clearInterval(this.sweeper);
     if (this.ageTimer !== undefined) clearTimeout(this.ageTimer);
   }
+}
+
+function assert(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new CairnError('internal', `assertion failed: ${what}`);
 }
 
 function fits(w: Waiter, bytes: number[], max: number): boolean {
