@@ -33,11 +33,11 @@ export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 /** Everything stored in the stream, read back by sequence through the JetStream API. */
-export async function storedMessages(t: Transport): Promise<StoredMsg[]> {
+export async function storedMessages(t: Transport, fromSeq = 1): Promise<StoredMsg[]> {
   const jsm = await jetstreamManager(t.nc);
   const info = await jsm.streams.info(t.layout.stream);
   const out: StoredMsg[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
+  for (let seq = Math.max(fromSeq, info.state.first_seq); seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
     const m = await jsm.streams.getMessage(t.layout.stream, { seq });
     if (m === null) throw new Error(`stream message ${seq} is missing`);
     out.push(m);

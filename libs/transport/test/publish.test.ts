@@ -211,3 +211,55 @@ test('plain publish deduplicates by msg id', LIMIT, async () => {
     await r.close();
   }
 });
+
+test('property: concurrent batches with reused msg ids are each all-or-nothing and contiguous', LIMIT, async () => {
+  const fc = (await import('fast-check')).default;
+  const r = await rig(3);
+  try {
+    let round = 0;
+    const outcomes = { accepted: 0, rejected: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        // Each batch: its messages' shards, and for each message maybe an id reused from an earlier message.
+        fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.option(fc.nat(), { freq: 6 })), { minLength: 1, maxLength: 12 }), {
+          minLength: 1,
+          maxLength: 10,
+        }),
+        async (plan) => {
+          round += 1;
+          const before = await streamLastSeq(r.transport);
+          let fresh = 0;
+          const ids: string[] = [];
+          const batches = plan.map((msgs, b) =>
+            msgs.map(([shard, reuse], i) => {
+              const id = reuse !== null && ids.length > 0 ? (ids[reuse % ids.length] as string) : `r${round}.${fresh++}`;
+              ids.push(id);
+              return { subject: shardSubject(r.layout, shard), data: enc(`${round}/${b}/${i}`), msgId: id };
+            }),
+          );
+          const results = await Promise.allSettled(batches.map((msgs) => r.transport.publishAtomic(msgs)));
+          const stored = await storedMessages(r.transport, before + 1);
+          const where = new Map(stored.map((m) => [dec(m.data), m.seq]));
+          let accepted = 0;
+          for (const [b, result] of results.entries()) {
+            const msgs = batches[b] ?? [];
+            if (result.status === 'fulfilled') {
+              outcomes.accepted += 1;
+              accepted += msgs.length;
+              msgs.forEach((m, i) => assert.equal(where.get(dec(m.data)), result.value.firstSeq + i));
+            } else {
+              outcomes.rejected += 1;
+              assert.ok(isTransportError(result.reason, TransportErrorCode.DUPLICATE), String(result.reason));
+              for (const m of msgs) assert.equal(where.has(dec(m.data)), false, 'nothing of a rejected batch');
+            }
+          }
+          assert.equal(stored.length, accepted);
+        },
+      ),
+      { numRuns: 15 },
+    );
+    assert.ok(outcomes.accepted > 0 && outcomes.rejected > 0, `both outcomes exercised: ${JSON.stringify(outcomes)}`);
+  } finally {
+    await r.close();
+  }
+});
