@@ -8,6 +8,8 @@ export interface IngestConfig extends TxLimits {
   readonly host: string;
   readonly port: number;
   readonly shards: number;
+  // Gateway processes sharing the HTTP port (node:cluster); each has its own NATS connection and session.
+  readonly workers: number;
   readonly stream: string;
   readonly subject_prefix: string;
   readonly replicas: number;
@@ -62,6 +64,7 @@ export const numberSettings: readonly NumberSetting[] = [
   { key: 'port', min: 0, max: 65_535, default: 8080, help: 'HTTP port (0 = any free port)' },
   { key: 'shards', min: 1, max: shardCountMax, default: 2, help: 'shard count, fixed when the cluster is created' },
   { key: 'replicas', min: 1, max: 5, default: 1, help: 'stream replicas (3 in a NATS cluster)' },
+  { key: 'workers', min: 1, max: 64, default: 1, help: 'gateway processes sharing the port' },
   { key: 'batch_txs_max', min: 1, max: 100_000, default: 2_000, help: 'transactions per flush' },
   { key: 'batch_age_ms_max', min: 0, max: 1_000, default: 2, help: 'oldest waiting transaction age that forces a flush' },
   { key: 'message_bytes_max', min: 64 * 1024, max: 64 * MiB, default: MiB, help: 'bytes of one shard message (<= broker max_payload)' },
@@ -85,7 +88,7 @@ export const numberSettings: readonly NumberSetting[] = [
 ];
 
 // CAIRN_INGEST_PORT keeps the name the cluster scripts use; the rest follow CAIRN_<KEY>.
-const envOverrides: Partial<Record<keyof IngestConfig, string>> = { port: 'CAIRN_INGEST_PORT', host: 'CAIRN_INGEST_HOST' };
+const envOverrides: Partial<Record<keyof IngestConfig, string>> = { port: 'CAIRN_INGEST_PORT', host: 'CAIRN_INGEST_HOST', workers: 'CAIRN_INGEST_WORKERS' };
 
 export function envName(key: keyof IngestConfig): string {
   return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;

@@ -1,24 +1,52 @@
 #!/usr/bin/env node
 // cairn-ingest: reads config (flags > env > defaults), starts, stops gracefully on SIGINT/SIGTERM.
-import { loadConfig, usage } from './config.js';
+// With workers > 1 a primary forks that many gateway processes sharing the HTTP port: the
+// gateway holds no state another request needs, so it scales out by process (and by host).
+import cluster from 'node:cluster';
+import { loadConfig, usage, type IngestConfig } from './config.js';
 import { startIngest } from './service.js';
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(usage());
-    return;
-  }
-  const config = loadConfig(process.env, argv);
+async function runGateway(config: IngestConfig): Promise<void> {
   const service = await startIngest(config);
-  console.log(`cairn-ingest listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session})`);
+  const who = cluster.isWorker ? `worker ${cluster.worker?.id ?? '?'} ` : '';
+  console.log(`cairn-ingest ${who}listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session})`);
+  onStopSignal(config, () => service.stop());
+}
+
+// Forks the workers; a worker that dies on its own takes the whole gateway down (exit 1), so a
+// supervisor sees the failure instead of a gateway silently running at reduced capacity.
+function runPrimary(config: IngestConfig): void {
+  let stopping = false;
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (!stopping) {
+      console.error(`cairn-ingest: worker ${worker.id} exited (${code ?? signal}); stopping`);
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+      process.exitCode = 1;
+    }
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
+  });
+  onStopSignal(config, async () => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    await new Promise<void>((resolve) => cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && resolve()));
+  });
+}
+
+function onStopSignal(config: IngestConfig, stop: () => Promise<void>): void {
   let signals = 0;
   const onSignal = (signal: string): void => {
     signals += 1;
-    if (signals > 1) process.exit(130); // a second Ctrl-C does not wait
-    console.log(`cairn-ingest: ${signal}, finishing open requests (at most ${config.shutdown_ms_max} ms)`);
-    service.stop().then(
-      () => process.exit(0),
+    // A second Ctrl-C does not wait. Workers leave that to the primary: Ctrl-C reaches them both
+    // from the terminal and from the primary.
+    if (signals > 1) {
+      if (!cluster.isWorker) process.exit(130);
+      return;
+    }
+    if (!cluster.isWorker) console.log(`cairn-ingest: ${signal}, finishing open requests (at most ${config.shutdown_ms_max} ms)`);
+    stop().then(
+      () => process.exit(process.exitCode ?? 0),
       (error: unknown) => {
         console.error('cairn-ingest: stop failed', error);
         process.exit(1);
@@ -27,6 +55,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return;
+  }
+  const config = loadConfig(process.env, argv);
+  if (config.workers > 1 && cluster.isPrimary) runPrimary(config);
+  else await runGateway(config);
 }
 
 main().catch((error: unknown) => {

@@ -75,3 +75,40 @@ test('SIGTERM: stops taking requests, answers the open ones, exits 0', async () 
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('workers: several gateway processes share the port, each with its own session', async () => {
+  const child = spawn(process.execPath, [mainJs], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      CAIRN_NATS_URL: nats.url,
+      CAIRN_INGEST_PORT: '0',
+      CAIRN_INGEST_WORKERS: '2',
+      CAIRN_STREAM: 'WORKERS',
+      CAIRN_SUBJECT_PREFIX: 'workers',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const [, url] = await waitFor(child, /listening on (http:\/\/[0-9.:]+)[^]*listening on \1/);
+    const { request } = await import('node:http');
+    const post = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        // A new connection per request, so the cluster can hand it to either worker.
+        const req = request(`${url}/v1/transactions?wait=accepted`, { method: 'POST', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve((JSON.parse(body) as { id: string }).id));
+        });
+        req.once('error', reject);
+        req.end(JSON.stringify({ records: [{ key: 'w', value: 1 }] }));
+      });
+    const sessions = new Set<string>();
+    for (let i = 0; i < 20 && sessions.size < 2; i++) sessions.add((await post()).split('.')[0] ?? '');
+    assert.equal(sessions.size, 2, `every answer came from one worker: ${[...sessions].join(',')}`);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
