@@ -144,14 +144,28 @@ export class NatsShards implements ShardReads, MarkerPublisher {
     for (const leaf of leaves) {
       let meta = metas.get(leaf.txId);
       if (meta === undefined) {
-        const tx = await this.#call<{ meta: string }>(shard, { op: 'transaction', id: leaf.txId });
-        meta = fromB64(tx.meta, 'meta');
+        meta = await this.#metaOf(shard, leaf.txId);
         if (metas.size >= META_CACHE_MAX) metas.clear();
         metas.set(leaf.txId, meta);
       }
       out.push(record(leaf, meta));
     }
     return out;
+  }
+
+  /**
+   * The meta of a transaction. If the shard has no such transaction (its leaf says a txId the
+   * transaction index does not know: damaged or tampered bytes), the record still goes out, with
+   * empty meta, so the client's hash check names the failure instead of a misleading 404.
+   */
+  async #metaOf(shard: number, txId: string): Promise<Uint8Array> {
+    try {
+      const tx = await this.#call<{ meta: string }>(shard, { op: 'transaction', id: txId });
+      return fromB64(tx.meta, 'meta');
+    } catch (error) {
+      if (error instanceof CairnError && error.code === 'not_found') return new Uint8Array(0);
+      throw error;
+    }
   }
 
   async publishMarkers(epoch: number): Promise<number> {
