@@ -30,47 +30,46 @@ export function isOdd(value: number): boolean {
   return value % 2 === 1;
 }
 
+/**
+ * Every helper below halves a safe non-negative integer, so it runs at most SAFE_INTEGER_BITS
+ * times; the input check turns a caller's bug (a negative or non-integer value, which would never
+ * reach 0 by halving) into an error instead of a hang.
+ */
+function assertBitsInput(value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new MerkleError(MerkleErrorCode.BadInteger, `bit arithmetic on ${String(value)}: not a safe non-negative integer`);
+  }
+}
+
 /** Number of bits needed to write value (0 for 0). */
 export function bitLength(value: number): number {
+  assertBitsInput(value);
   let length = 0;
-  let rest = value;
-  while (rest > 0) {
-    rest = Math.floor(rest / 2);
-    length += 1;
-  }
+  for (let rest = value; rest > 0; rest = Math.floor(rest / 2)) length += 1;
   return length;
 }
 
-/** Trailing zero bits of a positive value (53 for 0, which no caller passes). */
+/** Trailing zero bits of a positive value (SAFE_INTEGER_BITS for 0, which no caller relies on). */
 export function countTrailingZeros(value: number): number {
+  assertBitsInput(value);
   if (value === 0) return SAFE_INTEGER_BITS;
   let count = 0;
-  let rest = value;
-  while (rest % 2 === 0) {
-    rest /= 2;
-    count += 1;
-  }
+  for (let rest = value; rest % 2 === 0; rest /= 2) count += 1;
   return count;
 }
 
 export function countTrailingOnes(value: number): number {
+  assertBitsInput(value);
   let count = 0;
-  let rest = value;
-  while (rest % 2 === 1) {
-    rest = (rest - 1) / 2;
-    count += 1;
-  }
+  for (let rest = value; rest % 2 === 1; rest = (rest - 1) / 2) count += 1;
   return count;
 }
 
 /** Number of set bits (population count). */
 export function countOnes(value: number): number {
+  assertBitsInput(value);
   let count = 0;
-  let rest = value;
-  while (rest > 0) {
-    if (rest % 2 === 1) count += 1;
-    rest = Math.floor(rest / 2);
-  }
+  for (let rest = value; rest > 0; rest = Math.floor(rest / 2)) count += rest % 2;
   return count;
 }
 
@@ -79,14 +78,10 @@ export function countOnes(value: number): number {
  * height above which the paths of two tree positions share their ancestors.
  */
 export function divergenceHeight(a: number, b: number): number {
+  assertBitsInput(a);
+  assertBitsInput(b);
   let height = 0;
-  let x = a;
-  let y = b;
-  while (x !== y) {
-    x = Math.floor(x / 2);
-    y = Math.floor(y / 2);
-    height += 1;
-  }
+  for (let x = a, y = b; x !== y; x = Math.floor(x / 2), y = Math.floor(y / 2)) height += 1;
   return height;
 }
 

@@ -57,3 +57,11 @@ test('largestPowerOfTwoBelow is the RFC 6962 split point k < n <= 2k', () => {
     { numRuns: 2000 },
   );
 });
+
+test('helpers refuse values that would never halve to zero, instead of looping', () => {
+  for (const bad of [-1, -(2 ** 40), 0.5, Number.NaN, Infinity, 2 ** 53]) {
+    for (const run of [() => bitLength(bad), () => countOnes(bad), () => countTrailingOnes(bad), () => countTrailingZeros(bad), () => divergenceHeight(bad, 3), () => divergenceHeight(3, bad)]) {
+      assert.throws(run, /MERKLE_BAD_INTEGER/);
+    }
+  }
+});
