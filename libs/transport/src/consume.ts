@@ -11,6 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import { TransportError, TransportErrorCode, fromNatsError } from './errors.js';
 import { shardSubject, type StreamLayout } from './layout.js';
+import { judgeDelivery } from './order.js';
 
 export const CONSUME_DEFAULTS = Object.freeze({
   /** Messages handed to one handler call. */
@@ -313,22 +314,25 @@ class ShardConsumerImpl implements ShardConsumer {
   /** Takes up to batch_msgs_max in-order messages from the queue; flags a reset on a delivery gap. */
   private takeBatch(): JsMsg[] {
     const batch: JsMsg[] = [];
-    let nextSeq = this.resumeSeq;
+    let takenBelow = this.resumeSeq;
     while (batch.length < this.s.batch_msgs_max && this.queue.length > 0) {
       const m = this.queue.shift() as JsMsg;
-      if (m.info.deliverySequence !== this.expectedDelivery) {
+      const position = { handledBelow: this.resumeSeq, takenBelow, expectedDelivery: this.expectedDelivery };
+      const verdict = judgeDelivery(position, m.seq, m.info.deliverySequence);
+      if (verdict === 'gap') {
         this.needReset = true;
         break;
       }
       this.expectedDelivery += 1;
-      if (m.seq < this.resumeSeq) m.ack(); // handled in an earlier batch: its ack was lost
-      if (m.seq < nextSeq) continue; // a redelivery of something already in this batch
+      if (verdict === 'ack_and_drop') m.ack(); // handled in an earlier batch: its ack was lost
+      if (verdict !== 'take') continue;
       batch.push(m);
-      nextSeq = m.seq + 1;
+      takenBelow = m.seq + 1;
     }
     if (this.queue.length > this.s.ack_pending_max * 2) this.needReset = true;
     return batch;
   }
+
 
   private async handle(batch: JsMsg[]): Promise<void> {
     const view = batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, headers: headerRecord(m), redelivered: m.redelivered }));

@@ -37,6 +37,7 @@ export {
   type BatchHandler,
   type ShardConsumer,
 } from './consume.js';
+export { judgeDelivery, type DeliveryPosition, type DeliveryVerdict } from './order.js';
 export {
   SERVE_DEFAULTS,
   REQUEST_TIMEOUT_MS_MAX,
