@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tcpConnect } from 'node:net';
@@ -114,4 +115,23 @@ test('tempDir creates a unique directory and removes it', () => {
   assert.equal(existsSync(a.path), false);
   b.remove();
   assert.throws(() => tempDir('../escape'));
+});
+
+test('a test process ended by SIGTERM (a runner timeout) leaks no server', async () => {
+  const kit = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  const script = `import { startNatsServer } from ${JSON.stringify(kit)};
+    const s = await startNatsServer(); console.log(s.pid); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  try {
+    const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+    const pid = Number(line.trim());
+    assert.ok(alive(pid));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 128 + 15);
+    assert.ok(await goneWithin(pid, 2_000), `nats-server ${pid} outlived its test process`);
+  } finally {
+    clearTimeout(guard);
+  }
 });
