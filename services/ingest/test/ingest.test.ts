@@ -194,6 +194,41 @@ describe('ingest over real NATS', { timeout: 60_000 }, () => {
     });
   }
 
+  test('under concurrency every transaction gets its own leaves, and versions count the writes per key', async () => {
+    const keys = ['{c1}:a', '{c2}:b', '{c3}:c', '{c4}:d'];
+    const singles = Array.from({ length: 120 }, (_, i) => r.post('/v1/transactions', { records: [{ key: keys[i % 4], value: i }] }));
+    const batches = Array.from({ length: 3 }, (_, b) =>
+      r.post('/v1/transactions/batch', { transactions: Array.from({ length: 3 }, (_, i) => ({ records: [{ key: keys[(b + i) % 4], value: -i }, { key: `{c5}:${b}-${i}`, value: 0 }] })) }),
+    );
+    const receipts: Receipt[] = [];
+    for (const res of await Promise.all(singles)) {
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      receipts.push(res.json as unknown as Receipt);
+    }
+    for (const res of await Promise.all(batches)) {
+      for (const item of res.json['results'] as { status: number; receipt: Receipt }[]) {
+        assert.equal(item.status, 200);
+        receipts.push(item.receipt);
+      }
+    }
+    const leaves = new Set<string>();
+    const versions = new Map<string, number[]>();
+    for (const rc of receipts) {
+      for (const rec of rc.records) {
+        const leaf = `${rec.shard}/${rec.leafIndex}`;
+        assert.ok(!leaves.has(leaf), `leaf ${leaf} given twice`);
+        leaves.add(leaf);
+        versions.set(rec.key, [...(versions.get(rec.key) ?? []), rec.version]);
+      }
+    }
+    assert.equal(leaves.size, 120 + 3 * 3 * 2);
+    for (const key of keys) {
+      const v = (versions.get(key) ?? []).sort((a, b) => a - b);
+      assert.deepEqual(v, Array.from({ length: v.length }, (_, i) => i + 1), `versions of ${key} are not 1..n`);
+    }
+    assert.equal([...versions.entries()].filter(([k]) => keys.includes(k)).reduce((n, [, v]) => n + v.length, 0), 120 + 9);
+  });
+
   test('method_not_allowed names the allowed methods; openapi and healthz answer', async () => {
     const res = await fetch(`${r.ingest.url}/v1/transactions`);
     assert.equal(res.status, 405);
