@@ -62,6 +62,7 @@ export class Sealer {
   #running: Promise<SealOutcome> | undefined;
   #stopped = false;
   #failures = 0;
+  #tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: SealerOptions) {
     this.#o = options;
@@ -108,8 +109,14 @@ export class Sealer {
     this.#timer.unref?.();
   }
 
-  /** One epoch attempt. Never throws: a failure leaves the log as it was. */
-  async sealOnce(): Promise<SealOutcome> {
+  /** One epoch attempt. Never throws: a failure leaves the log as it was. Calls run one at a time. */
+  sealOnce(): Promise<SealOutcome> {
+    const next = this.#tail.then(() => this.#attempt());
+    this.#tail = next;
+    return next;
+  }
+
+  async #attempt(): Promise<SealOutcome> {
     try {
       const outcome = await this.#seal();
       this.#failures = 0;
