@@ -128,6 +128,42 @@ describe('transparency-dev/merkle consistency vectors', () => {
   }
 });
 
+interface SubtreeInclusionVector extends Omit<InclusionVector, 'treeSize'> {
+  start: number;
+  end: number;
+}
+
+/**
+ * draft-ietf-plants-merkle-tree-certs subtrees: [start, end) is valid when start is a multiple of
+ * the smallest power of two >= end - start. Such a subtree is itself an RFC 9162 tree over its
+ * leaves, so its inclusion proofs are ordinary ones at index - start in a tree of end - start.
+ * (Subtree consistency is a different algorithm Cairn does not use; those vectors are not run.)
+ */
+function verifySubtreeInclusion(v: SubtreeInclusionVector, hasher: Hasher): void {
+  const { start, end, leafIdx } = v;
+  if (!Number.isSafeInteger(end) || !(start < end) || leafIdx < start || leafIdx >= end) {
+    throw new MerkleError(MerkleErrorCode.IndexOutOfRange, `bad subtree [${start}, ${end}) for leaf ${leafIdx}`);
+  }
+  let width = 1;
+  while (width < end - start) width *= 2;
+  if (start % width !== 0) throw new MerkleError(MerkleErrorCode.IndexOutOfRange, `unaligned subtree [${start}, ${end})`);
+  verifyInclusion(fromBase64(v.leafHash), leafIdx - start, end - start, decodeProof(v.proof), fromBase64(v.root), hasher);
+}
+
+describe('transparency-dev/merkle subtree inclusion vectors (as inclusion in the subtree)', () => {
+  const files = jsonFilesUnder(join(vectorsRoot, 'subtreeinclusion'));
+  test('are all found', () => assert.ok(files.length >= 200, `only ${files.length} files`));
+  for (const file of files) {
+    test(relative(vectorsRoot, file), () => {
+      const v = readVector<SubtreeInclusionVector>(file);
+      for (const hasher of hashers) {
+        if (v.wantErr) assertMerkleError(() => verifySubtreeInclusion(v, hasher));
+        else verifySubtreeInclusion(v, hasher);
+      }
+    });
+  }
+});
+
 describe('RFC 6962 8-leaf reference tree', () => {
   test('leaf hashes from leaf inputs', () => {
     for (const hasher of hashers) {
