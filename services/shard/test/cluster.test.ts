@@ -124,6 +124,17 @@ test('read API: versions, history, reads at a past size, consistency proofs, typ
   assert.equal(await shardCode(reader(1).leaves(0, 1_000_000)), 'SHARD_BAD_REQUEST');
 });
 
+test('a message the shard cannot decode is applied empty: the shard keeps going', async () => {
+  const before = await reader(0).head();
+  const garbage = await cluster.transport.publish({ subject: 'ledger.shard.0', data: Uint8Array.of(1, 1, 0, 0, 0, 0, 0, 0, 0, 9), msgId: 'garbage-1' });
+  const receipt = await commit({ id: 'after-garbage', records: [{ key: `{${A}}:after`, value: 1 }] });
+  await verifyReceipt(cluster, receipt);
+  const after = await reader(0).head();
+  assert.ok(after.seq > garbage.seq, 'the shard applied past the bad message');
+  assert.equal(after.size, before.size + 1, 'the bad message added no leaf');
+  assert.match(cluster.shardProcs[0]?.output ?? '', new RegExp(`rejected message ${garbage.seq}`));
+});
+
 // Sealed cuts, then a replay of the whole stream into empty directories.
 const cuts: { seq: number; heads: { size: number; root: string }[] }[] = [];
 
