@@ -36,16 +36,17 @@ export class CompactRange {
       throw new MerkleError(MerkleErrorCode.BadState, `size ${size} needs ${expected} subtree hashes, got ${hashes.length}`);
     }
     hashes.forEach((hash, i) => assertHash(hash, `subtree hash ${i}`));
-    return new CompactRange(size, hashes.slice(), hasher);
+    // Copies: the caller's buffers (often views into a read batch) may be reused after this.
+    return new CompactRange(size, hashes.map((hash) => hash.slice()), hasher);
   }
 
   get size(): number {
     return this.#size;
   }
 
-  /** A copy of the subtree roots, left to right. */
+  /** Copies of the subtree roots, left to right (at most 53 x 32 bytes). */
   get hashes(): Uint8Array[] {
-    return this.#hashes.slice();
+    return this.#hashes.map((hash) => hash.slice());
   }
 
   /**
@@ -66,7 +67,8 @@ export class CompactRange {
       index = (index - 1) / 2;
       visit?.({ level, index }, hash);
     }
-    this.#hashes.push(hash);
+    // A leaf kept as a subtree root is copied: the caller may reuse its buffer.
+    this.#hashes.push(merges === 0 ? leafHash.slice() : hash);
     this.#size += 1;
   }
 
@@ -75,6 +77,7 @@ export class CompactRange {
     return foldRoot(this.#hashes, this.#hasher);
   }
 
+  /** Cheap: copies the array of at most 53 references; hashes are never mutated, so they are shared. */
   clone(): CompactRange {
     return new CompactRange(this.#size, this.#hashes.slice(), this.#hasher);
   }

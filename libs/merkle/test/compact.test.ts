@@ -71,6 +71,18 @@ describe('CompactRange', () => {
     assert.equal(toHex(copy.root()), toHex(rootHash(fixture.leaves.slice(0, 6))));
   });
 
+  test('the range does not alias buffers the caller may reuse', () => {
+    const buffer = (fixture.leaves[0] as Uint8Array).slice();
+    const range = CompactRange.empty();
+    range.append(buffer);
+    const restored = CompactRange.fromState(1, [buffer]);
+    const expected = toHex(rootHash([fixture.leaves[0] as Uint8Array]));
+    buffer.fill(0);
+    (range.hashes[0] as Uint8Array).fill(0);
+    assert.equal(toHex(range.root()), expected);
+    assert.equal(toHex(restored.root()), expected);
+  });
+
   test('fromState rejects a wrong number of hashes, a bad length, or a bad size', () => {
     const hash = fixture.leaves[0] as Uint8Array;
     assert.throws(() => CompactRange.fromState(3, [hash]), isCode(MerkleErrorCode.BadState));
