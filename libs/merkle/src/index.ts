@@ -1,3 +1,4 @@
+/* eslint no-bitwise: "error" */
 export { MerkleError, MerkleErrorCode } from './errors.js';
 export { HASH_BYTES, LEAF_PREFIX, NODE_PREFIX, LEAF_SCRATCH_BYTES_MAX, nobleHasher, type Hasher } from './hasher.js';
 export { createWasmHasher } from './wasm-hasher.js';
