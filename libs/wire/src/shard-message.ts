@@ -73,6 +73,13 @@ const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 const u16Max = 65_535;
+// Ids and keys are short and mostly ASCII: decoded without TextDecoder up to this length.
+const asciiFastBytesMax = 256;
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) > 0x7f) return false;
+  return true;
+}
 const u32Max = 4_294_967_295;
 // The smallest encoding of one item, so a count can be checked against the bytes left before any
 // array is allocated (a hostile count cannot make the decoder allocate).
@@ -215,6 +222,7 @@ class Reader {
     const n = this.u16(`${what} length`);
     if (n === 0) malformed(`${what} is empty`);
     const bytes = this.raw(n, what);
+    if (n <= asciiFastBytesMax && isAscii(bytes)) return { text: String.fromCharCode.apply(null, bytes as unknown as number[]), bytes };
     try {
       return { text: utf8Strict.decode(bytes), bytes };
     } catch (cause) {
