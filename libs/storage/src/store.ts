@@ -508,25 +508,33 @@ export class Store {
     this.#assertSize(treeSize, 0);
     const latest = await this.#latestState(key);
     if (latest === undefined) return undefined;
-    if (latest.leafIndex < treeSize) return this.leaf(latest.leafIndex);
-    // Leaf indexes grow with versions: binary search for the last version below treeSize.
+    const state = await this.#stateBelow(key, latest, treeSize);
+    return state === undefined ? undefined : this.leaf(state.leafIndex);
+  }
+
+  /**
+   * The last version of `key` whose leaf is below `size`, given its latest version: leaf indexes
+   * grow with versions, so a binary search over version numbers (at most 53 point reads).
+   */
+  async #stateBelow(key: string, latest: KeyState, size: number): Promise<KeyState | undefined> {
+    if (latest.leafIndex < size) return latest;
     const prefix = keyPrefix(keyBytesOf(key));
     let low = 1;
     let high = latest.version - 1;
-    let found: number | undefined;
+    let found: KeyState | undefined;
     while (low <= high) {
       const middle = Math.floor((low + high) / 2);
       const bytes = await this.#kv.get(keyVersionKey(prefix, middle));
       if (bytes === undefined) throw corrupt(`version ${middle} of ${key} missing`);
-      const index = readKeyVersionValue(bytes);
-      if (index < treeSize) {
-        found = index;
+      const leafIndex = readKeyVersionValue(bytes);
+      if (leafIndex < size) {
+        found = { version: middle, leafIndex };
         low = middle + 1;
       } else {
         high = middle - 1;
       }
     }
-    return found === undefined ? undefined : this.leaf(found);
+    return found;
   }
 
   /** Versions of `key` from `fromVersion`, oldest first, at most `limit` (history_versions_max). */
@@ -566,8 +574,9 @@ export class Store {
     const keyBytes = keyBytesOf(key);
     const cached = this.#keys.get(key);
     if (cached !== undefined || this.#keys.complete) return cached;
-    const state = await this.#latestStored(keyPrefix(keyBytes));
-    return state !== undefined && state.leafIndex < this.#state.size ? state : undefined;
+    const stored = await this.#latestStored(keyPrefix(keyBytes));
+    // A write the binding finished but this store has not yet taken as its head must stay unseen.
+    return stored === undefined ? undefined : this.#stateBelow(key, stored, this.#state.size);
   }
 
   /** Leaves [first, first + count): one seek per chunk, a chunk never spans a 256-leaf block. */
