@@ -117,10 +117,15 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
     const before = await runAudit({ ...audit, proofUrl: cluster.proofUrl });
     assert.ok(before.ok, formatAuditReport(before));
     await cluster.restoreProof(copy);
+    // A key written before the snapshot: the restored service still has it, at its older checkpoint.
     const error = await sdk(store)
-      .get(keyOn(0, 'rb'))
+      .get(keyOn(0, 'order'))
       .then(() => undefined, (e: unknown) => e);
-    assert.ok(error instanceof VerifyError && ['rollback', 'fork'].includes(error.code), `SDK: ${String(error)}`);
+    assert.ok(error instanceof VerifyError && ['rollback', 'fork'].includes(error.code), `SDK get: ${String(error)}`);
+    const checkpoint = await sdk(store)
+      .checkpoint()
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(checkpoint instanceof VerifyError && ['rollback', 'fork'].includes(checkpoint.code), `SDK checkpoint: ${String(checkpoint)}`);
     const report = await runAudit({ ...audit, proofUrl: cluster.proofUrl });
     assert.equal(report.ok, false);
     assert.ok(['rollback', 'fork'].includes(report.failure?.code ?? ''), formatAuditReport(report));
