@@ -2,7 +2,7 @@
 // in the same run (machines are noisy: only the ratios travel). Not a test; bounded in time.
 //   npm run bench            (in libs/merkle, after npm run build)
 import { hash as cryptoHash } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import {
   CompactRange,
   consistencyPlan,
@@ -19,12 +19,17 @@ import {
 } from '../src/index.js';
 import { HashScratch } from '../src/hasher.js';
 
-/** Time spent on one figure; warm-up is a tenth of it. 16 figures => about 10 s in all. */
-const MEASURE_MS = 500;
+/**
+ * Each figure alternates short slices of the measured call and of its raw crypto.hash baseline,
+ * so both see the same machine load (others share this box); the ratio is the median of the
+ * per-round ratios. 18 figures x ROUNDS x 2 x SLICE_MS => about 15 s in all.
+ */
+const ROUNDS = 8;
+const SLICE_MS = 50;
 /** Calls per timing check, so the clock is not what we measure. */
-const CALLS_PER_CHECK = 256;
-/** Upper bound on calls per figure, whatever the machine. */
-const CALLS_MAX = 50_000_000;
+const CALLS_PER_CHECK = 128;
+/** Upper bound on calls per slice, whatever the machine. */
+const SLICE_CALLS_MAX = 5_000_000;
 /** Leaf input size: about one encoded ledger record. */
 const LEAF_BYTES = 128;
 /** Tree built once for the proofs: proofs are ~17 hashes long, as in a 100k-leaf shard. */
@@ -47,20 +52,44 @@ function createNodeCryptoHasher(): Hasher {
   };
 }
 
-/** Calls per second of `run(i)`, for MEASURE_MS after a short warm-up. */
-function rate(run: (i: number) => unknown): number {
-  const measure = (budgetMs: number): number => {
-    const start = performance.now();
-    let calls = 0;
-    while (calls < CALLS_MAX) {
-      for (let i = 0; i < CALLS_PER_CHECK; i += 1) run(calls + i);
-      calls += CALLS_PER_CHECK;
-      if (performance.now() - start >= budgetMs) break;
-    }
-    return (calls * 1000) / (performance.now() - start);
-  };
-  measure(MEASURE_MS / 10);
-  return measure(MEASURE_MS);
+/** Calls per second of `run(i)` over one slice. */
+function slice(run: (i: number) => unknown, budgetMs: number): number {
+  const start = performance.now();
+  let calls = 0;
+  while (calls < SLICE_CALLS_MAX) {
+    for (let i = 0; i < CALLS_PER_CHECK; i += 1) run(calls + i);
+    calls += CALLS_PER_CHECK;
+    if (performance.now() - start >= budgetMs) break;
+  }
+  return (calls * 1000) / (performance.now() - start);
+}
+
+const median = (values: number[]): number => {
+  const sorted = values.slice().sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+interface Figure {
+  perSecond: number;
+  ratio: number;
+  baselinePerSecond: number;
+}
+
+/** Median rate of `run` and median ratio to `baseline`, measured in alternating slices. */
+function measure(run: (i: number) => unknown, baseline: () => unknown): Figure {
+  slice(run, SLICE_MS / 2);
+  slice(baseline, SLICE_MS / 2);
+  const rates: number[] = [];
+  const bases: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const base = slice(baseline, SLICE_MS);
+    const rate = slice(run, SLICE_MS);
+    rates.push(rate);
+    bases.push(base);
+    ratios.push(rate / base);
+  }
+  return { perSecond: median(rates), ratio: median(ratios), baselinePerSecond: median(bases) };
 }
 
 function pseudoRandomBytes(length: number, seed: number): Uint8Array {
@@ -91,7 +120,7 @@ function buildTree(hasher: Hasher): Fixture {
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(12);
-const ratio = (n: number, base: number): string => `${(n / base).toFixed(2)}x`.padStart(7);
+const show = (f: Figure): string => fmt(f.perSecond) + `${f.ratio.toFixed(2)}x`.padStart(7);
 
 async function main(): Promise<void> {
   const hashers = [nobleHasher, await createWasmHasher(), createNodeCryptoHasher()];
@@ -100,9 +129,9 @@ async function main(): Promise<void> {
   const left = pseudoRandomBytes(32, 11);
   const right = pseudoRandomBytes(32, 13);
 
-  const baseNode = rate(() => cryptoHash('sha256', nodeInput, 'buffer'));
   const leafInput = pseudoRandomBytes(LEAF_BYTES + 1, 15);
-  const baseLeaf = rate(() => cryptoHash('sha256', leafInput, 'buffer'));
+  const baseNode = (): unknown => cryptoHash('sha256', nodeInput, 'buffer');
+  const baseLeaf = (): unknown => cryptoHash('sha256', leafInput, 'buffer');
 
   const tree = buildTree(nobleHasher);
   const at = (id: NodeId): Uint8Array => tree.levels[id.level]?.[id.index] as Uint8Array;
@@ -121,12 +150,15 @@ async function main(): Promise<void> {
   });
   const meanLength = (list: { proof: Uint8Array[] }[]): number => list.reduce((s, p) => s + p.proof.length, 0) / list.length;
 
-  console.log(`@cairn/merkle bench: node ${process.version}, ${cpus()[0]?.model ?? 'cpu?'} x${cpus().length}, ${MEASURE_MS} ms per figure`);
-  console.log(`baseline crypto.hash('sha256'): ${fmt(baseNode)} calls/s on 65 B, ${fmt(baseLeaf)} calls/s on ${LEAF_BYTES + 1} B`);
+  console.log(`@cairn/merkle bench: node ${process.version}, ${cpus()[0]?.model ?? 'cpu?'} x${cpus().length}, load ${loadavg()[0]?.toFixed(2)}`);
+  const base65 = measure(baseNode, baseNode);
+  const base129 = measure(baseLeaf, baseLeaf);
+  console.log(`baseline crypto.hash('sha256'): ${fmt(base65.perSecond)} calls/s on 65 B, ${fmt(base129.perSecond)} calls/s on ${LEAF_BYTES + 1} B`);
   console.log(
     `proofs: ${TREE_LEAVES.toLocaleString('en-US')}-leaf tree, inclusion ${meanLength(inclusion).toFixed(1)} hashes, consistency ${meanLength(consistency).toFixed(1)} hashes (mean)`,
   );
-  console.log('ratio = figure / raw crypto.hash calls/s on the same input size (65 B for node, append and verification)');
+  console.log(`ratio = median over ${ROUNDS} rounds of figure / raw crypto.hash calls/s on the same input size, measured in`);
+  console.log('alternating slices (65 B baseline for node, append and verification; 129 B for leaf)');
   console.log(
     'hasher'.padEnd(12) +
       `leaf(${LEAF_BYTES}B)/s`.padStart(12) + '  ratio' +
@@ -137,28 +169,20 @@ async function main(): Promise<void> {
       'cons.verif/s'.padStart(13) + '  ratio',
   );
   for (const hasher of hashers) {
-    const leaf = rate(() => hasher.leaf(leafData));
-    const node = rate(() => hasher.node(left, right));
-    const pair = rate(() => hasher.node(hasher.leaf(leafData), right));
+    const leaf = measure(() => hasher.leaf(leafData), baseLeaf);
+    const node = measure(() => hasher.node(left, right), baseNode);
+    const pair = measure(() => hasher.node(hasher.leaf(leafData), right), baseNode);
     const range = CompactRange.empty(hasher);
-    const append = rate((i) => range.append(tree.leaves[i % TREE_LEAVES] as Uint8Array));
-    const inc = rate((i) => {
+    const append = measure((i) => range.append(tree.leaves[i % TREE_LEAVES] as Uint8Array), baseNode);
+    const inc = measure((i) => {
       const p = inclusion[i % PROOFS] as (typeof inclusion)[number];
       verifyInclusion(p.leaf, p.index, p.size, p.proof, p.root, hasher);
-    });
-    const con = rate((i) => {
+    }, baseNode);
+    const con = measure((i) => {
       const p = consistency[i % PROOFS] as (typeof consistency)[number];
       verifyConsistency(p.size1, p.size2, p.proof, p.root1, p.root2, hasher);
-    });
-    console.log(
-      hasher.name.padEnd(12) +
-        fmt(leaf) + ratio(leaf, baseLeaf) +
-        fmt(node) + ratio(node, baseNode) +
-        fmt(pair) + ratio(pair, baseNode) +
-        fmt(append) + ratio(append, baseNode) +
-        fmt(inc) + ratio(inc, baseNode) +
-        fmt(con) + ratio(con, baseNode),
-    );
+    }, baseNode);
+    console.log(hasher.name.padEnd(12) + [leaf, node, pair, append, inc, con].map(show).join(''));
   }
 }
 
