@@ -126,7 +126,7 @@ export class CairnClient {
 
   /** The version of `key` as of state `epoch` (a checkpoint size the client saw), proven into the newest checkpoint. */
   async getAt(key: string, epoch: number): Promise<ReadResult> {
-    if (!Number.isSafeInteger(epoch) || epoch < 1) throw new RangeError(`epoch must be a state-log size >= 1, got ${epoch}`);
+    checkEpoch(epoch);
     return this.#read(key, epoch);
   }
 
@@ -134,6 +134,13 @@ export class CairnClient {
   async history(key: string): Promise<RecordsResult> {
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history`));
     return this.#records(verifyHistoryAnswer(json, this.#ctx, key));
+  }
+
+  /** The versions of `key` as of state `epoch`, each proven into the newest checkpoint. */
+  async historyAt(key: string, epoch: number): Promise<RecordsResult> {
+    checkEpoch(epoch);
+    const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history?at=${epoch}`));
+    return this.#records(verifyHistoryAnswer(json, this.#ctx, key, epoch));
   }
 
   /** Every record of transaction `id`, on every shard, proven at one state. */
@@ -218,6 +225,10 @@ export class CairnClient {
 
 function epochOf(answer: VerifiedAnswer): number {
   return answer.state.state.epoch;
+}
+
+function checkEpoch(epoch: number): void {
+  if (!Number.isSafeInteger(epoch) || epoch < 1) throw new RangeError(`epoch must be a state-log size >= 1, got ${epoch}`);
 }
 
 function checkLimits(limits: ClientLimits): void {

@@ -53,6 +53,9 @@ describe('CairnClient reads', () => {
     assert.equal(then.epoch, 1);
     const history = await sdk.history('sku:1');
     assert.deepEqual(history.records.map((r) => r.json), [{ stock: 5 }, { stock: 4 }]);
+    const past = await sdk.historyAt('sku:1', 1);
+    assert.deepEqual(past.records.map((r) => r.json), [{ stock: 5 }]);
+    assert.equal(past.epoch, 1);
     const tx = await sdk.getTransaction('a1');
     assert.deepEqual(tx.records.map((r) => r.key).sort(), ['sku:1', '{u7}:cart']);
     assert.deepEqual(tx.records[0]?.metaJson, { shop: 1 });

@@ -152,9 +152,10 @@ export class FakeCluster {
     return { checkpoint: this.note(), state: this.stateJson(epoch), record: this.recordJson(last, size) };
   }
 
-  historyAnswer(key: string): Record<string, unknown> {
-    const { size, records } = this.#visible(key, this.size);
-    return { checkpoint: this.note(), state: this.stateJson(this.size), records: records.map((r) => this.recordJson(r, size)) };
+  historyAnswer(key: string, at?: number): Record<string, unknown> {
+    const epoch = at ?? this.size;
+    const { size, records } = this.#visible(key, epoch);
+    return { checkpoint: this.note(), state: this.stateJson(epoch), records: records.map((r) => this.recordJson(r, size)) };
   }
 
   txAnswer(id: string): Record<string, unknown> | undefined {
@@ -232,7 +233,10 @@ export class FakeCluster {
       return answer;
     }
     const history = /^\/v1\/keys\/([^/]+)\/history$/.exec(path);
-    if (history !== null) return this.historyAnswer(decodeURIComponent(history[1] as string));
+    if (history !== null) {
+      const at = url.searchParams.get('at');
+      return this.historyAnswer(decodeURIComponent(history[1] as string), at === null ? undefined : Number(at));
+    }
     const key = /^\/v1\/keys\/([^/]+)$/.exec(path);
     if (key !== null) {
       const at = url.searchParams.get('at');

@@ -44,9 +44,9 @@ export function verifyKeyAnswer(json: unknown, ctx: VerifyContext, key: string, 
   return { ...envelope, record };
 }
 
-/** `GET /v1/keys/{key}/history`: versions 1..n of the key, in order, each proven. */
-export function verifyHistoryAnswer(json: unknown, ctx: VerifyContext, key: string): VerifiedRecordsAnswer {
-  const envelope = verifyEnvelope(json, ctx);
+/** `GET /v1/keys/{key}/history` (and `?at=<epoch>`): versions 1..n of the key, in order, each proven. */
+export function verifyHistoryAnswer(json: unknown, ctx: VerifyContext, key: string, epoch?: number): VerifiedRecordsAnswer {
+  const envelope = verifyEnvelope(json, ctx, epoch);
   const records = recordsOf(json, envelope.state, ctx);
   records.forEach((record, i) => {
     if (record.key !== key) throw new VerifyError('entry_mismatch', `history of ${JSON.stringify(key)} holds key ${JSON.stringify(record.key)}`);
