@@ -295,6 +295,46 @@ test('restart: the proof service resumes its state log and keeps signing consist
   assert.equal(mid.epoch, before.size);
 });
 
+test('a shard that is down holds epochs back (never half-written); they complete when it returns', async () => {
+  const before = await checkpoint();
+  await cluster.shardProcs[1]?.stop();
+  try {
+    // Shard 0 still commits; no epoch can include it while shard 1 cannot report its head.
+    await write({ id: 'down-1', records: [{ key: `{${A}}:down:1`, value: 1 }] });
+    await new Promise((r) => setTimeout(r, 400));
+    const during = await checkpoint();
+    assert.equal(during.size, before.size, 'no epoch sealed while a shard is down');
+    // Not in any signed state (404), or shard 1 cannot be asked about its part (503 unavailable).
+    const missing = await http(`${cluster.proofUrl}/v1/transactions/down-1`);
+    assert.ok(missing.status === 404 || (missing.status === 503 && missing.headers.get('retry-after') !== null), missing.text);
+    // Reads that need only shard 0 still answer, at the last signed state.
+    const old = await http(`${cluster.proofUrl}/v1/keys/${enc(`{${A}}:r:1`)}`);
+    assert.equal(old.status, 200, old.text);
+  } finally {
+    await cluster.shardProcs[1]?.start();
+  }
+  const body = await getProven('/v1/transactions/down-1');
+  const { signed, state } = verifyEnvelope(body);
+  assert.ok(signed.size > before.size);
+  for (const r of body['records'] as RecordJson[]) verifyRecord(r, state, SHARDS);
+});
+
+test('a nats-server restart: epochs resume and new writes are proven', async () => {
+  const before = await checkpoint();
+  await cluster.nats.restart();
+  const receipt = await until('a write after the broker restart', WAIT_MS, async () => {
+    const a = await http(`${cluster.ingestUrl}/v1/transactions`, { body: { id: 'nats-1', records: [{ key: `{${A}}:n:1`, value: 1 }, { key: `{${B}}:n:1`, value: 1 }] } });
+    return a.status === 200 ? a.body : undefined;
+  });
+  assert.equal(receipt['id'], 'nats-1');
+  const body = await getProven('/v1/transactions/nats-1');
+  const { signed, state } = verifyEnvelope(body);
+  for (const r of body['records'] as RecordJson[]) verifyRecord(r, state, SHARDS);
+  const c = await http(`${cluster.proofUrl}/v1/consistency?from=${before.size}&to=${signed.size}`);
+  assert.equal(c.status, 200, c.text);
+  verifyConsistency(before.size, signed.size, (c.body['proof'] as string[]).map(fromB64), before.root, signed.root);
+});
+
 test('the SDK (@cairn/client) verifies writes and reads against this service', async () => {
   const client = new CairnClient({ proofUrl: cluster.proofUrl, ingestUrl: cluster.ingestUrl, verifierKey: keys.verifierKey, origin: ORIGIN });
   const key = `{${A}}:sdk/1`;
