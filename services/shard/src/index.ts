@@ -13,6 +13,6 @@ export { ShardError, shardErrorCodes, isShardErrorCode, asShardError, isInputErr
 export { decodeMessage, planRuns, runTxs, type Decoded, type InboundMessage, type Layout, type Run, type RunLimits } from './plan.js';
 export { Boundaries } from './boundaries.js';
 export { Applier, type ApplierOptions, type ApplyStats } from './apply.js';
-export { ReadApi, readOps, leafJson, b64, type ReadOp, type LeafJson, type HeadJson, type ReadLimits, type NextOnSubject } from './reads.js';
+export { ReadApi, readOps, leafJson, b64, type ReadOp, type LeafJson, type HeadJson, type ReadLimits, type StreamView } from './reads.js';
 export { ShardReadClient, READ_TIMEOUT_MS_DEFAULT, type ReadClientOptions } from './client.js';
 export { startShard, storageLimitsForShard, type ShardWorker } from './worker.js';

@@ -33,8 +33,13 @@ export interface ReadLimits {
   readonly leaves_max: number;
 }
 
-/** Finds the first stream message on this shard's subject at or after `seq`, if any. */
-export type NextOnSubject = (seq: number) => Promise<number | undefined>;
+/** What headAt needs to know about the stream beyond this shard's own progress. */
+export interface StreamView {
+  /** The first stream message on this shard's subject at or after `seq`, if any. */
+  nextOnSubject(seq: number): Promise<number | undefined>;
+  /** The stream's last sequence (any subject). */
+  lastSeq(): Promise<number>;
+}
 
 type Req = Record<string, unknown>;
 
@@ -81,7 +86,7 @@ export class ReadApi {
     private readonly store: Store,
     private readonly applier: Applier,
     private readonly limits: ReadLimits,
-    private readonly nextOnSubject: NextOnSubject,
+    private readonly stream: StreamView,
   ) {}
 
   /** Decodes, answers, encodes. Throws ShardErrors (the transport turns them into error replies). */
@@ -144,8 +149,13 @@ export class ReadApi {
     for (;;) {
       const applied = this.applier.applied;
       if (applied >= seq) break;
-      const next = await this.nextOnSubject(applied + 1);
-      if (next === undefined || next > seq) break;
+      const next = await this.stream.nextOnSubject(applied + 1);
+      if (next === undefined || next > seq) {
+        // A cut beyond the stream's end is not a cut yet: a later message could still fall below it.
+        const last = await this.stream.lastSeq();
+        if (seq > last) throw new ShardError('SHARD_OUT_OF_RANGE', `sequence ${seq} is beyond the stream's last sequence ${last}`);
+        break;
+      }
       await this.applier.waitApplied(next, Math.max(1, deadline - Date.now()));
     }
     const boundary = this.applier.boundaries.lastAtOrBefore(seq);
@@ -168,12 +178,12 @@ export class ReadApi {
     for (let s = seq; s >= low; s -= 1) {
       const head = await this.store.headAt(s);
       if (head === undefined) continue;
-      const next = await this.nextOnSubject(s + 1);
+      const next = await this.stream.nextOnSubject(s + 1);
       if (next !== undefined && next <= seq) break;
       return { size: head.size, root: b64(head.root), seq, atSeq: s };
     }
     if (low === 1) {
-      const first = await this.nextOnSubject(1);
+      const first = await this.stream.nextOnSubject(1);
       if (first === undefined || first > seq) return this.sized(seq, 0, 0);
     }
     throw new ShardError('SHARD_HEAD_UNKNOWN', `no stored head within ${this.limits.head_probe_max} sequences at or below ${seq}`);

@@ -14,7 +14,7 @@ import {
 } from '@cairn/transport';
 import { Applier } from './apply.js';
 import type { ShardConfig } from './config.js';
-import { ReadApi, type NextOnSubject } from './reads.js';
+import { ReadApi, type StreamView } from './reads.js';
 
 // The ingest validates every client-facing bound; the store's own bounds only guard its format.
 // They are set to the engine's maxima so that a message the ingest accepted is never refused here
@@ -57,7 +57,7 @@ export async function startShard(config: ShardConfig, log: (line: string) => voi
       publish: (event) => t.publishEvent(events, event),
       log,
     });
-    const reads = new ReadApi(store, applier, config, nextOnSubject(await jetstreamManager(t.nc), config.stream, shardSubject(layout, config.shard)));
+    const reads = new ReadApi(store, applier, config, streamView(await jetstreamManager(t.nc), config.stream, shardSubject(layout, config.shard)));
     const service: Service = t.serve(readSubject(layout, config.shard), (req) => reads.handle(req.data), { in_flight_max: config.read_inflight_max });
     const consumer: ShardConsumer = await t.consume(
       {
@@ -92,14 +92,19 @@ export async function startShard(config: ShardConfig, log: (line: string) => voi
 // nats.js types the query narrower than the server accepts, hence the cast.
 const NO_MESSAGE_FOUND = 10_037;
 
-function nextOnSubject(jsm: JetStreamManager, stream: string, subject: string): NextOnSubject {
-  return async (seq) => {
-    try {
-      const msg = await jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as MsgRequest);
-      return msg === null ? undefined : msg.seq;
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return undefined;
-      throw error;
-    }
+function streamView(jsm: JetStreamManager, stream: string, subject: string): StreamView {
+  return {
+    async nextOnSubject(seq) {
+      try {
+        const msg = await jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as MsgRequest);
+        return msg === null ? undefined : msg.seq;
+      } catch (error) {
+        if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return undefined;
+        throw error;
+      }
+    },
+    async lastSeq() {
+      return (await jsm.streams.info(stream)).state.last_seq;
+    },
   };
 }

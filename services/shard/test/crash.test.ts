@@ -174,6 +174,8 @@ test('kill -9 of a shard worker under load, then its restart: nothing acknowledg
   await victim?.kill();
   await sleep(300);
   await victim?.start();
+  // The kill came after commits: the restart resumed from a committed sequence, not from zero.
+  assert.match(victim?.output ?? '', /serving shard 1\/2 .*seq 0,[^]*serving shard 1\/2 .*seq [1-9]/);
   while (Date.now() - started < LOAD_MS) await sleep(50);
   stop = true;
   const tally = await loading;
