@@ -145,6 +145,7 @@ export class Store {
   #tail: Promise<unknown> = Promise.resolve();
   #queued = 0;
   #closed: StorageError | undefined;
+  #closing: Promise<void> | undefined;
   readonly #sharedPack = new PackBuffer(true);
   readonly #localPack = new PackBuffer(false);
   readonly #metrics: AppendMetrics = { appends: 0, records: 0, decideMs: 0, packMs: 0, hashMs: 0, treeMs: 0, writeMs: 0 };
@@ -225,12 +226,16 @@ export class Store {
     return this.#serialize(() => this.#erase(key, version));
   }
 
+  /** Waits for queued writes, then releases RocksDB and the pool it created. Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed?.message.endsWith('closed by the caller')) return;
-    await this.#tail;
-    this.#closed = new StorageError(StorageErrorCode.Closed, 'store closed by the caller');
-    if (this.#ownsPool) await this.#pool?.destroy();
-    await this.#kv.close();
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closing = (async () => {
+      await this.#tail;
+      this.#closed ??= new StorageError(StorageErrorCode.Closed, 'store closed by the caller');
+      if (this.#ownsPool) await this.#pool?.destroy();
+      await this.#kv.close();
+    })();
+    return this.#closing;
   }
 
   #serialize<T>(work: () => Promise<T>): Promise<T> {

@@ -224,6 +224,19 @@ for (const binding of bindingsUnderTest()) {
       }
     });
 
+    test('a transaction of tx_records_max (10,000) records commits; one more is refused', async () => {
+      await withStore('big-tx', { binding }, async (store) => {
+        const records = Array.from({ length: 10_000 }, (_, i) => put(`big:${i % 9_000}`, `v${i}`));
+        await rejectsWith(store.append({ seq: 1, txs: [tx('too-big', [...records, put('x', 'y')])] }), 'STORAGE_TX_TOO_MANY_RECORDS');
+        const result = await store.append({ seq: 1, txs: [tx('big', records)] });
+        assert.ok(!result.skipped);
+        assert.equal(result.txs[0]?.records.length, 10_000);
+        assert.equal(store.head().size, 10_000);
+        assert.equal((await store.latest('big:5'))?.entry.version, 2);
+        assert.equal((await store.transaction('big'))?.leaves.length, 10_000);
+      });
+    });
+
     test('appends beyond append_queue_max are pushed back with STORAGE_BUSY', async () => {
       await withStore('busy', { binding, limits: { append_queue_max: 2 } }, async (store) => {
         const results = await Promise.allSettled(
