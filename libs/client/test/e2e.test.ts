@@ -5,6 +5,7 @@
 // auditor must refuse with the right code.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, type TempDir } from '@cairn/testkit';
 import { shardOfKey } from '@cairn/wire';
@@ -133,6 +134,25 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
     assert.equal(report.failure?.from?.size, before.trusted?.size);
   });
 
+  it('a shard restored from an older copy of its data replays the stream to the same roots: no fork, reads verify', async () => {
+    const stateFile = join(work.path, 'shard-restore-audit.note');
+    const copy = join(work.path, 'shard1-copy');
+    const key = keyOn(1, 'sr');
+    const client = sdk(new FileStateStore(join(work.path, 'shard-restore-client.note')));
+    await client.write({ id: 'e2e-sr-1', records: [{ key, value: 1 }] });
+    await cluster.withShardStopped(1, async (dir) => cpSync(dir, copy, { recursive: true }));
+    await client.write({ id: 'e2e-sr-2', records: [{ key, value: 2 }] });
+    assert.ok((await runAudit({ proofUrl: cluster.proofUrl, verifierKey: cluster.verifierKey, origin: ORIGIN, stateFile })).ok);
+    await cluster.withShardStopped(1, async (dir) => {
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(copy, dir, { recursive: true });
+    });
+    await client.write({ id: 'e2e-sr-3', records: [{ key, value: 3 }] });
+    assert.deepEqual((await client.history(key)).records.map((r) => r.json), [1, 2, 3]);
+    const report = await runAudit({ proofUrl: cluster.proofUrl, verifierKey: cluster.verifierKey, origin: ORIGIN, stateFile, sample: { seed: 'sr', keys: [key] } });
+    assert.ok(report.ok, formatAuditReport(report));
+  });
+
   // Tamper tests: each uses its own keys and a fresh SDK, because an edit below a shard's tree also
   // breaks later proofs that pass through the edited bytes (which is the point).
 
@@ -163,6 +183,15 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
     assert.ok(even !== undefined);
     await cluster.withShardStopped(even.shard, (dir) => tamperTileNode(dir, even.leafIndex + 1));
     await refused('inclusion_failed', sdk().get(even.key), () => cluster.logs());
+    // The auditor's record sampling catches it too, naming the code.
+    const report = await runAudit({
+      proofUrl: cluster.proofUrl,
+      verifierKey: cluster.verifierKey,
+      origin: ORIGIN,
+      stateFile: join(work.path, 'audit-tn.note'),
+      sample: { seed: 'tn', keys: [even.key], keys_per_round: 1, epochs_per_round: 0 },
+    });
+    assert.equal(report.failure?.code, 'inclusion_failed', formatAuditReport(report));
   });
 
   it('TAMPER key index: a key-index entry pointing at another leaf is refused (entry_mismatch)', async () => {
