@@ -8,4 +8,5 @@ export {
   type AuditReport,
   type AuditFailure,
   type AuditHead,
+  type AuditSampleOptions,
 } from '../audit.js';
