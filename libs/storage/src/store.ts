@@ -463,6 +463,7 @@ export class Store {
   async headAt(seq: number): Promise<Head | undefined> {
     this.#assertOpen();
     checkSeq(seq);
+    if (seq > this.#state.seq) return undefined;
     const bytes = await this.#kv.get(seqHeadKey(seq));
     if (bytes === undefined) return undefined;
     const { size, root } = decodeSeqHead(bytes);
