@@ -22,10 +22,10 @@ import { HashScratch } from '../src/hasher.js';
 /**
  * Each figure alternates short slices of the measured call and of its raw crypto.hash baseline,
  * so both see the same machine load (others share this box); the ratio is the median of the
- * per-round ratios. 18 figures x ROUNDS x 2 x SLICE_MS => about 15 s in all.
+ * per-round ratios. 20 figures x ROUNDS x 2 x SLICE_MS => about 16 s of measurement.
  */
-const ROUNDS = 8;
-const SLICE_MS = 50;
+const ROUNDS = 16;
+const SLICE_MS = 25;
 /** Calls per timing check, so the clock is not what we measure. */
 const CALLS_PER_CHECK = 128;
 /** Upper bound on calls per slice, whatever the machine. */
