@@ -28,6 +28,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tree indexes and sizes reach 2^53-1; JavaScript's bitwise operators truncate to 32 bits.
+    files: ['libs/merkle/src/**'],
+    rules: { 'no-bitwise': 'error' },
+  },
+  {
     files: ['libs/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: serviceImports, message: 'libs never import services.' }] }],
