@@ -8,7 +8,7 @@
 import { CairnError, shardOfKey, validateKey, txLimitsDefault, type LeafEntry } from '@cairn/wire';
 import { b64 } from './bytes.js';
 import type { SignedHead } from './sealer.js';
-import type { ShardReads, ShardRecord } from './shard-reads.js';
+import type { ShardLeaf, ShardReads } from './shard-reads.js';
 import type { StateLog, StoredState } from './state-log.js';
 
 export interface EntryJson {
@@ -64,12 +64,14 @@ export class Answers {
     const shard = this.#shardOf(key);
     const stored = await this.log.state(n);
     const size = shardSize(stored, shard);
+    const state = this.#state(stored, head.size);
+    state.catch(() => undefined); // awaited below; a record error must not leave it unhandled
     const found = size === 0 ? undefined : await this.reads.recordAt(shard, key, size);
     // Not compared with `key` here: a shard answering another key is the client's to catch
     // (entry_mismatch), like every other lie; this service only relays.
     if (found === undefined) throw new CairnError('not_found', `key has no version at state ${n}`);
-    const [record, state] = await Promise.all([this.#record(shard, found, size), this.#state(stored, head.size)]);
-    return { checkpoint: head.note, state, record };
+    const [record, stateJson] = await Promise.all([this.#record(shard, found, size, this.reads.meta(shard, found.entry.txId)), state]);
+    return { checkpoint: head.note, state: stateJson, record };
   }
 
   async history(head: SignedHead, key: string, at: number | undefined): Promise<object> {
@@ -81,7 +83,18 @@ export class Answers {
     const found = size === 0 ? [] : await this.reads.history(shard, key, size, max + 1);
     if (found.length === 0) throw new CairnError('not_found', `key has no version at state ${n}`);
     if (found.length > max) throw new CairnError('too_many_records', `key has more than ${max} versions (history_versions_max)`);
-    const records = await boundedMap(found, (r) => this.#record(shard, r, size));
+    // One meta lookup per transaction, shared by its leaves.
+    const metas = new Map<string, Promise<Uint8Array>>();
+    const metaOf = (txId: string): Promise<Uint8Array> => {
+      let meta = metas.get(txId);
+      if (meta === undefined) {
+        meta = this.reads.meta(shard, txId);
+        meta.catch(() => undefined);
+        metas.set(txId, meta);
+      }
+      return meta;
+    };
+    const records = await boundedMap(found, (leaf) => this.#record(shard, leaf, size, metaOf(leaf.entry.txId)));
     return { checkpoint: head.note, state: await this.#state(stored, head.size), records };
   }
 
@@ -93,10 +106,10 @@ export class Answers {
     );
     const found = parts.filter((p) => p.tx !== undefined);
     if (found.length === 0) throw new CairnError('not_found', `transaction ${id} is not in state ${stored.epoch}`);
-    const total = found.reduce((sum, p) => sum + (p.tx?.records.length ?? 0), 0);
+    const total = found.reduce((sum, p) => sum + (p.tx?.leaves.length ?? 0), 0);
     if (total > this.limits.tx_records_max) throw new CairnError('too_many_records', `transaction has ${total} records, above tx_records_max`);
-    const jobs = found.flatMap((p) => (p.tx?.records ?? []).map((r) => ({ shard: p.shard, size: p.size, r })));
-    const records = await boundedMap(jobs, (j) => this.#record(j.shard, j.r, j.size));
+    const jobs = found.flatMap((p) => (p.tx === undefined ? [] : p.tx.leaves.map((leaf) => ({ shard: p.shard, size: p.size, leaf, meta: p.tx?.meta as Uint8Array }))));
+    const records = await boundedMap(jobs, (j) => this.#record(j.shard, j.leaf, j.size, Promise.resolve(j.meta)));
     return { checkpoint: head.note, state: await this.#state(stored, head.size), records };
   }
 
@@ -133,15 +146,16 @@ export class Answers {
     return { index: stored.epoch - 1, bytes: b64(stored.bytes), entry: entryJson(stored.entry), inclusion: inclusion.map(b64) };
   }
 
-  async #record(shard: number, r: ShardRecord, size: number): Promise<RecordJson> {
-    const inclusion = await this.reads.inclusionProof(shard, r.leafIndex, size);
+  /** The record's inclusion proof is fetched while its meta (already asked for) arrives. */
+  async #record(shard: number, r: ShardLeaf, size: number, meta: Promise<Uint8Array>): Promise<RecordJson> {
+    const [inclusion, metaBytes] = await Promise.all([this.reads.inclusionProof(shard, r.leafIndex, size), meta]);
     return {
       shard,
       leafIndex: r.leafIndex,
       entry: entryJson(r.entry),
       value: r.value === undefined ? null : b64(r.value),
       erased: r.erased,
-      meta: b64(r.meta),
+      meta: b64(metaBytes),
       inclusion: inclusion.map(b64),
     };
   }

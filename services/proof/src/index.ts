@@ -2,7 +2,7 @@ export { loadConfig, checkConfig, configDefaults, envName, flagName, usage, data
 export { loadSigner, keygen, verifierKeyOf, type KeygenResult } from './signer.js';
 export { StateLog, type StateLogHead, type StoredState } from './state-log.js';
 export { Sealer, type SealerOptions, type SealOutcome, type SignedHead, type MarkerPublisher } from './sealer.js';
-export type { ShardReads, ShardRecord, ShardTx, TreeHead } from './shard-reads.js';
+export type { ShardReads, ShardLeaf, ShardTx, TreeHead } from './shard-reads.js';
 export { NatsShards } from './nats-shards.js';
 export { Answers, entryJson, type AnswerLimits, type EntryJson, type StateJson, type RecordJson } from './answers.js';
 export { createProofServer, toCairnError, type HttpOptions } from './http.js';

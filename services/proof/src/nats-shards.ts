@@ -6,7 +6,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { isTransportError, readSubject, shardSubject, TransportErrorCode, type Transport } from '@cairn/transport';
 import { CairnError, encodeEpochMarker } from '@cairn/wire';
 import type { MarkerPublisher } from './sealer.js';
-import type { ShardReads, ShardRecord, ShardTx, TreeHead } from './shard-reads.js';
+import type { ShardLeaf, ShardReads, ShardTx, TreeHead } from './shard-reads.js';
 
 interface LeafJson {
   index: number;
@@ -21,8 +21,6 @@ interface LeafJson {
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-/** Transactions whose meta one answer looks up (records of one tx share it). */
-const META_CACHE_MAX = 1_024;
 /** Versions asked per history request: the shard's default history_versions_max. */
 const HISTORY_PAGE_MAX = 1_000;
 
@@ -81,7 +79,7 @@ export class NatsShards implements ShardReads, MarkerPublisher {
     return { size: a.size, root: fromB64(a.root, 'root') };
   }
 
-  async recordAt(shard: number, key: string, size: number): Promise<ShardRecord | undefined> {
+  async recordAt(shard: number, key: string, size: number): Promise<ShardLeaf | undefined> {
     let a: { size: number; leaf: LeafJson };
     try {
       a = await this.#call(shard, { op: 'at', key, size });
@@ -89,10 +87,10 @@ export class NatsShards implements ShardReads, MarkerPublisher {
       if (error instanceof CairnError && error.code === 'not_found') return undefined;
       throw error;
     }
-    return (await this.#withMeta(shard, [a.leaf]))[0];
+    return leafOf(a.leaf);
   }
 
-  async history(shard: number, key: string, size: number, limit: number): Promise<ShardRecord[]> {
+  async history(shard: number, key: string, size: number, limit: number): Promise<ShardLeaf[]> {
     const leaves: LeafJson[] = [];
     // Pages of HISTORY_PAGE_MAX versions (the shard's default bound), oldest first.
     for (let page = 0; page <= Math.ceil(limit / HISTORY_PAGE_MAX); page += 1) {
@@ -110,7 +108,7 @@ export class NatsShards implements ShardReads, MarkerPublisher {
       leaves.push(...below);
       if (below.length < want) break;
     }
-    return this.#withMeta(shard, leaves);
+    return leaves.map(leafOf);
   }
 
   async transaction(shard: number, id: string, size: number): Promise<ShardTx | undefined> {
@@ -123,8 +121,7 @@ export class NatsShards implements ShardReads, MarkerPublisher {
     }
     // A part is committed whole, so it is in the state's tree entirely or not at all.
     if (a.leaves.some((l) => l.index >= size)) return undefined;
-    const meta = fromB64(a.meta, 'meta');
-    return { id: a.id, meta, records: a.leaves.map((l) => record(l, meta)) };
+    return { id: a.id, meta: fromB64(a.meta, 'meta'), leaves: a.leaves.map(leafOf) };
   }
 
   async inclusionProof(shard: number, index: number, size: number): Promise<Uint8Array[]> {
@@ -137,28 +134,7 @@ export class NatsShards implements ShardReads, MarkerPublisher {
     return a.proof.map((p) => fromB64(p, 'proof'));
   }
 
-  /** Leaves carry no meta; it is the meta of their transaction, one lookup per transaction. */
-  async #withMeta(shard: number, leaves: readonly LeafJson[]): Promise<ShardRecord[]> {
-    const metas = new Map<string, Uint8Array>();
-    const out: ShardRecord[] = [];
-    for (const leaf of leaves) {
-      let meta = metas.get(leaf.txId);
-      if (meta === undefined) {
-        meta = await this.#metaOf(shard, leaf.txId);
-        if (metas.size >= META_CACHE_MAX) metas.clear();
-        metas.set(leaf.txId, meta);
-      }
-      out.push(record(leaf, meta));
-    }
-    return out;
-  }
-
-  /**
-   * The meta of a transaction. If the shard has no such transaction (its leaf says a txId the
-   * transaction index does not know: damaged or tampered bytes), the record still goes out, with
-   * empty meta, so the client's hash check names the failure instead of a misleading 404.
-   */
-  async #metaOf(shard: number, txId: string): Promise<Uint8Array> {
+  async meta(shard: number, txId: string): Promise<Uint8Array> {
     try {
       const tx = await this.#call<{ meta: string }>(shard, { op: 'transaction', id: txId });
       return fromB64(tx.meta, 'meta');
@@ -186,13 +162,11 @@ export class NatsShards implements ShardReads, MarkerPublisher {
   }
 }
 
-function record(l: LeafJson, meta: Uint8Array): ShardRecord {
-  const value = l.value === null ? undefined : fromB64(l.value, 'value');
+function leafOf(l: LeafJson): ShardLeaf {
   return {
     leafIndex: l.index,
     entry: { txId: l.txId, key: l.key, version: l.version, valueHash: fromB64(l.valueHash, 'valueHash'), metaHash: fromB64(l.metaHash, 'metaHash') },
-    value,
+    value: l.value === null ? undefined : fromB64(l.value, 'value'),
     erased: l.erased,
-    meta,
   };
 }

@@ -8,32 +8,36 @@ export interface TreeHead {
   readonly root: Uint8Array;
 }
 
-/** One record as a shard stores it. */
-export interface ShardRecord {
+/** One leaf as a shard stores it (its meta is its transaction's: see ShardReads.meta). */
+export interface ShardLeaf {
   readonly leafIndex: number;
   readonly entry: LeafEntry;
   /** Canonical value bytes, or undefined once erased. */
   readonly value: Uint8Array | undefined;
   readonly erased: boolean;
-  /** Canonical meta bytes of the record's transaction. */
-  readonly meta: Uint8Array;
 }
 
 export interface ShardTx {
   readonly id: string;
+  /** Canonical meta bytes of the transaction. */
   readonly meta: Uint8Array;
-  readonly records: readonly ShardRecord[];
+  readonly leaves: readonly ShardLeaf[];
 }
 
 export interface ShardReads {
   /** The shard's head after every message with stream sequence <= seq on its subject. */
   headAt(shard: number, seq: number, timeoutMs: number): Promise<TreeHead>;
   /** The version of `key` that the shard's tree of `size` leaves holds, if any. */
-  recordAt(shard: number, key: string, size: number): Promise<ShardRecord | undefined>;
+  recordAt(shard: number, key: string, size: number): Promise<ShardLeaf | undefined>;
   /** Versions 1.. of `key` below tree size `size`, oldest first, at most `limit`. */
-  history(shard: number, key: string, size: number, limit: number): Promise<ShardRecord[]>;
+  history(shard: number, key: string, size: number, limit: number): Promise<ShardLeaf[]>;
   /** The part of transaction `id` on this shard, if the tree of `size` leaves holds it. */
   transaction(shard: number, id: string, size: number): Promise<ShardTx | undefined>;
+  /**
+   * Canonical meta bytes of transaction `txId` on this shard. Empty when the shard does not know
+   * the transaction (a damaged leaf): the client's meta-hash check then names the failure.
+   */
+  meta(shard: number, txId: string): Promise<Uint8Array>;
   inclusionProof(shard: number, index: number, size: number): Promise<Uint8Array[]>;
   consistencyProof(shard: number, size1: number, size2: number): Promise<Uint8Array[]>;
 }

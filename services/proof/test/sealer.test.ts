@@ -48,6 +48,7 @@ class Script implements MarkerPublisher {
       recordAt: unused,
       history: unused,
       transaction: unused,
+      meta: unused,
       inclusionProof: unused,
       consistencyProof: unused,
     };
