@@ -18,6 +18,8 @@ export interface ProofConfig {
   readonly signer_key_file: string;
   /** '' = <cwd>/.data/proof */
   readonly data_dir: string;
+  /** Access-Control-Allow-Origin on answers ('' = none): browsers run the SDK from other origins. */
+  readonly cors_allow_origin: string;
   readonly epoch_interval_ms: number;
   /** How long one epoch waits for every shard's headAt answer before it is abandoned. */
   readonly head_timeout_ms: number;
@@ -64,6 +66,7 @@ export const stringSettings: readonly StringSetting[] = [
   { key: 'signer_key', pattern: /^(PRIVATE\+KEY\+\S+)?$/, default: '', help: 'Ed25519 signer key (from cairn keygen)', secret: true },
   { key: 'signer_key_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'file holding the signer key' },
   { key: 'data_dir', pattern: /^[^\0]{0,4096}$/, default: '', help: 'state-log directory (default .data/proof)' },
+  { key: 'cors_allow_origin', pattern: /^(\*|https?:\/\/[A-Za-z0-9.:-]+)?$/, default: '*', help: "Access-Control-Allow-Origin ('' = none)" },
 ];
 
 export const numberSettings: readonly NumberSetting[] = [
@@ -84,6 +87,7 @@ const envOverrides: Partial<Record<keyof ProofConfig, string>> = {
   port: 'CAIRN_PROOF_PORT',
   host: 'CAIRN_PROOF_HOST',
   data_dir: 'CAIRN_PROOF_DATA_DIR',
+  cors_allow_origin: 'CAIRN_PROOF_CORS_ALLOW_ORIGIN',
   // The shard has its own history_versions_max under CAIRN_HISTORY_VERSIONS_MAX.
   history_versions_max: 'CAIRN_PROOF_HISTORY_VERSIONS_MAX',
 };

@@ -9,6 +9,8 @@ import type { SignedHead } from './sealer.js';
 
 export interface HttpOptions {
   readonly origin: string;
+  /** Access-Control-Allow-Origin value, or '' for none. */
+  readonly cors_allow_origin?: string;
   readonly requests_inflight_max: number;
   readonly retry_after_s: number;
   readonly answers: Answers;
@@ -23,6 +25,17 @@ const AT_PATTERN = /^[1-9][0-9]{0,15}$/;
 export function createProofServer(o: HttpOptions): Server {
   let inFlight = 0;
   const server = createServer((req, res) => {
+    // Every answer is public and verified by the client, so any page may read it (the SDK runs in
+    // browsers); Retry-After must be readable there too.
+    if (o.cors_allow_origin !== undefined && o.cors_allow_origin !== '') {
+      res.setHeader('access-control-allow-origin', o.cors_allow_origin);
+      res.setHeader('access-control-expose-headers', 'retry-after');
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { allow: 'GET, HEAD, OPTIONS', 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'accept', 'access-control-max-age': '600' });
+      res.end();
+      return;
+    }
     if (inFlight >= o.requests_inflight_max) {
       sendError(res, new CairnError('backpressure', `${o.requests_inflight_max} requests in flight`, { retryAfterSeconds: o.retry_after_s }), o);
       return;

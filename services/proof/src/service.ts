@@ -53,6 +53,7 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
     const answers = new Answers(stateLog, shards, config);
     server = createProofServer({
       origin: config.origin,
+      cors_allow_origin: config.cors_allow_origin,
       requests_inflight_max: config.requests_inflight_max,
       retry_after_s: config.retry_after_s,
       answers,

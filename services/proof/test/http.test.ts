@@ -10,6 +10,7 @@ const head: SignedHead = { size: 1, root: new Uint8Array(32), note: 'note\n' };
 async function serve(answers: Partial<Answers>, inflight: number): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createProofServer({
     origin: 'o',
+    cors_allow_origin: '*',
     requests_inflight_max: inflight,
     retry_after_s: 3,
     answers: answers as Answers,
@@ -67,6 +68,12 @@ test('http: errors map through the wire table; internals are hidden', async () =
     assert.equal(unavailable.headers.get('retry-after'), '1');
     assert.equal((await fetch(`${s.url}/v1/keys/a/b/c`)).status, 404);
     assert.equal((await fetch(`${s.url}/v1/checkpoint`, { method: 'DELETE' })).status, 405);
+    // Browsers may read every answer, errors included, and see Retry-After.
+    assert.equal(unavailable.headers.get('access-control-allow-origin'), '*');
+    assert.match(unavailable.headers.get('access-control-expose-headers') ?? '', /retry-after/);
+    const preflight = await fetch(`${s.url}/v1/keys/a`, { method: 'OPTIONS' });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /GET/);
   } finally {
     await s.close();
   }
