@@ -115,7 +115,12 @@ export class TileWriter {
       if (nodes % TILE_WIDTH === 0) continue;
       const bytes = await read(tileKey(row, tile));
       if (bytes === undefined) throw corrupt(`open tile (${row}, ${tile}) missing`);
-      writer.#open.set(row, OpenTile.decode(row, tile, bytes));
+      const open = OpenTile.decode(row, tile, bytes);
+      // The head and the tiles are written together: any other width means they are not.
+      if (open.width !== nodes % TILE_WIDTH) {
+        throw corrupt(`open tile (${row}, ${tile}) holds ${open.width} nodes, the head needs ${nodes % TILE_WIDTH}`);
+      }
+      writer.#open.set(row, open);
     }
     return writer;
   }

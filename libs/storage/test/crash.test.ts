@@ -100,6 +100,13 @@ for (const binding of bindingsUnderTest()) {
           assert.ok(head.seq <= outcome.acknowledged + 1, `seq ${head.seq} beyond ${outcome.acknowledged} + 1`);
           await advance(reference, head.seq);
           assert.deepEqual(head, reference.head(), `round ${round}: not the state after ${head.seq} whole batches`);
+          if (head.size > 0) {
+            // The newest leaf, value and key-index entry are there, not only the head.
+            const last = await store.leaf(head.size - 1);
+            assert.deepEqual(last, await reference.leaf(head.size - 1));
+            assert.deepEqual(await store.latest(last.entry.key), await reference.latest(last.entry.key));
+            assert.deepEqual(await store.inclusionProof(head.size - 1, head.size), await reference.inclusionProof(head.size - 1, head.size));
+          }
           for (const key of ['key:0', 'key:17', 'key:499']) {
             assert.deepEqual((await store.latest(key))?.entry, (await reference.latest(key))?.entry);
           }
