@@ -240,6 +240,9 @@ export class Store {
 
   #serialize<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#closing !== undefined) {
+      return Promise.reject(new StorageError(StorageErrorCode.Closed, 'store is closing'));
+    }
     if (this.#queued >= this.limits.append_queue_max) {
       return Promise.reject(new StorageError(StorageErrorCode.Busy, `${this.#queued} writes queued (append_queue_max)`));
     }

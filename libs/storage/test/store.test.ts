@@ -252,8 +252,14 @@ for (const binding of bindingsUnderTest()) {
       const { dir, cleanup } = tempDir('closed');
       try {
         const store = await openStore({ dir, binding });
+        // Writes queued before close finish; writes after it are refused.
+        const queued = store.append({ seq: 1, txs: [tx('t', [put('k', 'v')])] });
+        const closing = store.close();
+        await rejectsWith(store.append({ seq: 2, txs: [] }), 'STORAGE_CLOSED');
+        assert.equal((await queued).head.size, 1);
+        await closing;
         await store.close();
-        await rejectsWith(store.append({ seq: 1, txs: [] }), 'STORAGE_CLOSED');
+        await rejectsWith(store.append({ seq: 3, txs: [] }), 'STORAGE_CLOSED');
         await rejectsWith(store.latest('k'), 'STORAGE_CLOSED');
       } finally {
         cleanup();
