@@ -66,66 +66,68 @@ export function checkSeq(seq: unknown): number {
 /** encodeInto a reused buffer then one exact copy: about 3x cheaper than encode() for short strings. */
 const encodeScratch = new Uint8Array(64 * 1024);
 
+/**
+ * Where a field sits in the batch, for error messages: "txs[3].records[7].key". Built only when
+ * an error is thrown; building it for every record cost more than checking the record.
+ */
+function where(tx: number, record: number, field: string): string {
+  return record < 0 ? `txs[${tx}].${field}` : `txs[${tx}].records[${record}].${field}`;
+}
+
 /** UTF-8 of a checked string, copied into a new array at `offset` (the bytes before are zero). */
-function stringBytes(value: unknown, what: string, max: number, code: StorageErrorCode, offset = 0): Uint8Array {
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string`);
-  if (loneSurrogate.test(value)) throw invalid(`${what} holds a lone UTF-16 surrogate`);
+function stringBytes(value: unknown, max: number, code: StorageErrorCode, offset: number, tx: number, record: number, field: string): Uint8Array {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${where(tx, record, field)} must be a non-empty string`);
+  if (loneSurrogate.test(value)) throw invalid(`${where(tx, record, field)} holds a lone UTF-16 surrogate`);
   const { read, written } = utf8.encodeInto(value, encodeScratch);
-  if (read < value.length) {
-    const bytes = utf8.encode(value);
-    throw tooLarge(code, `${what} is ${bytes.length} bytes, above ${max}`);
+  if (read < value.length || written > max) {
+    throw tooLarge(code, `${where(tx, record, field)} is ${utf8.encode(value).length} bytes, above ${max}`);
   }
-  if (written > max) throw tooLarge(code, `${what} is ${written} bytes, above ${max}`);
   const out = new Uint8Array(offset + written);
   out.set(encodeScratch.subarray(0, written), offset);
   return out;
 }
 
-function checkBytes(value: unknown, what: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array`);
+function checkBytes(value: unknown, max: number, code: StorageErrorCode, tx: number, record: number, field: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw invalid(`${where(tx, record, field)} must be a Uint8Array`);
+  if (value.length > max) throw tooLarge(code, `${where(tx, record, field)} is ${value.length} bytes, above ${max}`);
   return value;
 }
 
-function checkExpect(expect: unknown, what: string): Expect | undefined {
+function checkExpect(expect: unknown, tx: number, record: number): Expect | undefined {
   if (expect === undefined) return undefined;
-  if (typeof expect !== 'object' || expect === null) throw invalid(`${what} must be an object`);
-  const fields = Object.keys(expect);
-  if (fields.length === 1 && 'absent' in expect && expect.absent === true) return { absent: true };
-  if (fields.length === 1 && 'version' in expect) {
-    const version = expect.version;
-    if (typeof version === 'number' && Number.isSafeInteger(version) && version >= 1) return { version };
+  if (typeof expect === 'object' && expect !== null) {
+    const fields = Object.keys(expect);
+    if (fields.length === 1 && 'absent' in expect && expect.absent === true) return { absent: true };
+    if (fields.length === 1 && 'version' in expect) {
+      const version = expect.version;
+      if (typeof version === 'number' && Number.isSafeInteger(version) && version >= 1) return { version };
+    }
   }
-  throw invalid(`${what} must be {version: n >= 1} or {absent: true}`);
+  throw invalid(`${where(tx, record, 'expect')} must be {version: n >= 1} or {absent: true}`);
 }
 
-function prepareRecord(record: RecordInput, what: string, limits: StorageLimits): PreparedRecord {
-  if (typeof record !== 'object' || record === null) throw invalid(`${what} must be an object`);
+function prepareRecord(record: RecordInput, tx: number, index: number, limits: StorageLimits): PreparedRecord {
+  if (typeof record !== 'object' || record === null) throw invalid(`txs[${tx}].records[${index}] must be an object`);
   // The key is encoded straight into its key-index prefix (layout.keyPrefix): one allocation.
-  const prefix = stringBytes(record.key, `${what}.key`, limits.key_bytes_max, StorageErrorCode.KeyTooLarge, KEY_PREFIX_BYTES);
-  const keyBytes = prefix.subarray(KEY_PREFIX_BYTES);
+  const prefix = stringBytes(record.key, limits.key_bytes_max, StorageErrorCode.KeyTooLarge, KEY_PREFIX_BYTES, tx, index, 'key');
   fillKeyPrefix(prefix);
-  const value = checkBytes(record.value, `${what}.value`);
-  if (value.length > limits.value_bytes_max) {
-    throw tooLarge(StorageErrorCode.ValueTooLarge, `${what}.value is ${value.length} bytes, above ${limits.value_bytes_max}`);
-  }
-  const expect = checkExpect(record.expect, `${what}.expect`);
-  return { key: record.key, keyBytes, prefix, value, expect, slot: undefined };
+  const value = checkBytes(record.value, limits.value_bytes_max, StorageErrorCode.ValueTooLarge, tx, index, 'value');
+  const expect = checkExpect(record.expect, tx, index);
+  return { key: record.key, keyBytes: prefix.subarray(KEY_PREFIX_BYTES), prefix, value, expect, slot: undefined };
 }
 
-function prepareTx(tx: TxInput, what: string, limits: StorageLimits): PreparedTx {
-  if (typeof tx !== 'object' || tx === null) throw invalid(`${what} must be an object`);
-  const idBytes = stringBytes(tx.id, `${what}.id`, limits.tx_id_bytes_max, StorageErrorCode.TxIdTooLarge);
-  const contentHash = checkBytes(tx.contentHash, `${what}.contentHash`);
-  if (contentHash.length !== 32) throw invalid(`${what}.contentHash must be 32 bytes`);
-  const meta = checkBytes(tx.meta, `${what}.meta`);
-  if (meta.length > limits.meta_bytes_max) {
-    throw tooLarge(StorageErrorCode.MetaTooLarge, `${what}.meta is ${meta.length} bytes, above ${limits.meta_bytes_max}`);
-  }
-  if (!Array.isArray(tx.records) || tx.records.length === 0) throw invalid(`${what}.records must be a non-empty array`);
+function prepareTx(tx: TxInput, t: number, limits: StorageLimits): PreparedTx {
+  if (typeof tx !== 'object' || tx === null) throw invalid(`txs[${t}] must be an object`);
+  const idBytes = stringBytes(tx.id, limits.tx_id_bytes_max, StorageErrorCode.TxIdTooLarge, 0, t, -1, 'id');
+  const contentHash = checkBytes(tx.contentHash, 32, StorageErrorCode.InputInvalid, t, -1, 'contentHash');
+  if (contentHash.length !== 32) throw invalid(`${where(t, -1, 'contentHash')} must be 32 bytes`);
+  const meta = checkBytes(tx.meta, limits.meta_bytes_max, StorageErrorCode.MetaTooLarge, t, -1, 'meta');
+  if (!Array.isArray(tx.records) || tx.records.length === 0) throw invalid(`${where(t, -1, 'records')} must be a non-empty array`);
   if (tx.records.length > limits.tx_records_max) {
-    throw tooLarge(StorageErrorCode.TxTooManyRecords, `${what} has ${tx.records.length} records, above ${limits.tx_records_max}`);
+    throw tooLarge(StorageErrorCode.TxTooManyRecords, `txs[${t}] has ${tx.records.length} records, above ${limits.tx_records_max}`);
   }
-  const records = tx.records.map((record, i) => prepareRecord(record, `${what}.records[${i}]`, limits));
+  const records: PreparedRecord[] = new Array<PreparedRecord>(tx.records.length);
+  for (let i = 0; i < tx.records.length; i += 1) records[i] = prepareRecord(tx.records[i] as RecordInput, t, i, limits);
   return { id: tx.id, idBytes, contentHash, meta, records };
 }
 
@@ -140,7 +142,7 @@ export function prepareBatch(batch: BatchInput, limits: StorageLimits): Prepared
   if (records > limits.batch_records_max) {
     throw tooLarge(StorageErrorCode.BatchTooManyRecords, `batch has ${records} records, above ${limits.batch_records_max}`);
   }
-  const txs = batch.txs.map((tx, i) => prepareTx(tx, `txs[${i}]`, limits));
+  const txs = batch.txs.map((tx, t) => prepareTx(tx, t, limits));
   let bytes = 0;
   for (const tx of txs) {
     bytes += tx.idBytes.length + tx.meta.length;
