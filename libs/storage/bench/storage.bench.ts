@@ -1,7 +1,8 @@
 // npm run bench (in libs/storage): records/s committed on disk for batches of 1, 100, 1,000 and
 // 10,000 records, beside raw SHA-256 throughput measured in the same run. Not a test: it prints.
 // CAIRN_BENCH_SCALE (default 1) scales the records per size, CAIRN_BENCH_SIZES=1000,10000 picks
-// batch sizes, CAIRN_ROCKSDB_BINDING picks the binding.
+// batch sizes, CAIRN_ROCKSDB_BINDING picks the binding, CAIRN_BENCH_MAIN_HASH_SHARE_PCT sets
+// main_hash_share_pct.
 import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -66,7 +67,9 @@ function hashCost(size: number, budgetMs: number): number {
 
 async function benchSize(batchRecords: number, totalRecords: number, pool: boolean): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-storage-bench-'));
-  const store = await openStore(pool ? { dir } : { dir, pool: false });
+  const share = process.env['CAIRN_BENCH_MAIN_HASH_SHARE_PCT'];
+  const limits = share === undefined ? {} : { main_hash_share_pct: Number(share) };
+  const store = await openStore(pool ? { dir, limits } : { dir, pool: false, limits });
   try {
     const warm = makeBatches(batchRecords, Math.min(totalRecords, batchRecords * 5), 1, 0);
     for (const batch of warm) await store.append(batch);

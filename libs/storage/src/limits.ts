@@ -24,6 +24,8 @@ export interface StorageLimits {
   readonly task_records_max: number;
   /** Batches with at most this many records hash on the calling thread: a pool round trip costs more. */
   readonly inline_records_max: number;
+  /** Percent of a pooled batch's records the calling thread hashes itself instead of waiting. */
+  readonly main_hash_share_pct: number;
   /** Latest (version, leaf index) per key kept in memory. */
   readonly key_cache_entries_max: number;
   /** Versions returned by one history() call. */
@@ -46,6 +48,7 @@ const ranges: { readonly [K in keyof StorageLimits]: Range } = {
   pool_queue_max: [1, 65_536],
   task_records_max: [64, 1_000_000],
   inline_records_max: [0, 1_000_000],
+  main_hash_share_pct: [0, 90],
   key_cache_entries_max: [0, 100_000_000],
   history_versions_max: [1, 1_000_000],
 };
@@ -65,6 +68,7 @@ export const defaultLimits: StorageLimits = Object.freeze({
   pool_queue_max: 256,
   task_records_max: 2048,
   inline_records_max: 64,
+  main_hash_share_pct: 30,
   key_cache_entries_max: 1_000_000,
   history_versions_max: 10_000,
 });

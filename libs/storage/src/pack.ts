@@ -124,17 +124,17 @@ export function packBatch(
   return { shared: buffer, recordTable, txTable, leafHashes, count, chunks };
 }
 
-/** Tasks of at most `perTask` records covering the batch. */
-export function hashTasks(packed: PackedBatch, perTask: number): HashTask[] {
+/** Tasks of at most `perTask` records covering records [0, end) of the batch. */
+export function hashTasks(packed: PackedBatch, perTask: number, end: number = packed.count): HashTask[] {
   const tasks: HashTask[] = [];
-  for (let begin = 0; begin < packed.count; begin += perTask) {
+  for (let begin = 0; begin < end; begin += perTask) {
     tasks.push({
       shared: packed.shared,
       recordTable: packed.recordTable,
       txTable: packed.txTable,
       leafHashes: packed.leafHashes,
       begin,
-      end: Math.min(packed.count, begin + perTask),
+      end: Math.min(end, begin + perTask),
     });
   }
   return tasks;

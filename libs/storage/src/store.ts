@@ -122,6 +122,8 @@ interface HashSlice {
   readonly begin: number;
   readonly end: number;
   readonly done: Promise<unknown>;
+  /** Set for the slice the calling thread hashes itself, once its other work is queued. */
+  readonly inline?: () => unknown;
 }
 
 /** Key-index entries read per page when the cache is warmed at open. */
@@ -289,6 +291,8 @@ export class Store {
       write.put(txKey(tx.idBytes), encodeTx({ contentHash: tx.contentHash, firstLeaf: first, leafCount: tx.records.length, meta: tx.meta }));
     }
     metrics.packMs += lap();
+    for (const slice of slices) slice.inline?.();
+    metrics.hashMs += lap();
     let range: CompactRange;
     try {
       range = await this.#appendLeaves(packed, slices, write, metrics, lap);
@@ -378,19 +382,33 @@ export class Store {
       if (packed.count > 0) hashRecords({ ...packed, begin: 0, end: packed.count });
       return [{ begin: 0, end: packed.count, done: Promise.resolve() }];
     }
+    // The calling thread hashes the tail itself after its index puts, so it does not sit idle
+    // waiting for the pool (main_hash_share_pct, measured in the design doc).
+    const mainCount = Math.floor((packed.count * this.limits.main_hash_share_pct) / 100);
+    const poolCount = packed.count - mainCount;
     const perTask = Math.min(
       this.limits.task_records_max,
       Math.max(
-        Math.ceil(packed.count / (SLICES_PER_THREAD * this.limits.pool_threads_max)),
-        Math.ceil(packed.count / this.limits.pool_queue_max),
+        Math.ceil(poolCount / (SLICES_PER_THREAD * this.limits.pool_threads_max)),
+        Math.ceil(poolCount / this.limits.pool_queue_max),
       ),
     );
-    return hashTasks(packed, perTask).map((task) => ({
+    const slices: HashSlice[] = hashTasks(packed, perTask, poolCount).map((task) => ({
       begin: task.begin,
       end: task.end,
       done: pool.run(task, { name: HASH_WORKER_FUNCTION }) as Promise<unknown>,
     }));
+    if (mainCount > 0) {
+      slices.push({
+        begin: poolCount,
+        end: packed.count,
+        done: Promise.resolve(),
+        inline: () => hashRecords({ ...packed, begin: poolCount, end: packed.count }),
+      });
+    }
+    return slices;
   }
+
 
   async #storedTxs(txs: readonly PreparedTx[]): Promise<Map<string, TxRecord>> {
     const unique = new Map<string, PreparedTx>();
