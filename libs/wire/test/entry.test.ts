@@ -126,6 +126,32 @@ test('property: every truncation and every extension is rejected', () => {
   );
 });
 
+test('fuzz: arbitrary bytes decode to a leaf whose encoding is those bytes, or a typed error', () => {
+  const base = unhex(vectors[0]!.leafHex);
+  // Random bytes, and the known leaf with random bytes overwritten (to get past the header often).
+  const mutated = fc
+    .tuple(fc.nat(base.length - 1), fc.uint8Array({ minLength: 1, maxLength: 8 }))
+    .map(([at, patch]) => {
+      const copy = base.slice();
+      copy.set(patch.subarray(0, base.length - at), at);
+      return copy;
+    });
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated), (bytes) => {
+      let entry: LeafEntry;
+      try {
+        entry = decodeLeaf(bytes);
+      } catch (error) {
+        assert.ok(error instanceof CairnError, `not a CairnError: ${String(error)}`);
+        assert.ok(['wire_truncated', 'wire_version', 'wire_malformed'].includes(error.code));
+        return;
+      }
+      assert.deepEqual(encodeLeaf(entry), bytes);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('malformed leaves are rejected with stable codes', () => {
   const base = unhex(vectors[0]!.leafHex);
   const mutate = (at: number, value: number): Uint8Array => {
