@@ -1,6 +1,8 @@
 // The ingest's configuration: one table of named settings, each with its env var, its flag, its
 // default and its allowed range. Everything is checked at start so a bad setting stops the
 // process before it takes traffic, never halfway through a flush. Documented in docs/design/ingest.md.
+import * as settings from '@cairn/config';
+import type { ConfigSpec, NumberSetting, NumberKeyOf, StringKeyOf, StringSetting } from '@cairn/config';
 import { CairnError, txLimitsDefault, shardCountMax, type TxLimits } from '@cairn/wire';
 
 export interface IngestConfig extends TxLimits {
@@ -33,34 +35,16 @@ export interface IngestConfig extends TxLimits {
   readonly shutdown_ms_max: number;
 }
 
-type NumberKey = { [K in keyof IngestConfig]: IngestConfig[K] extends number ? K : never }[keyof IngestConfig];
-type StringKey = { [K in keyof IngestConfig]: IngestConfig[K] extends string ? K : never }[keyof IngestConfig];
-
-interface NumberSetting {
-  readonly key: NumberKey;
-  readonly min: number;
-  readonly max: number;
-  readonly default: number;
-  readonly help: string;
-}
-
-interface StringSetting {
-  readonly key: StringKey;
-  readonly pattern: RegExp;
-  readonly default: string;
-  readonly help: string;
-}
-
 const MiB = 1_048_576;
 
-export const stringSettings: readonly StringSetting[] = [
+export const stringSettings: readonly StringSetting<StringKeyOf<IngestConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
 ];
 
-export const numberSettings: readonly NumberSetting[] = [
+export const numberSettings: readonly NumberSetting<NumberKeyOf<IngestConfig>>[] = [
   { key: 'port', min: 0, max: 65_535, default: 8080, help: 'HTTP port (0 = any free port)' },
   { key: 'shards', min: 1, max: shardCountMax, default: 2, help: 'shard count, fixed when the cluster is created' },
   { key: 'replicas', min: 1, max: 5, default: 1, help: 'stream replicas (3 in a NATS cluster)' },
@@ -90,82 +74,44 @@ export const numberSettings: readonly NumberSetting[] = [
 // CAIRN_INGEST_PORT keeps the name the cluster scripts use; the rest follow CAIRN_<KEY>.
 const envOverrides: Partial<Record<keyof IngestConfig, string>> = { port: 'CAIRN_INGEST_PORT', host: 'CAIRN_INGEST_HOST', workers: 'CAIRN_INGEST_WORKERS' };
 
+const spec: ConfigSpec<IngestConfig> = {
+  strings: stringSettings,
+  numbers: numberSettings,
+  env_names: envOverrides,
+  error: (message) => new CairnError('internal', `config: ${message}`),
+};
+
 export function envName(key: keyof IngestConfig): string {
-  return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;
+  return settings.envName(spec, key);
 }
 
 export function flagName(key: keyof IngestConfig): string {
-  return `--${key.replaceAll('_', '-')}`;
+  return settings.flagName(key);
 }
 
 export function configDefaults(): IngestConfig {
-  const out: Record<string, string | number> = {};
-  for (const s of stringSettings) out[s.key] = s.default;
-  for (const s of numberSettings) out[s.key] = s.default;
-  return out as unknown as IngestConfig;
-}
-
-function configError(message: string): CairnError {
-  return new CairnError('internal', `config: ${message}`);
+  return settings.configDefaults(spec);
 }
 
 // Flags win over env vars, env vars over defaults. Flags are `--name=value` or `--name value`.
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[], overrides: Partial<IngestConfig> = {}): IngestConfig {
-  const raw = new Map<string, string>();
-  const known = new Map<string, keyof IngestConfig>();
-  for (const s of [...stringSettings, ...numberSettings]) {
-    known.set(flagName(s.key), s.key);
-    const fromEnv = env[envName(s.key)];
-    if (fromEnv !== undefined && fromEnv !== '') raw.set(s.key, fromEnv);
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const key = known.get(flag);
-    if (key === undefined) throw configError(`unknown flag ${flag} (see --help)`);
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw configError(`flag ${flag} needs a value`);
-    raw.set(key, value);
-  }
-  const out: Record<string, string | number> = { ...configDefaults() };
-  for (const s of stringSettings) {
-    const v = raw.get(s.key);
-    if (v !== undefined) out[s.key] = v;
-  }
-  for (const s of numberSettings) {
-    const v = raw.get(s.key);
-    if (v === undefined) continue;
-    if (!/^[0-9]+$/.test(v)) throw configError(`${s.key} must be a non-negative integer, got ${JSON.stringify(v)}`);
-    out[s.key] = Number(v);
-  }
-  const config = { ...(out as unknown as IngestConfig), ...overrides };
+  const config = settings.readConfig(spec, env, argv, overrides);
   checkConfig(config);
   return Object.freeze(config);
 }
 
 export function checkConfig(c: IngestConfig): void {
-  for (const s of stringSettings) {
-    if (!s.pattern.test(c[s.key])) throw configError(`${s.key} ${JSON.stringify(c[s.key])} is malformed (${s.help})`);
-  }
-  for (const s of numberSettings) {
-    const v = c[s.key];
-    if (!Number.isSafeInteger(v) || v < s.min || v > s.max) throw configError(`${s.key} must be an integer in [${s.min}, ${s.max}], got ${v}`);
-  }
+  settings.checkSettings(spec, c);
   // Relations between bounds: each would otherwise fail later, under load.
   if (c.tx_bytes_max + 64 * 1024 + 16 * c.tx_records_max > c.message_bytes_max) {
-    throw configError('tx_bytes_max plus per-record framing must fit in message_bytes_max: one transaction must fit one shard message');
+    throw spec.error('tx_bytes_max plus per-record framing must fit in message_bytes_max: one transaction must fit one shard message');
   }
-  if (c.pending_txs_max > c.waiters_max) throw configError('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
-  if (c.request_txs_max > c.pending_txs_max) throw configError('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
-  if (c.value_bytes_max > c.tx_bytes_max) throw configError('value_bytes_max must be <= tx_bytes_max');
-  if (c.body_bytes_max > c.body_bytes_inflight_max) throw configError('body_bytes_max must be <= body_bytes_inflight_max');
+  if (c.pending_txs_max > c.waiters_max) throw spec.error('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
+  if (c.request_txs_max > c.pending_txs_max) throw spec.error('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
+  if (c.value_bytes_max > c.tx_bytes_max) throw spec.error('value_bytes_max must be <= tx_bytes_max');
+  if (c.body_bytes_max > c.body_bytes_inflight_max) throw spec.error('body_bytes_max must be <= body_bytes_inflight_max');
 }
 
 export function usage(): string {
-  const lines = ['cairn-ingest: the HTTP write gateway', '', 'settings (flag, env var, default):'];
-  for (const s of [...stringSettings, ...numberSettings]) {
-    lines.push(`  ${flagName(s.key).padEnd(24)} ${envName(s.key).padEnd(28)} ${String(s.default).padEnd(22)} ${s.help}`);
-  }
-  return lines.join('\n');
+  return settings.usage(spec, { title: 'cairn-ingest: the HTTP write gateway', widths: [24, 28, 22] });
 }

@@ -2,6 +2,8 @@
 // its default and its allowed range, all checked at start so that a bad setting (or a missing
 // signer key) stops the process before it seals anything. docs/design/proof.md lists them.
 import { resolve } from 'node:path';
+import * as settings from '@cairn/config';
+import type { ConfigSpec, NumberSetting, NumberKeyOf, StringKeyOf, StringSetting } from '@cairn/config';
 import { shardCountMax } from '@cairn/wire';
 
 export interface ProofConfig {
@@ -36,27 +38,7 @@ export interface ProofConfig {
   readonly shutdown_ms_max: number;
 }
 
-type NumberKey = { [K in keyof ProofConfig]: ProofConfig[K] extends number ? K : never }[keyof ProofConfig];
-type StringKey = { [K in keyof ProofConfig]: ProofConfig[K] extends string ? K : never }[keyof ProofConfig];
-
-interface NumberSetting {
-  readonly key: NumberKey;
-  readonly min: number;
-  readonly max: number;
-  readonly default: number;
-  readonly help: string;
-}
-
-interface StringSetting {
-  readonly key: StringKey;
-  readonly pattern: RegExp;
-  readonly default: string;
-  readonly help: string;
-  /** Never printed (usage, errors): the value is a secret. */
-  readonly secret?: boolean;
-}
-
-export const stringSettings: readonly StringSetting[] = [
+export const stringSettings: readonly StringSetting<StringKeyOf<ProofConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
@@ -69,7 +51,7 @@ export const stringSettings: readonly StringSetting[] = [
   { key: 'cors_allow_origin', pattern: /^(\*|https?:\/\/[A-Za-z0-9.:-]+)?$/, default: '*', help: "Access-Control-Allow-Origin ('' = none)" },
 ];
 
-export const numberSettings: readonly NumberSetting[] = [
+export const numberSettings: readonly NumberSetting<NumberKeyOf<ProofConfig>>[] = [
   { key: 'port', min: 0, max: 65_535, default: 8090, help: 'HTTP port (0 = any free port)' },
   { key: 'shards', min: 1, max: shardCountMax, default: 2, help: 'shard count, fixed when the cluster is created' },
   { key: 'epoch_interval_ms', min: 10, max: 3_600_000, default: 100, help: 'time between epoch seals' },
@@ -92,24 +74,29 @@ const envOverrides: Partial<Record<keyof ProofConfig, string>> = {
   history_versions_max: 'CAIRN_PROOF_HISTORY_VERSIONS_MAX',
 };
 
-export function envName(key: keyof ProofConfig): string {
-  return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;
-}
-
-export function flagName(key: keyof ProofConfig): string {
-  return `--${key.replaceAll('_', '-')}`;
-}
-
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly code = 'PROOF_CONFIG';
 }
 
+const spec: ConfigSpec<ProofConfig> = {
+  strings: stringSettings,
+  numbers: numberSettings,
+  env_names: envOverrides,
+  error: (message) => new ConfigError(message),
+  digits_max: 15,
+};
+
+export function envName(key: keyof ProofConfig): string {
+  return settings.envName(spec, key);
+}
+
+export function flagName(key: keyof ProofConfig): string {
+  return settings.flagName(key);
+}
+
 export function configDefaults(): ProofConfig {
-  const out: Record<string, string | number> = {};
-  for (const s of stringSettings) out[s.key] = s.default;
-  for (const s of numberSettings) out[s.key] = s.default;
-  return out as unknown as ProofConfig;
+  return settings.configDefaults(spec);
 }
 
 /** Flags win over env vars, env vars over defaults. Flags are `--name=value` or `--name value`. */
@@ -118,50 +105,13 @@ export function loadConfig(
   argv: readonly string[],
   overrides: Partial<ProofConfig> = {},
 ): ProofConfig {
-  const raw = new Map<string, string>();
-  const known = new Map<string, keyof ProofConfig>();
-  for (const s of [...stringSettings, ...numberSettings]) {
-    known.set(flagName(s.key), s.key);
-    const fromEnv = env[envName(s.key)];
-    if (fromEnv !== undefined && fromEnv !== '') raw.set(s.key, fromEnv);
-  }
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const key = known.get(flag);
-    if (key === undefined) throw new ConfigError(`unknown flag ${flag} (see --help)`);
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
-    raw.set(key, value);
-  }
-  const out: Record<string, string | number> = { ...configDefaults() };
-  for (const s of stringSettings) {
-    const v = raw.get(s.key);
-    if (v !== undefined) out[s.key] = v;
-  }
-  for (const s of numberSettings) {
-    const v = raw.get(s.key);
-    if (v === undefined) continue;
-    if (!/^[0-9]{1,15}$/.test(v)) throw new ConfigError(`${s.key} must be a non-negative integer, got ${JSON.stringify(v)}`);
-    out[s.key] = Number(v);
-  }
-  const config = { ...(out as unknown as ProofConfig), ...overrides };
+  const config = settings.readConfig(spec, env, argv, overrides);
   checkConfig(config);
   return Object.freeze(config);
 }
 
 export function checkConfig(c: ProofConfig): void {
-  for (const s of stringSettings) {
-    if (!s.pattern.test(c[s.key])) {
-      const shown = s.secret === true ? '(secret)' : JSON.stringify(c[s.key]);
-      throw new ConfigError(`${s.key} ${shown} is malformed (${s.help})`);
-    }
-  }
-  for (const s of numberSettings) {
-    const v = c[s.key];
-    if (!Number.isSafeInteger(v) || v < s.min || v > s.max) throw new ConfigError(`${s.key} must be an integer in [${s.min}, ${s.max}], got ${v}`);
-  }
+  settings.checkSettings(spec, c);
   if (c.signer_key === '' && c.signer_key_file === '') {
     throw new ConfigError(`no signer key: set ${envName('signer_key')} or ${envName('signer_key_file')} (create one with: cairn keygen --name ${c.origin})`);
   }
@@ -172,9 +122,6 @@ export function dataDirOf(c: ProofConfig, cwd: string): string {
 }
 
 export function usage(): string {
-  const lines = ['cairn-proof: epochs, the signed global state log, and the HTTP read-and-verify API', '', 'settings (flag, env var, default):'];
-  for (const s of [...stringSettings, ...numberSettings]) {
-    lines.push(`  ${flagName(s.key).padEnd(26)} ${envName(s.key).padEnd(28)} ${String(s.default === '' ? '""' : s.default).padEnd(20)} ${s.help}`);
-  }
-  return lines.join('\n');
+  const title = 'cairn-proof: epochs, the signed global state log, and the HTTP read-and-verify API';
+  return settings.usage(spec, { title, widths: [26, 28, 20], empty_default: '""' });
 }

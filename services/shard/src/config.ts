@@ -2,6 +2,8 @@
 // its default and its allowed range, all checked at start so a bad setting stops the process before
 // it consumes anything (docs/design/shard.md, "Configuration").
 import { resolve } from 'node:path';
+import * as settings from '@cairn/config';
+import type { ConfigSpec, NumberSetting, NumberKeyOf, StringKeyOf, StringSetting } from '@cairn/config';
 import { ShardError } from './errors.js';
 
 export interface ShardConfig {
@@ -39,27 +41,9 @@ export interface ShardConfig {
   readonly shutdown_ms_max: number;
 }
 
-type NumberKey = { [K in keyof ShardConfig]: ShardConfig[K] extends number ? K : never }[keyof ShardConfig];
-type StringKey = { [K in keyof ShardConfig]: ShardConfig[K] extends string ? K : never }[keyof ShardConfig];
-
-interface NumberSetting {
-  readonly key: NumberKey;
-  readonly min: number;
-  readonly max: number;
-  readonly default: number;
-  readonly help: string;
-}
-
-interface StringSetting {
-  readonly key: StringKey;
-  readonly pattern: RegExp;
-  readonly default: string;
-  readonly help: string;
-}
-
 const MiB = 1_048_576;
 
-export const stringSettings: readonly StringSetting[] = [
+export const stringSettings: readonly StringSetting<StringKeyOf<ShardConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'data_dir', pattern: /^[^\0]{0,4096}$/, default: '', help: 'RocksDB directory (default .data/shard-<n>)' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
@@ -67,7 +51,7 @@ export const stringSettings: readonly StringSetting[] = [
   { key: 'durable', pattern: /^([A-Za-z0-9_-]{1,64})?$/, default: '', help: 'durable consumer name (default shard-<n>)' },
 ];
 
-export const numberSettings: readonly NumberSetting[] = [
+export const numberSettings: readonly NumberSetting<NumberKeyOf<ShardConfig>>[] = [
   { key: 'shard', min: 0, max: 999, default: 0, help: 'the shard this process owns' },
   { key: 'shards', min: 1, max: 1_000, default: 2, help: 'shard count, fixed when the cluster is created' },
   { key: 'replicas', min: 1, max: 5, default: 1, help: 'stream replicas (3 in a NATS cluster)' },
@@ -95,56 +79,28 @@ const envOverrides: Partial<Record<keyof ShardConfig, string>> = {
   shutdown_ms_max: 'CAIRN_SHARD_SHUTDOWN_MS_MAX',
 };
 
+const spec: ConfigSpec<ShardConfig> = {
+  strings: stringSettings,
+  numbers: numberSettings,
+  env_names: envOverrides,
+  error: (message) => new ShardError('SHARD_CONFIG', `config: ${message}`),
+};
+
 export function envName(key: keyof ShardConfig): string {
-  return envOverrides[key] ?? `CAIRN_${key.toUpperCase()}`;
+  return settings.envName(spec, key);
 }
 
 export function flagName(key: keyof ShardConfig): string {
-  return `--${key.replaceAll('_', '-')}`;
+  return settings.flagName(key);
 }
 
 export function configDefaults(): ShardConfig {
-  const out: Record<string, string | number> = {};
-  for (const s of stringSettings) out[s.key] = s.default;
-  for (const s of numberSettings) out[s.key] = s.default;
-  return out as unknown as ShardConfig;
-}
-
-function configError(message: string): ShardError {
-  return new ShardError('SHARD_CONFIG', `config: ${message}`);
+  return settings.configDefaults(spec);
 }
 
 // Flags win over env vars, env vars over defaults. Flags are `--name=value` or `--name value`.
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[], overrides: Partial<ShardConfig> = {}): ShardConfig {
-  const raw = new Map<string, string>();
-  const known = new Map<string, keyof ShardConfig>();
-  for (const s of [...stringSettings, ...numberSettings]) {
-    known.set(flagName(s.key), s.key);
-    const fromEnv = env[envName(s.key)];
-    if (fromEnv !== undefined && fromEnv !== '') raw.set(s.key, fromEnv);
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const key = known.get(flag);
-    if (key === undefined) throw configError(`unknown flag ${flag} (see --help)`);
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw configError(`flag ${flag} needs a value`);
-    raw.set(key, value);
-  }
-  const out: Record<string, string | number> = { ...configDefaults() };
-  for (const s of stringSettings) {
-    const v = raw.get(s.key);
-    if (v !== undefined) out[s.key] = v;
-  }
-  for (const s of numberSettings) {
-    const v = raw.get(s.key);
-    if (v === undefined) continue;
-    if (!/^[0-9]+$/.test(v)) throw configError(`${s.key} must be a non-negative integer, got ${JSON.stringify(v)}`);
-    out[s.key] = Number(v);
-  }
-  const config = { ...(out as unknown as ShardConfig), ...overrides };
+  const config = settings.readConfig(spec, env, argv, overrides);
   checkConfig(config);
   return Object.freeze(resolveDefaults(config));
 }
@@ -158,23 +114,13 @@ function resolveDefaults(c: ShardConfig): ShardConfig {
 }
 
 export function checkConfig(c: ShardConfig): void {
-  for (const s of stringSettings) {
-    if (typeof c[s.key] !== 'string' || !s.pattern.test(c[s.key])) throw configError(`${s.key} ${JSON.stringify(c[s.key])} is malformed (${s.help})`);
-  }
-  for (const s of numberSettings) {
-    const v = c[s.key];
-    if (!Number.isSafeInteger(v) || v < s.min || v > s.max) throw configError(`${s.key} must be an integer in [${s.min}, ${s.max}], got ${v}`);
-  }
+  settings.checkSettings(spec, c);
   // Relations between bounds: each would otherwise fail later, under load.
-  if (c.shard >= c.shards) throw configError(`shard ${c.shard} is not below shards ${c.shards}`);
-  if (c.ack_pending_max < c.fetch_msgs_max) throw configError('ack_pending_max must be >= fetch_msgs_max (one pull must fit the unacked window)');
-  if (c.merge_msgs_max > c.fetch_msgs_max) throw configError('merge_msgs_max must be <= fetch_msgs_max (a merge never spans two pulls)');
+  if (c.shard >= c.shards) throw spec.error(`shard ${c.shard} is not below shards ${c.shards}`);
+  if (c.ack_pending_max < c.fetch_msgs_max) throw spec.error('ack_pending_max must be >= fetch_msgs_max (one pull must fit the unacked window)');
+  if (c.merge_msgs_max > c.fetch_msgs_max) throw spec.error('merge_msgs_max must be <= fetch_msgs_max (a merge never spans two pulls)');
 }
 
 export function usage(): string {
-  const lines = ['cairn-shard: one shard worker', '', 'settings (flag, env var, default):'];
-  for (const s of [...stringSettings, ...numberSettings]) {
-    lines.push(`  ${flagName(s.key).padEnd(24)} ${envName(s.key).padEnd(32)} ${String(s.default).padEnd(22)} ${s.help}`);
-  }
-  return lines.join('\n');
+  return settings.usage(spec, { title: 'cairn-shard: one shard worker', widths: [24, 32, 22] });
 }
