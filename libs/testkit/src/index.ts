@@ -8,3 +8,14 @@ export {
   type NatsServer,
   type NatsServerOptions,
 } from './nats.js';
+export { Proc, PROC_READY_MS_MAX, PROC_STOP_MS_MAX, PROC_OUTPUT_CHARS_MAX } from './proc.js';
+export { until } from './wait.js';
+export {
+  Cluster,
+  startCluster,
+  ensureServicesBuilt,
+  serviceEntry,
+  type ClusterOptions,
+  type ProofOptions,
+  type ServiceName,
+} from './cluster.js';
