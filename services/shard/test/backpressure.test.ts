@@ -27,11 +27,11 @@ after(async () => {
 
 test('a full gateway answers 503 with Retry-After; the admitted transactions commit once shards run', async () => {
   const admitted: Promise<HttpAnswer>[] = [];
-  for (let i = 0; i < WAITERS_MAX; i += 1) admitted.push(post(`${cluster.url}/v1/transactions`, { id: `bp-${i}`, records: [{ key: `k${i}`, value: i }] }));
+  for (let i = 0; i < WAITERS_MAX; i += 1) admitted.push(post(`${cluster.ingestUrl}/v1/transactions`, { id: `bp-${i}`, records: [{ key: `k${i}`, value: i }] }));
   // Once every waiter slot is taken, the next request is refused at once.
   let refused: HttpAnswer | undefined;
   await until('a 503', 10_000, async () => {
-    refused = await post(`${cluster.url}/v1/transactions`, { id: 'bp-over', records: [{ key: 'over', value: 0 }] });
+    refused = await post(`${cluster.ingestUrl}/v1/transactions`, { id: 'bp-over', records: [{ key: 'over', value: 0 }] });
     return refused.status === 503;
   });
   assert.equal(refused?.status, 503);
@@ -42,7 +42,7 @@ test('a full gateway answers 503 with Retry-After; the admitted transactions com
   for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
   await verifyReceipt(cluster, answers[0]?.body as unknown as Receipt);
   // The refused transaction was not stored: a retry now commits it as new.
-  const retry = await post(`${cluster.url}/v1/transactions`, { id: 'bp-over', records: [{ key: 'over', value: 0 }] });
+  const retry = await post(`${cluster.ingestUrl}/v1/transactions`, { id: 'bp-over', records: [{ key: 'over', value: 0 }] });
   assert.equal(retry.status, 200);
   assert.notEqual((retry.body as unknown as Receipt).replayed, true);
 });

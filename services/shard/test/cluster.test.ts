@@ -29,7 +29,7 @@ after(async () => {
 });
 
 async function commit(tx: unknown): Promise<Receipt> {
-  const answer = await post(`${cluster.url}/v1/transactions`, tx);
+  const answer = await post(`${cluster.ingestUrl}/v1/transactions`, tx);
   assert.equal(answer.status, 200, `${JSON.stringify(answer.body)}\n${cluster.logs()}`);
   return answer.body as unknown as Receipt;
 }
@@ -76,7 +76,7 @@ test('a retry with the same id and content answers the original records; other c
   assert.deepEqual(again.records, first.records);
   assert.deepEqual(again.shards.map((s) => s.shard), first.shards.map((s) => s.shard));
   await verifyReceipt(cluster, again);
-  const conflict = await post(`${cluster.url}/v1/transactions`, { ...tx, records: [{ key: `{${A}}:stock:1`, value: 99 }, { key: `{${B}}:stock:1`, value: 4 }] });
+  const conflict = await post(`${cluster.ingestUrl}/v1/transactions`, { ...tx, records: [{ key: `{${A}}:stock:1`, value: 99 }, { key: `{${B}}:stock:1`, value: 4 }] });
   assert.equal(conflict.status, 409, JSON.stringify(conflict.body));
   assert.equal((conflict.body['error'] as { code: string }).code, 'id_conflict');
   // Nothing changed: one version of each key, from the first commit.
@@ -89,7 +89,7 @@ test('a batch request commits every transaction, each with its own status', asyn
   const transactions = [];
   for (let i = 0; i < 40; i += 1) transactions.push({ id: `batch-${i}`, records: [{ key: `{${i % 2 === 0 ? A : B}}:item:${i}`, value: { i } }] });
   transactions.push({ id: 'batch-bad', records: [] });
-  const answer = await post(`${cluster.url}/v1/transactions/batch`, { transactions });
+  const answer = await post(`${cluster.ingestUrl}/v1/transactions/batch`, { transactions });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   const results = answer.body['results'] as { status: number; receipt?: Receipt; error?: { code: string } }[];
   assert.equal(results.length, 41);

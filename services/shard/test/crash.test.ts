@@ -63,7 +63,7 @@ async function load(stop: () => boolean): Promise<{ ok: number; failed: number }
         batch.push(tx);
       }
       try {
-        const answer = await post(`${cluster.url}/v1/transactions/batch`, { transactions: batch }, 20_000);
+        const answer = await post(`${cluster.ingestUrl}/v1/transactions/batch`, { transactions: batch }, 20_000);
         if (answer.status !== 200) {
           tally.failed += TXS_PER_REQUEST;
           await sleep(50);
@@ -196,7 +196,7 @@ test('kill -9 of nats-server and its restart on the same store: the cluster resu
   await cluster.nats.restart();
   // The cluster is back once a fresh transaction commits end to end again.
   await until('a commit after the restart', 30_000, async () => {
-    const answer = await post(`${cluster.url}/v1/transactions`, { records: [{ key: `{${tags[0]?.[0]}}:probe`, value: probes++ }] }).catch(() => undefined);
+    const answer = await post(`${cluster.ingestUrl}/v1/transactions`, { records: [{ key: `{${tags[0]?.[0]}}:probe`, value: probes++ }] }).catch(() => undefined);
     return answer?.status === 200;
   });
   await sleep(800);
