@@ -11,7 +11,7 @@ import { tempDir, type TempDir } from '@cairn/testkit';
 import { shardOfKey } from '@cairn/wire';
 import { CairnClient, MemoryStateStore, RequestError, VerifyError, type StateStore, type VerifyErrorCode } from '../src/index.js';
 import { FileStateStore, formatAuditReport, runAudit } from '../src/node/index.js';
-import { Cluster } from './cluster.js';
+import { startE2eCluster, type E2eCluster } from './cluster.js';
 import { tamperKeyIndex, tamperLeaf, tamperTileNode, tamperValue } from './tamper.js';
 
 const SHARDS = 2;
@@ -35,14 +35,14 @@ async function refused(code: VerifyErrorCode, p: Promise<unknown>, logs: () => s
 }
 
 describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
-  let cluster: Cluster;
+  let cluster: E2eCluster;
   let work: TempDir;
   const sdk = (store: StateStore = new MemoryStateStore()): CairnClient =>
     new CairnClient({ proofUrl: cluster.proofUrl, ingestUrl: cluster.ingestUrl, verifierKey: cluster.verifierKey, origin: ORIGIN, store, limits: { receipt_wait_ms_max: 20_000 } });
 
   before(async () => {
     work = tempDir('client-e2e');
-    cluster = await Cluster.start({ shards: SHARDS, origin: ORIGIN, epochIntervalMs: 50 });
+    cluster = await startE2eCluster({ shards: SHARDS, origin: ORIGIN, epochIntervalMs: 50 });
   });
 
   after(async () => {
