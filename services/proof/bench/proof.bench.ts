@@ -5,7 +5,8 @@
 //     epoch interval.
 // Not a test: it prints figures. Run: npm run bench -w @cairn/proof (after npm run build).
 import { generateKeyPair } from '@cairn/checkpoint';
-import { Cluster, http } from '../test/cluster.js';
+import { startCluster, type Cluster } from '@cairn/testkit';
+import { http } from '../test/cluster.js';
 
 const SHARDS = 2;
 const ORIGIN = 'bench.cairn/proof';
@@ -50,7 +51,7 @@ async function provenAfter(cluster: Cluster, id: string): Promise<number> {
 
 async function main(): Promise<void> {
   const keys = generateKeyPair(ORIGIN);
-  const cluster = await Cluster.start({ shards: SHARDS, origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: EPOCH_INTERVAL_MS });
+  const cluster = await startCluster({ shards: SHARDS, name: 'proof-bench', proof: { origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: EPOCH_INTERVAL_MS } });
   try {
     const txs = Array.from({ length: KEYS }, (_, i) => ({ id: `seed-${i}`, records: [{ key: `{k${i}}:v`, value: { i } }] }));
     const seeded = await http(`${cluster.ingestUrl}/v1/transactions/batch`, { body: { transactions: txs } });

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '@cairn/testkit';
+import { startCluster, tempDir, until, type Cluster } from '@cairn/testkit';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
 import { CairnClient } from '@cairn/client';
@@ -14,11 +14,9 @@ import { verifyConsistency } from '@cairn/merkle';
 import { shardOfTag, type GlobalState } from '@cairn/wire';
 import {
   cliMain,
-  Cluster,
   fromB64,
   http,
   openNote,
-  until,
   valueOf,
   verifyRecord,
   verifyState,
@@ -41,7 +39,7 @@ const A = tagOn(0, 'shopA');
 const B = tagOn(1, 'shopB');
 
 before(async () => {
-  cluster = await Cluster.start({ shards: SHARDS, origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 });
+  cluster = await startCluster({ shards: SHARDS, name: 'proof', proof: { origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 } });
 });
 
 after(async () => {
@@ -379,7 +377,7 @@ test('cairn audit follows the checkpoints; after the proof data is restored from
     // An old copy of the state log, taken while the service is stopped (RocksDB is not copied live).
     await cluster.proof.stop();
     const copy = join(work.path, 'old-state');
-    cpSync(cluster.proofDir.path, copy, { recursive: true });
+    cpSync(cluster.proofDir, copy, { recursive: true });
     await cluster.startProof();
     await write({ id: 'audit-1', records: [{ key: `{${A}}:au:1`, value: 1 }, { key: `{${B}}:au:1`, value: 1 }] });
     await getProven('/v1/transactions/audit-1');
@@ -389,8 +387,8 @@ test('cairn audit follows the checkpoints; after the proof data is restored from
 
     // Restore the old copy: the service resumes from the older head and seals a different future.
     await cluster.proof.stop();
-    rmSync(cluster.proofDir.path, { recursive: true, force: true });
-    cpSync(copy, cluster.proofDir.path, { recursive: true });
+    rmSync(cluster.proofDir, { recursive: true, force: true });
+    cpSync(copy, cluster.proofDir, { recursive: true });
     await cluster.startProof();
     await write({ id: 'audit-2', records: [{ key: `{${A}}:au:2`, value: 2 }] });
     await getProven('/v1/transactions/audit-2');
