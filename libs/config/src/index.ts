@@ -12,3 +12,4 @@ export {
   type StringKeyOf,
   type UsageLayout,
 } from './settings.js';
+export { stopOnSignals, type StopOnSignalsOptions } from './signals.js';
