@@ -2,6 +2,7 @@
 // cairn-shard: reads config (flags > env > defaults), starts one shard worker, stops gracefully on
 // SIGINT/SIGTERM. Exits non-zero when consumption fails so a supervisor restarts it; the restart
 // resumes after the last committed sequence (exactly once).
+import { stopOnSignals } from '@cairn/config';
 import { loadConfig, usage } from './config.js';
 import { startShard } from './worker.js';
 
@@ -23,23 +24,12 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   );
-  let signals = 0;
-  const onSignal = (signal: string): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    log(`${signal}, finishing the batch in hand (at most ${config.shutdown_ms_max} ms)`);
-    const timer = setTimeout(() => process.exit(1), config.shutdown_ms_max);
-    timer.unref();
-    worker.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`cairn-shard ${config.shard}: stop failed`, error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  stopOnSignals({
+    name: `cairn-shard ${config.shard}`,
+    stop: () => worker.stop(),
+    stop_ms_max: config.shutdown_ms_max,
+    onSignal: (signal) => log(`${signal}, finishing the batch in hand (at most ${config.shutdown_ms_max} ms)`),
+  });
 }
 
 main().catch((error: unknown) => {
