@@ -2,7 +2,8 @@
 // 10,000 records, beside raw SHA-256 throughput measured in the same run. Not a test: it prints.
 // CAIRN_BENCH_SCALE (default 1) scales the records per size, CAIRN_BENCH_SIZES=1000,10000 picks
 // batch sizes, CAIRN_ROCKSDB_BINDING picks the binding, CAIRN_BENCH_MAIN_HASH_SHARE_PCT sets
-// main_hash_share_pct.
+// main_hash_share_pct, CAIRN_BENCH_INFLIGHT (default 1) is how many appends the bench keeps issued
+// before awaiting the oldest (1: each append is awaited before the next, as a one-at-a-time caller).
 import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ const RECORDS_PER_TX = 10;
 /** Records whose inputs exist at once; each round is timed separately and summed. */
 const ROUND_RECORDS = 20_000;
 const HOT_KEYS = 10_000;
+const INFLIGHT = Number(process.env['CAIRN_BENCH_INFLIGHT'] ?? 1);
 const encoder = new TextEncoder();
 
 function value(n: number): Uint8Array {
@@ -77,6 +79,9 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
   const share = process.env['CAIRN_BENCH_MAIN_HASH_SHARE_PCT'];
   const limits = share === undefined ? {} : { main_hash_share_pct: Number(share) };
   const store = await openStore(pool ? { dir, limits } : { dir, pool: false, limits });
+  if (!Number.isSafeInteger(INFLIGHT) || INFLIGHT < 1 || INFLIGHT > store.limits.append_queue_max) {
+    throw new RangeError(`CAIRN_BENCH_INFLIGHT must be in [1, ${store.limits.append_queue_max}]`);
+  }
   try {
     const warm = makeBatches(batchRecords, Math.min(totalRecords, batchRecords * 5), 1, 0);
     for (const batch of warm) await store.append(batch);
@@ -92,7 +97,12 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
       seq += batches.length;
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
-      for (const batch of batches) await store.append(batch);
+      const window: Promise<unknown>[] = [];
+      for (const batch of batches) {
+        window.push(store.append(batch));
+        if (window.length >= INFLIGHT) await window.shift();
+      }
+      await Promise.all(window);
       elapsedMs += performance.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       cpuMicros += cpu.user + cpu.system;
@@ -167,6 +177,7 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(`records per transaction: ${RECORDS_PER_TX}; 1 in 5 writes updates one of ${HOT_KEYS} hot keys; values ${valueBytes} B.`);
+  console.log(`appends in flight: ${INFLIGHT} (CAIRN_BENCH_INFLIGHT).`);
   console.log('hashing = leaf hashing the main thread waited for (pool or inline) + tree node hashing and tiles.');
   console.log('cpu us/rec = process CPU time (all threads) per committed record.');
 }

@@ -1,27 +1,17 @@
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { writeU32 } from './bytes.js';
 import { asBuffer, plain, type Kv, type KvBatch, type KvEntry, type KvRange } from './kv.js';
+import { loadNxtBinding, PUT_LIST_DELETE, writePutList, type WriteReply, type WriteRequest } from './kv-writer.js';
 
 // The binding is CommonJS without types: declare only what is used.
-interface NxtBatch {
-  // The binding reads any Uint8Array (checked): no Buffer wrapper per put on the hot path.
-  put(key: Uint8Array, value: Uint8Array): void;
-  /**
-   * The binding's own put under abstract-level's wrapper (argument checks, encodings): about a
-   * fifth of the JavaScript cost of a put. A private name of @nxtedition/rocksdb 12, so it is
-   * looked up once and the public put is the fallback.
-   */
-  _put?: (key: Uint8Array, value: Uint8Array, options: object) => void;
-  del(key: Buffer): void;
-  write(options: { sync: boolean }): Promise<void>;
-  readonly length: number;
-}
 interface NxtDb {
   open(options: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
+  readonly handle: bigint;
   getMany(keys: Buffer[], options: Record<string, unknown>): Promise<(Buffer | undefined)[]>;
-  /** Private in v12 like _put; reads on the calling thread, skipping the thread-pool hop. */
+  /** Private in v12; reads on the calling thread, skipping the thread-pool hop. */
   _getManySync?: (keys: Uint8Array[], options: Record<string, unknown>) => (Buffer | undefined | null)[];
-  batch(): NxtBatch;
   querySync(options: Record<string, unknown>): { rows: Buffer[]; finished: boolean };
 }
 type NxtModule = { RocksLevel: new (dir: string, options: Record<string, unknown>) => NxtDb };
@@ -29,28 +19,96 @@ type NxtModule = { RocksLevel: new (dir: string, options: Record<string, unknown
 const require = createRequire(import.meta.url);
 const buffers = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
-const NO_OPTIONS = {};
+/** First size of a put list's buffer; it doubles as needed (a batch is bounded by batch_bytes_max). */
+const PUT_LIST_BYTES_MIN = 64 * 1024;
 
-class NxtBatchAdapter implements KvBatch {
-  readonly #rawPut: ((key: Uint8Array, value: Uint8Array, options: object) => void) | undefined;
+/**
+ * The puts of one write, copied into one buffer that is handed to the writer thread (kv-writer.ts):
+ * per entry u32 key length, u32 value length (PUT_LIST_DELETE for a delete), key, value. Copying
+ * at put() keeps the caller free to reuse its buffers, as a native batch would.
+ */
+class PutList implements KvBatch {
+  bytes = new Uint8Array(PUT_LIST_BYTES_MIN);
+  used = 0;
   #length = 0;
-
-  constructor(readonly native: NxtBatch) {
-    this.#rawPut = typeof native._put === 'function' ? native._put.bind(native) : undefined;
-  }
 
   put(key: Uint8Array, value: Uint8Array): void {
     if (key.length === 0) throw new RangeError('empty RocksDB key');
-    if (this.#rawPut !== undefined) this.#rawPut(key, value, NO_OPTIONS);
-    else this.native.put(key, value);
-    this.#length += 1;
+    const at = this.#reserve(8 + key.length + value.length);
+    writeU32(this.bytes, at, key.length);
+    writeU32(this.bytes, at + 4, value.length);
+    this.bytes.set(key, at + 8);
+    this.bytes.set(value, at + 8 + key.length);
   }
   del(key: Uint8Array): void {
-    this.native.del(asBuffer(key));
-    this.#length += 1;
+    if (key.length === 0) throw new RangeError('empty RocksDB key');
+    const at = this.#reserve(8 + key.length);
+    writeU32(this.bytes, at, key.length);
+    writeU32(this.bytes, at + 4, PUT_LIST_DELETE);
+    this.bytes.set(key, at + 8);
   }
   get length(): number {
     return this.#length;
+  }
+
+  #reserve(bytes: number): number {
+    const at = this.used;
+    if (at + bytes > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, at + bytes));
+      grown.set(this.bytes.subarray(0, at));
+      this.bytes = grown;
+    }
+    this.used = at + bytes;
+    this.#length += 1;
+    return at;
+  }
+}
+
+/** The writer thread: one write at a time, answered in order. */
+class Writer {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  #next = 0;
+  #failed: Error | undefined;
+
+  constructor(handle: bigint) {
+    this.#worker = new Worker(new URL('./kv-writer.js', import.meta.url), { workerData: { handle } });
+    this.#worker.unref();
+    this.#worker.on('message', (reply: WriteReply) => {
+      const waiter = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      if (reply.error === undefined) waiter?.resolve();
+      else waiter?.reject(new Error(`RocksDB write failed: ${reply.error}`));
+    });
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`RocksDB writer thread exited (${code})`)));
+  }
+
+  write(list: PutList, sync: boolean): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const id = this.#next;
+    this.#next += 1;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // Kept alive only while a write is pending: an idle store never holds the process open.
+      this.#worker.ref();
+      const bytes = list.bytes.buffer as ArrayBuffer;
+      const request: WriteRequest = { id, bytes, length: list.used, sync };
+      this.#worker.postMessage(request, [bytes]);
+      list.bytes = new Uint8Array(0);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#failed ??= new Error('RocksDB writer closed');
+    await this.#worker.terminate();
+  }
+
+  #fail(error: Error): void {
+    this.#failed ??= error;
+    for (const waiter of this.#pending.values()) waiter.reject(this.#failed);
+    this.#pending.clear();
   }
 }
 
@@ -58,6 +116,10 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
   const { RocksLevel } = require('@nxtedition/rocksdb') as NxtModule;
   const db = new RocksLevel(dir, buffers);
   await db.open({ createIfMissing: true, errorIfExists: false });
+  const writer = new Writer(db.handle);
+  const binding = loadNxtBinding();
+  const dbContext = binding.db_init(db.handle);
+  const mainBatch = binding.batch_init();
   return {
     binding: 'nxtedition',
     async get(key) {
@@ -83,10 +145,17 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
       for (let i = 0; i + 1 < rows.length; i += 2) entries.push([plain(rows[i] as Buffer), plain(rows[i + 1] as Buffer)]);
       return entries;
     },
-    batch: () => new NxtBatchAdapter(db.batch()),
+    batch: () => new PutList(),
     async write(batch, options) {
-      await (batch as NxtBatchAdapter).native.write({ sync: options.sync });
+      const list = batch as PutList;
+      if (options.overlap === true) return writer.write(list, options.sync);
+      // Nothing to overlap: a hop to the writer thread would only add its wake-up to the latency.
+      writePutList(binding, dbContext, mainBatch, list.bytes.subarray(0, list.used), options.sync);
     },
-    close: () => db.close(),
+    async close() {
+      // The store closes only after its writes are done; the thread goes before the database.
+      await writer.close();
+      await db.close();
+    },
   };
 }

@@ -12,8 +12,12 @@ export interface Kv {
   /** Entries in key order (or reverse), at most `limit` of them: every scan is bounded. */
   range(range: KvRange): Promise<KvEntry[]>;
   batch(): KvBatch;
-  /** Applies every put of the batch atomically; `sync` waits for the WAL to reach the disk. */
-  write(batch: KvBatch, options: { sync: boolean }): Promise<void>;
+  /**
+   * Applies every put of the batch atomically; `sync` waits for the WAL to reach the disk.
+   * `overlap`: the caller has work to do meanwhile, so the write may go to another thread; without
+   * it the write takes the cheapest path, which may hold the calling thread.
+   */
+  write(batch: KvBatch, options: { sync: boolean; overlap?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -129,8 +129,27 @@ interface HashSlice {
 /** Key-index entries read per page when the cache is warmed at open. */
 const WARM_PAGE_ENTRIES = 10_000;
 
+/**
+ * A batch whose synced write is issued but not yet done: what the next batch's deciding needs
+ * from it (its keys' states and its transactions), which RocksDB and the key cache do not hold yet.
+ */
+interface InFlight {
+  readonly slots: ReadonlyMap<string, KeySlot>;
+  readonly txs: ReadonlyMap<string, TxRecord>;
+}
+
+/** What the serialized part of an append hands back: the rest waits for the synced write. */
+interface Staged<T> {
+  readonly done: Promise<T>;
+}
+
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return Store.open(options);
+}
+
+/** For tests only (not exported by the package): a store over a wrapped key-value store. */
+export async function openStoreOnWrappedKv(options: OpenStoreOptions, wrapKv: (kv: Kv) => Kv): Promise<Store> {
+  return Store.open(options, wrapKv);
 }
 
 export class Store {
@@ -141,10 +160,19 @@ export class Store {
   readonly #ownsPool: boolean;
   readonly #keys: KeyCache;
   #tiles: TileWriter;
+  /** The tree after the last decided batch (its write may still be in flight). */
   #range: CompactRange;
+  /** The head after the last decided batch: what the next batch builds on. */
+  #next: HeadState;
+  /** The head after the last batch whose synced write is done: what readers see. */
   #state: HeadState;
   #root: Uint8Array;
+  /** Decided batches whose writes are not done yet, oldest first (at most append_queue_max). */
+  readonly #inflight: InFlight[] = [];
+  /** End of the serialized work (deciding, packing, hashing of each write). */
   #tail: Promise<unknown> = Promise.resolve();
+  /** End of the chain of writes: each write starts only after the one before it is synced. */
+  #writes: Promise<void> = Promise.resolve();
   #queued = 0;
   #closed: StorageError | undefined;
   #closing: Promise<void> | undefined;
@@ -172,15 +200,17 @@ export class Store {
     this.#tiles = init.tiles;
     this.#range = init.range;
     this.#state = init.state;
+    this.#next = init.state;
     this.#root = init.range.root();
   }
 
-  static async open(options: OpenStoreOptions): Promise<Store> {
+  /** `wrapKv` is a seam for tests that need a failing disk (openStoreOnWrappedKv). */
+  static async open(options: OpenStoreOptions, wrapKv: (kv: Kv) => Kv = (kv) => kv): Promise<Store> {
     const limits = resolveLimits(options.limits);
     const binding = options.binding ?? chooseBinding();
     const hasher = options.hasher ?? createNodeHasher();
     mkdirSync(options.dir, { recursive: true });
-    const kv = await openKv(options.dir, binding);
+    const kv = wrapKv(await openKv(options.dir, binding));
     try {
       const state = await loadHead(kv);
       let range: CompactRange;
@@ -215,9 +245,13 @@ export class Store {
 
   // ---- writes ----------------------------------------------------------------------------------
 
-  /** Commits a batch atomically (one synced RocksDB write), or skips it if seq is not new. */
+  /**
+   * Commits a batch atomically (one synced RocksDB write), or skips it if seq is not new. Resolves
+   * only once this batch's write is synced. Appends issued before the previous one resolved are
+   * decided while its write is in flight (pipelining); writes still happen one at a time, in order.
+   */
   append(batch: BatchInput): Promise<AppendResult> {
-    return this.#serialize(() => this.#append(batch));
+    return this.#serializeStaged(() => this.#append(batch));
   }
 
   /**
@@ -233,6 +267,7 @@ export class Store {
     if (this.#closing !== undefined) return this.#closing;
     this.#closing = (async () => {
       await this.#tail;
+      await this.#writes.catch(() => undefined);
       this.#closed ??= new StorageError(StorageErrorCode.Closed, 'store closed by the caller');
       if (this.#ownsPool) await this.#pool?.destroy();
       await this.#kv.close();
@@ -241,6 +276,15 @@ export class Store {
   }
 
   #serialize<T>(work: () => Promise<T>): Promise<T> {
+    return this.#serializeStaged(async () => ({ done: Promise.resolve(await work()) }));
+  }
+
+  /**
+   * Runs `work` after the work queued before it; the next work may start once this one's staged
+   * part is done, while the caller waits for `done`. Writes queued or in flight count against
+   * append_queue_max until done.
+   */
+  #serializeStaged<T>(work: () => Promise<Staged<T>>): Promise<T> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (this.#closing !== undefined) {
       return Promise.reject(new StorageError(StorageErrorCode.Closed, 'store is closing'));
@@ -249,20 +293,30 @@ export class Store {
       return Promise.reject(new StorageError(StorageErrorCode.Busy, `${this.#queued} writes queued (append_queue_max)`));
     }
     this.#queued += 1;
-    const run = this.#tail.then(() => {
+    const staged = this.#tail.then(() => {
       if (this.#closed !== undefined) throw this.#closed;
       return work();
     });
-    const settled = run.finally(() => {
-      this.#queued -= 1;
-    });
-    this.#tail = settled.catch(() => undefined);
-    return settled;
+    this.#tail = staged.catch(() => undefined);
+    return staged
+      .then((s) => s.done)
+      .finally(() => {
+        this.#queued -= 1;
+      });
   }
 
-  async #append(batch: BatchInput): Promise<AppendResult> {
+  /** Waits until every issued write is done; rejects if one failed (the store is then closed). */
+  async #drain(): Promise<void> {
+    await this.#writes;
+  }
+
+  async #append(batch: BatchInput): Promise<Staged<AppendResult>> {
     const seq = checkSeq(batch?.seq);
-    if (seq <= this.#state.seq) return { skipped: true, head: this.head() };
+    if (seq <= this.#next.seq) {
+      // The head reported must hold the batch this one repeats: wait for writes in flight.
+      await this.#drain();
+      return { done: Promise.resolve({ skipped: true, head: this.head() }) };
+    }
     const metrics = this.#metrics;
     let mark = performance.now();
     const lap = (): number => {
@@ -274,10 +328,14 @@ export class Store {
     const txs = prepareBatch(batch, this.limits);
     const stored = await this.#storedTxs(txs);
     const keys = await this.#keyStates(txs);
-    const firstLeaf = this.#state.size;
+    const firstLeaf = this.#next.size;
     const decided = decideBatch(txs, firstLeaf, stored);
     let newKeys = 0;
     for (const slot of keys.values()) if (slot.initial === undefined && slot.state !== undefined) newKeys += 1;
+    if (this.#inflight.length > 0 && decided.decisions.some((d) => d.original !== undefined)) {
+      // An original may sit in a batch whose write is in flight: its leaves are read from disk.
+      await this.#drain();
+    }
     await this.#resolveOriginals(decided.decisions);
     metrics.decideMs += lap();
 
@@ -304,26 +362,52 @@ export class Store {
     const state: HeadState = {
       size: range.size,
       seq,
-      distinctKeys: this.#state.distinctKeys + newKeys,
+      distinctKeys: this.#next.distinctKeys + newKeys,
       hashes: range.hashes.map((hash) => hash.slice()),
     };
     write.put(HEAD_KEY, encodeHead(state));
     write.put(seqHeadKey(seq), encodeSeqHead(state.size, root));
-    metrics.treeMs += lap();
-    await this.#commit(write);
-    metrics.writeMs += lap();
     this.#range = CompactRange.fromState(state.size, state.hashes, this.#hasher);
-    this.#state = state;
-    this.#root = root;
-    for (const [key, slot] of keys) if (slot.state !== undefined && slot.state !== slot.initial) this.#keys.set(key, slot.state);
-    metrics.appends += 1;
-    metrics.records += packed.count;
+    this.#next = state;
+    const txsWritten = new Map<string, TxRecord>();
+    for (const { tx, firstLeaf: first } of decided.committed) {
+      txsWritten.set(tx.id, { contentHash: tx.contentHash, firstLeaf: first, leafCount: tx.records.length, meta: tx.meta });
+    }
+    const inflight: InFlight = { slots: keys, txs: txsWritten };
+    this.#inflight.push(inflight);
+    metrics.treeMs += lap();
+    const issued = performance.now();
+    const written = this.#issue(write);
+    const done = written.then(() => {
+      // Writes finish in issue order, so heads and the cache advance in log order.
+      metrics.writeMs += performance.now() - issued;
+      if (this.#inflight[0] !== inflight) throw this.#failStop('writes finished out of order', undefined);
+      this.#inflight.shift();
+      this.#state = state;
+      this.#root = root;
+      for (const [key, slot] of keys) if (slot.state !== undefined && slot.state !== slot.initial) this.#keys.set(key, slot.state);
+      metrics.appends += 1;
+      metrics.records += packed.count;
+      return {
+        skipped: false as const,
+        head: this.head(),
+        txs: decided.decisions.map((d) => txResult(d)),
+      };
+    });
     metrics.decideMs += lap();
-    return {
-      skipped: false,
-      head: this.head(),
-      txs: decided.decisions.map((d) => txResult(d)),
-    };
+    return { done };
+  }
+
+  /** Starts `write` once every write issued before it is synced; a failed write fails all after it. */
+  #issue(write: KvBatch): Promise<void> {
+    // Another append is deciding or waiting to: the write goes where it does not hold it up.
+    const overlap = this.#queued > 1;
+    const written = this.#writes.then(() => {
+      if (this.#closed !== undefined) throw this.#closed;
+      return this.#commit(write, overlap || this.#queued > 1);
+    });
+    this.#writes = written;
+    return written;
   }
 
   /**
@@ -359,9 +443,9 @@ export class Store {
     return this.#closed;
   }
 
-  async #commit(write: KvBatch): Promise<void> {
+  async #commit(write: KvBatch, overlap = false): Promise<void> {
     try {
-      await this.#kv.write(write, { sync: true });
+      await this.#kv.write(write, { sync: true, overlap });
     } catch (cause) {
       // Memory (tiles, cache) may now be ahead of the disk: stop; reopening reloads the truth.
       throw this.#failStop('a write failed', cause);
@@ -412,27 +496,56 @@ export class Store {
 
   async #storedTxs(txs: readonly PreparedTx[]): Promise<Map<string, TxRecord>> {
     const unique = new Map<string, PreparedTx>();
-    for (const tx of txs) if (!unique.has(tx.id)) unique.set(tx.id, tx);
-    const list = [...unique.values()];
-    const values = await this.#kv.getMany(list.map((tx) => txKey(tx.idBytes)));
     const stored = new Map<string, TxRecord>();
+    for (const tx of txs) {
+      if (unique.has(tx.id) || stored.has(tx.id)) continue;
+      const pending = this.#pendingTx(tx.id);
+      if (pending === undefined) unique.set(tx.id, tx);
+      else stored.set(tx.id, pending);
+    }
+    const list = [...unique.values()];
+    const values = list.length === 0 ? [] : await this.#kv.getMany(list.map((tx) => txKey(tx.idBytes)));
     values.forEach((value, i) => {
       if (value !== undefined) stored.set((list[i] as PreparedTx).id, decodeTx(value));
     });
     return stored;
   }
 
-  /** A slot per key the batch touches, from the cache, else one seek per key (cache incomplete). */
+  /** A transaction committed by a batch whose write is in flight, newest batch first. */
+  #pendingTx(id: string): TxRecord | undefined {
+    for (let i = this.#inflight.length - 1; i >= 0; i -= 1) {
+      const tx = (this.#inflight[i] as InFlight).txs.get(id);
+      if (tx !== undefined) return tx;
+    }
+    return undefined;
+  }
+
+  /**
+   * A slot per key the batch touches: from a batch in flight that touched the key, else the
+   * cache, else one seek per key (cache incomplete).
+   */
   async #keyStates(txs: readonly PreparedTx[]): Promise<Map<string, KeySlot>> {
     const slots = new Map<string, KeySlot>();
     const misses: PreparedRecord[] = [];
+    const inflight = this.#inflight;
     for (const tx of txs) {
       for (const record of tx.records) {
         let slot = slots.get(record.key);
         if (slot === undefined) {
-          const cached = this.#keys.get(record.key);
-          if (cached === undefined && !this.#keys.complete) misses.push(record);
-          slot = { initial: cached, state: cached, pending: undefined, pendingTx: -1 };
+          let known = false;
+          let initial: KeyState | undefined;
+          for (let i = inflight.length - 1; i >= 0 && !known; i -= 1) {
+            const pending = (inflight[i] as InFlight).slots.get(record.key);
+            if (pending !== undefined) {
+              known = true;
+              initial = pending.state;
+            }
+          }
+          if (!known) {
+            initial = this.#keys.get(record.key);
+            if (initial === undefined && !this.#keys.complete) misses.push(record);
+          }
+          slot = { initial, state: initial, pending: undefined, pendingTx: -1 };
           slots.set(record.key, slot);
         }
         record.slot = slot;
@@ -461,6 +574,8 @@ export class Store {
   }
 
   async #erase(key: string, version: number): Promise<{ leafIndex: number; alreadyErased: boolean }> {
+    // Reads below must see every batch decided before this call, and the write follows theirs.
+    await this.#drain();
     const prefix = keyPrefix(keyBytesOf(key));
     if (!Number.isSafeInteger(version) || version < 1) throw invalidInput(`version must be a positive integer`);
     const indexBytes = await this.#kv.get(keyVersionKey(prefix, version));
@@ -474,7 +589,7 @@ export class Store {
     values[leafIndex - first] = undefined;
     const write = this.#kv.batch();
     write.put(valueChunkKey(first), encodeChunk(values));
-    await this.#commit(write);
+    await this.#issue(write);
     return { leafIndex, alreadyErased: false };
   }
 

@@ -22,10 +22,13 @@ interface RoundOutcome {
   readonly opened: number;
 }
 
+/** Appends the writer keeps issued in odd rounds, so kills also land while batches are pipelined. */
+const PIPELINE_WINDOW = 3;
+
 /** Starts the writer, kills it with SIGKILL `delayMs` after it opened the store, and reports. */
-function runWriter(dir: string, binding: KvBinding, delayMs: number): Promise<RoundOutcome> {
+function runWriter(dir: string, binding: KvBinding, delayMs: number, window: number): Promise<RoundOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writerPath, '--crash-writer', dir], {
+    const child = spawn(process.execPath, [writerPath, '--crash-writer', dir, String(window)], {
       env: { ...process.env, CAIRN_ROCKSDB_BINDING: binding },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -89,13 +92,14 @@ for (const binding of bindingsUnderTest()) {
     try {
       for (let round = 0; round < rounds && Date.now() - started < TEST_MS_MAX; round += 1) {
         const delay = KILL_DELAY_MS_MIN + Math.floor(random() * (KILL_DELAY_MS_MAX - KILL_DELAY_MS_MIN));
-        const outcome = await runWriter(victim.dir, binding, delay);
+        const outcome = await runWriter(victim.dir, binding, delay, round % 2 === 0 ? 1 : PIPELINE_WINDOW);
         acknowledgedMax = Math.max(acknowledgedMax, outcome.acknowledged);
         const store = await openStore({ dir: victim.dir, binding, pool: false });
         try {
           const head = store.head();
           // Durable: everything acknowledged survived. Atomic: at most the one batch in flight
-          // beyond it landed, and the state equals the state after exactly head.seq batches.
+          // beyond it landed (writes run one at a time, in order, even when pipelined), and the
+          // state equals the state after exactly head.seq batches.
           assert.ok(head.seq >= acknowledgedMax, `seq ${head.seq} lost acknowledged ${acknowledgedMax}`);
           assert.ok(head.seq <= outcome.acknowledged + 1, `seq ${head.seq} beyond ${outcome.acknowledged} + 1`);
           await advance(reference, head.seq);
