@@ -19,3 +19,4 @@ export {
   type ProofOptions,
   type ServiceName,
 } from './cluster.js';
+export { runNode, RUN_MS_MAX_DEFAULT, type RunOptions, type RunResult } from './run.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Proc, repoRoot, serviceEntry, tempDir, until } from '../src/index.js';
+import { Proc, repoRoot, runNode, serviceEntry, tempDir, until } from '../src/index.js';
 
 // A child that prints its readiness line with a number from its env, then idles; on SIGTERM it
 // prints a goodbye (so stop() is graceful), unless told to ignore SIGTERM (so stop() must kill).
@@ -78,4 +78,26 @@ test('until returns the first value and times out naming what it waited for', as
 test('service entries are the built dist files under services/', () => {
   assert.equal(serviceEntry('shard'), join(repoRoot(), 'services', 'shard', 'dist', 'src', 'main.js'));
   assert.equal(serviceEntry('proof', 'cli'), join(repoRoot(), 'services', 'proof', 'dist', 'src', 'cli.js'));
+});
+
+test('runNode collects output and exit code, drops env by prefix, and kills at its bound', async () => {
+  const dir = tempDir('run-test');
+  const file = join(dir.path, 'env.mjs');
+  writeFileSync(file, "console.log(process.argv[2], process.env.CAIRN_RUN_X ?? '-', process.env.OTHER_RUN_X ?? '-'); console.error('err'); process.exit(Number(process.argv[3]));");
+  const hang = join(dir.path, 'hang.mjs');
+  writeFileSync(hang, 'setInterval(() => undefined, 1000);');
+  const env = { CAIRN_RUN_X: 'c', OTHER_RUN_X: 'o' };
+  try {
+    // stdout and stderr are two pipes: their relative order is not fixed.
+    const first = await runNode(file, ['a', '4'], { env });
+    assert.equal(first.code, 4);
+    assert.deepEqual(first.out.split('\n').sort(), ['', 'a c o', 'err']);
+    process.env['CAIRN_RUN_X'] = 'inherited';
+    assert.match((await runNode(file, ['b', '0'])).out, /^b inherited -$/m);
+    assert.match((await runNode(file, ['b', '0'], { drop_env_prefix: 'CAIRN_' })).out, /^b - -$/m);
+    assert.deepEqual(await runNode(hang, [], { ms_max: 200 }), { code: null, out: '' });
+  } finally {
+    delete process.env['CAIRN_RUN_X'];
+    dir.remove();
+  }
 });
