@@ -1,31 +1,17 @@
 // The cairn CLI and the proof service's refusal to start without what it needs (no cluster).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint, parseSignerKey, parseVerifierKey, signCheckpoint } from '@cairn/checkpoint';
-import { tempDir } from '@cairn/testkit';
+import { runNode, tempDir, type RunResult } from '@cairn/testkit';
 import { ConfigError, loadConfig, loadSigner } from '../src/index.js';
 import { cliMain, proofMain } from './cluster.js';
 
 const RUN_MS_MAX = 20_000;
 
-function run(file: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const clean: Record<string, string | undefined> = { ...process.env };
-    for (const k of Object.keys(clean)) if (k.startsWith('CAIRN_')) delete clean[k];
-    const child = spawn(process.execPath, [file, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_MS_MAX);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+function run(file: string, args: readonly string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return runNode(file, args, { env, drop_env_prefix: 'CAIRN_', ms_max: RUN_MS_MAX });
 }
 
 test('cairn keygen prints a signer key and a verifier key that sign and verify', async () => {

@@ -3,10 +3,9 @@
 // service is verified here link by link (record leaf -> shard root -> global state leaf ->
 // state-log root -> signed checkpoint) with @cairn/merkle, @cairn/checkpoint and @cairn/wire only.
 import { after, before, test } from 'node:test';
-import { spawn } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, tempDir, until, type Cluster } from '@cairn/testkit';
+import { runNode, startCluster, tempDir, until, type Cluster, type RunResult } from '@cairn/testkit';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
 import { CairnClient } from '@cairn/client';
@@ -349,19 +348,8 @@ test('the SDK (@cairn/client) verifies writes and reads against this service', a
   assert.equal((await client.getTransaction('sdk-1')).records.length, 2);
 });
 
-function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliMain, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_MS_MAX);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return runNode(cliMain, args, { env, ms_max: CLI_MS_MAX });
 }
 
 test('cairn audit follows the checkpoints; after the proof data is restored from an old copy it reports the rollback or fork', async () => {
