@@ -1,13 +1,36 @@
 import type { KeyState } from './decide.js';
 
+/** Smallest table; it doubles while the live keys exceed a quarter of its slots. */
+const TABLE_SLOTS_MIN = 1024;
+/** The table is rebuilt before live keys and evicted slots fill more than half of it: short probes. */
+const TABLE_LOAD_MAX = 0.5;
+
 /**
  * Latest (version, leaf index) per key, bounded by key_cache_entries_max, evicting the key first
  * written. While nothing was ever evicted and it was filled from an empty store (or warmed
  * with every key at open) it is complete: a miss then proves the key absent, so an append of new
  * keys reads nothing from RocksDB.
+ *
+ * An open-addressing table over typed arrays instead of a Map<string, KeyState>: at hundreds of
+ * thousands of keys a Map lookup costs several cache misses (bucket, entry, key string, value
+ * object) and was about 15% of the main thread's time per append; here a lookup reads one slot's
+ * hash, the key string only when the hash matches, and two numbers. No object per key is kept, so
+ * the collector has less to trace.
  */
 export class KeyCache {
-  readonly #entries = new Map<string, KeyState>();
+  #slots = TABLE_SLOTS_MIN;
+  /** FNV-1a of the key, never 0; 0 marks an empty slot. */
+  #hashes = new Int32Array(TABLE_SLOTS_MIN);
+  /** undefined where the hash is not 0: an evicted key's slot (probes go on past it). */
+  #keys: (string | undefined)[] = new Array<string | undefined>(TABLE_SLOTS_MIN).fill(undefined);
+  /** version, leaf index per slot. */
+  #values = new Float64Array(2 * TABLE_SLOTS_MIN);
+  /** Slots of the live keys in first-write order, a ring starting at #orderHead. */
+  #order = new Int32Array(TABLE_SLOTS_MIN);
+  #orderHead = 0;
+  #size = 0;
+  /** Slots not empty: live keys and evicted ones. */
+  #used = 0;
   #complete = false;
 
   constructor(readonly capacity: number) {}
@@ -21,18 +44,97 @@ export class KeyCache {
   }
 
   get(key: string): KeyState | undefined {
-    return this.#entries.get(key);
+    const slot = this.#find(key, hashOf(key));
+    if (slot < 0) return undefined;
+    return { version: this.#values[2 * slot] as number, leafIndex: this.#values[2 * slot + 1] as number };
   }
 
   set(key: string, state: KeyState): void {
     if (this.capacity === 0) return;
-    // An update keeps the key's place in insertion order: eviction is first-written-first-out,
-    // which costs one Map operation per write instead of a delete and a re-insert.
-    this.#entries.set(key, state);
-    if (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    const hash = hashOf(key);
+    let slot = this.#find(key, hash);
+    if (slot < 0) {
+      // An update keeps the key's place in first-write order: eviction is first-written-first-out.
+      if (this.#used + 1 > TABLE_LOAD_MAX * this.#slots) this.#rebuild();
+      slot = this.#freeSlot(hash);
+      if (this.#hashes[slot] === 0) this.#used += 1;
+      this.#hashes[slot] = hash;
+      this.#keys[slot] = key;
+      this.#order[(this.#orderHead + this.#size) % this.#slots] = slot;
+      this.#size += 1;
+    }
+    this.#values[2 * slot] = state.version;
+    this.#values[2 * slot + 1] = state.leafIndex;
+    if (this.#size > this.capacity) {
+      this.#evictOldest();
       this.#complete = false;
     }
   }
+
+  /** The slot holding `key`, or -1. The table is never full, so a probe meets an empty slot. */
+  #find(key: string, hash: number): number {
+    const mask = this.#slots - 1;
+    let slot = hash & mask;
+    for (let probe = 0; probe < this.#slots; probe += 1) {
+      const stored = this.#hashes[slot] as number;
+      if (stored === 0) return -1;
+      if (stored === hash && this.#keys[slot] === key) return slot;
+      slot = (slot + 1) & mask;
+    }
+    return -1;
+  }
+
+  /** The first empty or evicted slot on the probe path of `hash` (the key is known absent). */
+  #freeSlot(hash: number): number {
+    const mask = this.#slots - 1;
+    let slot = hash & mask;
+    for (let probe = 0; probe < this.#slots; probe += 1) {
+      if (this.#hashes[slot] === 0 || this.#keys[slot] === undefined) return slot;
+      slot = (slot + 1) & mask;
+    }
+    throw new RangeError('key cache table full');
+  }
+
+  #evictOldest(): void {
+    const slot = this.#order[this.#orderHead] as number;
+    this.#keys[slot] = undefined;
+    this.#orderHead = (this.#orderHead + 1) % this.#slots;
+    this.#size -= 1;
+  }
+
+  /** Re-inserts the live keys in first-write order into a table sized for them: drops evicted slots. */
+  #rebuild(): void {
+    const slots = this.#slots;
+    const hashes = this.#hashes;
+    const keys = this.#keys;
+    const values = this.#values;
+    const order = this.#order;
+    let grown = slots;
+    while (this.#size + 1 > (TABLE_LOAD_MAX / 2) * grown) grown *= 2;
+    this.#slots = grown;
+    this.#hashes = new Int32Array(grown);
+    this.#keys = new Array<string | undefined>(grown).fill(undefined);
+    this.#values = new Float64Array(2 * grown);
+    this.#order = new Int32Array(grown);
+    const live = this.#size;
+    for (let i = 0; i < live; i += 1) {
+      const from = order[(this.#orderHead + i) % slots] as number;
+      const to = this.#freeSlot(hashes[from] as number);
+      this.#hashes[to] = hashes[from] as number;
+      this.#keys[to] = keys[from];
+      this.#values[2 * to] = values[2 * from] as number;
+      this.#values[2 * to + 1] = values[2 * from + 1] as number;
+      this.#order[i] = to;
+    }
+    this.#orderHead = 0;
+    this.#used = live;
+  }
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units, never 0 (0 marks an empty slot). */
+function hashOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i += 1) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  // | 0: an empty key never enters the loop, and the table stores signed 32-bit hashes.
+  return (hash | 0) === 0 ? 1 : hash | 0;
 }

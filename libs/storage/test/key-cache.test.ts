@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { KeyState } from '../src/decide.js';
+import { KeyCache } from '../src/key-cache.js';
+
+/** The reference: a Map kept in first-write order, evicting its first key when over capacity. */
+class ReferenceCache {
+  readonly entries = new Map<string, KeyState>();
+  complete = true;
+  constructor(readonly capacity: number) {}
+  set(key: string, state: KeyState): void {
+    if (this.capacity === 0) return;
+    this.entries.set(key, state);
+    if (this.entries.size > this.capacity) {
+      this.entries.delete(this.entries.keys().next().value as string);
+      this.complete = false;
+    }
+  }
+}
+
+const op = fc.record({
+  key: fc.oneof(fc.integer({ min: 0, max: 40 }).map((n) => `k${n}`), fc.string({ maxLength: 6 })),
+  version: fc.integer({ min: 1, max: 2 ** 53 - 1 }),
+  leafIndex: fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+  read: fc.boolean(),
+});
+
+test('the key cache answers like a first-written-first-evicted map', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 30 }), fc.array(op, { maxLength: 400 }), (capacity, ops) => {
+      const cache = new KeyCache(capacity);
+      const reference = new ReferenceCache(capacity);
+      cache.markComplete();
+      for (const { key, version, leafIndex, read } of ops) {
+        if (read) assert.deepEqual(cache.get(key), reference.entries.get(key));
+        else {
+          cache.set(key, { version, leafIndex });
+          reference.set(key, { version, leafIndex });
+        }
+      }
+      for (const key of reference.entries.keys()) assert.deepEqual(cache.get(key), reference.entries.get(key));
+      assert.equal(cache.complete, capacity > 0 && reference.complete);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the key cache keeps every key across table growth and evicts the oldest at capacity', () => {
+  const capacity = 5_000;
+  const cache = new KeyCache(capacity);
+  cache.markComplete();
+  for (let n = 0; n < capacity; n += 1) cache.set(`key:${n}`, { version: 1, leafIndex: n });
+  for (let n = 0; n < capacity; n += 3) cache.set(`key:${n}`, { version: 2, leafIndex: capacity + n });
+  for (let n = 0; n < capacity; n += 1) assert.deepEqual(cache.get(`key:${n}`), { version: n % 3 === 0 ? 2 : 1, leafIndex: n % 3 === 0 ? capacity + n : n });
+  assert.equal(cache.complete, true);
+  for (let n = capacity; n < 3 * capacity; n += 1) cache.set(`key:${n}`, { version: 1, leafIndex: n });
+  assert.equal(cache.complete, false);
+  assert.equal(cache.get('key:0'), undefined);
+  assert.equal(cache.get(`key:${2 * capacity - 1}`), undefined);
+  assert.deepEqual(cache.get(`key:${2 * capacity}`), { version: 1, leafIndex: 2 * capacity });
+  assert.deepEqual(cache.get(`key:${3 * capacity - 1}`), { version: 1, leafIndex: 3 * capacity - 1 });
+});
