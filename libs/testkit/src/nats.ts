@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { killOnExit } from './children.js';
 import { repoRoot } from './paths.js';
 import { tempDir, type TempDir } from './tempdir.js';
 
@@ -36,36 +37,6 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Stops the server if it runs, then starts it again on the same port and store dir. */
   restart(): Promise<void>;
-}
-
-// Every live server process, killed when the test process exits so that no test ever leaks one.
-const liveChildren = new Set<ChildProcess>();
-let hooksInstalled = false;
-
-function killAllNow(): void {
-  for (const child of liveChildren) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  liveChildren.clear();
-}
-
-function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', killAllNow);
-  // A signal skips 'exit' handlers, so catch the ones a test runner sends on timeout.
-  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
-    process.once(signal, () => {
-      killAllNow();
-      process.exit(128 + number);
-    });
-  }
 }
 
 let cachedBin: string | undefined;
@@ -148,8 +119,7 @@ class RunningNats implements NatsServer {
     } finally {
       closeSync(fd);
     }
-    liveChildren.add(child);
-    child.once('exit', () => liveChildren.delete(child));
+    killOnExit(child);
     // A forgotten server must not keep the test process alive; the exit hook kills it.
     child.unref();
     this.child = child;
@@ -212,7 +182,6 @@ class RunningNats implements NatsServer {
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const ready = opts.ready_ms_max ?? NATS_READY_MS_MAX_DEFAULT;
   if (!Number.isSafeInteger(ready) || ready <= 0 || ready > 120_000) throw new Error(`testkit: bad ready_ms_max ${ready}`);
-  installHooks();
   const root = tempDir('nats');
   const storeDir = opts.store_dir ?? join(root.path, 'store');
   mkdirSync(storeDir, { recursive: true });

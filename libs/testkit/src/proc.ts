@@ -1,8 +1,8 @@
 // One child process for end-to-end tests: runs a built entry file with `node`, keeps its output
-// (bounded) and waits for a readiness line. Every child still running is killed when the test
-// process exits, so a failing test never leaks one.
+// (bounded) and waits for a readiness line. It never outlives the test process (children.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { killOnExit } from './children.js';
 
 /** How long a process may take to print its readiness line. */
 export const PROC_READY_MS_MAX = 30_000;
@@ -11,17 +11,6 @@ export const PROC_STOP_MS_MAX = 10_000;
 /** Output kept per process, across restarts (the newest characters). */
 export const PROC_OUTPUT_CHARS_MAX = 200_000;
 const READY_POLL_MS = 20;
-
-const live = new Set<ChildProcess>();
-let hookInstalled = false;
-
-function installExitHook(): void {
-  if (hookInstalled) return;
-  hookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-}
 
 export class Proc {
   child: ChildProcess | undefined;
@@ -37,11 +26,10 @@ export class Proc {
 
   /** Starts the process and resolves with the readiness line's match (a restart searches only new output). */
   async start(): Promise<RegExpMatchArray> {
-    installExitHook();
     const from = this.output.length;
     const child = spawn(process.execPath, [this.file], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    live.add(child);
+    killOnExit(child);
     const take = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-PROC_OUTPUT_CHARS_MAX);
     };
