@@ -116,7 +116,9 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
   const { RocksLevel } = require('@nxtedition/rocksdb') as NxtModule;
   const db = new RocksLevel(dir, buffers);
   await db.open({ createIfMissing: true, errorIfExists: false });
-  const writer = new Writer(db.handle);
+  // Started at the first write that has something to overlap: a caller that awaits each append
+  // never pays for the thread.
+  let writer: Writer | undefined;
   const binding = loadNxtBinding();
   const dbContext = binding.db_init(db.handle);
   const mainBatch = binding.batch_init();
@@ -148,13 +150,16 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
     batch: () => new PutList(),
     async write(batch, options) {
       const list = batch as PutList;
-      if (options.overlap === true) return writer.write(list, options.sync);
+      if (options.overlap === true) {
+        writer ??= new Writer(db.handle);
+        return writer.write(list, options.sync);
+      }
       // Nothing to overlap: a hop to the writer thread would only add its wake-up to the latency.
       writePutList(binding, dbContext, mainBatch, list.bytes.subarray(0, list.used), options.sync);
     },
     async close() {
       // The store closes only after its writes are done; the thread goes before the database.
-      await writer.close();
+      await writer?.close();
       await db.close();
     },
   };
