@@ -1,14 +1,14 @@
 // The Cairn SDK: every read is verified from the pinned key down to the record before it is
 // returned, and every write is verified once a signed state contains it. Runs in Node and in
 // browsers (global fetch, no Node built-ins; the file store lives in the ./node subpath).
+import { base64Encode } from '@cairn/checkpoint';
 import type { Hasher } from '@cairn/merkle';
 import { canonicalJsonBytes, type GlobalState, type JsonObject, type JsonValue, type Receipt, type TransactionInput } from '@cairn/wire';
 import { createVerifyContext, sameBytes, verifyCheckpointNote, type TrustedCheckpoint, type VerifyContext } from './verify/checkpoint.js';
 import type { ProvenRecord } from './verify/chain.js';
-import { hex } from './verify/consistency.js';
 import { verifyHistoryAnswer, verifyKeyAnswer, verifyTransactionAnswer, type VerifiedAnswer, type VerifiedRecordsAnswer } from './verify/answers.js';
 import { VerifyError } from './verify/errors.js';
-import { asObject, malformed } from './verify/json.js';
+import { asBytes, asObject, malformed } from './verify/json.js';
 import { RequestError } from './errors.js';
 import { HTTP_LIMITS_DEFAULT, Http, joinUrl, type FetchLike } from './http.js';
 import { MemoryStateStore, type StateStore } from './store.js';
@@ -280,8 +280,9 @@ function checkReceipt(tx: TransactionInput, receipt: Receipt, proven: RecordsRes
   }
   for (const head of receipt.shards) {
     const provenHead = proven.state.shards[head.shard];
-    if (provenHead !== undefined && provenHead.size === head.size && hex(provenHead.root) !== head.root) {
-      throw new VerifyError('state_mismatch', `shard ${head.shard} at size ${head.size} has root ${hex(provenHead.root)} in the signed state, ${head.root} in the receipt`);
+    // Compared as bytes: the receipt's root is base64 like every hash in the signed state.
+    if (provenHead !== undefined && provenHead.size === head.size && !sameBytes(provenHead.root, asBytes(head.root, `receipt root of shard ${head.shard}`))) {
+      throw new VerifyError('state_mismatch', `shard ${head.shard} at size ${head.size} has root ${base64Encode(provenHead.root)} in the signed state, ${head.root} in the receipt`);
     }
   }
 }

@@ -164,6 +164,23 @@ describe('CairnClient writes', () => {
     await rejectsWith('entry_mismatch', sdk.write({ id: 'w2', records: [{ key: 'sku:1', value: 3 }] }));
   });
 
+  it('refuses a receipt whose shard root is not the signed one at that size (state_mismatch)', async () => {
+    const c = grown();
+    const { sdk } = client(c);
+    const receipt = c.write('w5', [{ key: 'sku:1', value: 7 }]);
+    c.seal();
+    const input = { id: 'w5', records: [{ key: 'sku:1', value: 7 }] };
+    const proven = await sdk.proveReceipt(input, receipt); // the genuine root verifies
+    assert.equal(proven.records.length, 1);
+    const head = receipt.shards[0] as { root: string };
+    const flipped = Buffer.from(head.root, 'base64');
+    flipped[0] = (flipped[0] as number) ^ 1;
+    head.root = flipped.toString('base64');
+    await rejectsWith('state_mismatch', sdk.proveReceipt(input, receipt));
+    head.root = 'not base64!';
+    await rejectsWith('malformed_response', sdk.proveReceipt(input, receipt));
+  });
+
   it('refuses a proven value that is not the value written (value_mismatch)', async () => {
     const c = grown();
     const { sdk } = client(c);

@@ -93,7 +93,7 @@ export class FakeCluster {
     this.#seq += 1;
     for (const shard of [...touched].sort((a, b) => a - b)) {
       const model = this.shards[shard] as ShardModel;
-      out.shards.push({ shard, size: model.leaves.length, root: hexOf(rootHash(model.leaves)) });
+      out.shards.push({ shard, size: model.leaves.length, root: base64Encode(rootHash(model.leaves)) });
     }
     return out;
   }
@@ -259,10 +259,6 @@ class HttpFailure extends Error {
 function reply(status: number, body: unknown): { status: number; ok: boolean; headers: { get(name: string): string | null }; text(): Promise<string> } {
   const text = JSON.stringify(body);
   return { status, ok: status >= 200 && status < 300, headers: { get: () => null }, text: () => Promise.resolve(text) };
-}
-
-export function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** A copy of `json` (plain JSON) that tests may change freely. */

@@ -466,7 +466,8 @@ export interface ReceiptRecord {
 export interface ReceiptShard {
   shard: number;
   size: number;
-  // Lower-case hex of the 32-byte RFC 9162 root of the shard's tree at `size`.
+  // Standard base64 of the 32-byte RFC 9162 root of the shard's tree at `size` (as in proofs and
+  // checkpoints, so it compares with the signed state without conversion).
   root: string;
 }
 

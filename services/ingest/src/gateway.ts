@@ -31,8 +31,10 @@ interface Listener {
 
 interface ShardResult {
   readonly event: CommitEvent;
-  // hex(event.root), computed once per event rather than once per transaction in it.
-  readonly rootHex: string;
+  // Standard base64 of event.root, like every other hash a client sees (proofs, shard reads,
+  // checkpoints), so a receipt's root compares with the signed state as it is. Computed once per
+  // event rather than once per transaction in it.
+  readonly rootB64: string;
   readonly result: TxResult;
 }
 
@@ -339,16 +341,16 @@ export class Gateway {
       this.stats.commit_events_bad += 1;
       return;
     }
-    let rootHex: string | undefined;
+    let rootB64: string | undefined;
     for (const result of event.txs) {
       const w = this.waiters.get(result.id);
       if (w === undefined || w.state !== 'published') continue;
-      rootHex ??= hex(event.root);
+      rootB64 ??= Buffer.from(event.root).toString('base64');
       if (w.seqs === undefined) {
-        if (w.early.length < 4 * w.parts.size) w.early.push({ event, rootHex, result });
+        if (w.early.length < 4 * w.parts.size) w.early.push({ event, rootB64, result });
         continue;
       }
-      this.record(w, { event, rootHex, result });
+      this.record(w, { event, rootB64, result });
     }
     this.checkIdle();
   }
@@ -447,7 +449,7 @@ function decide(w: Waiter): Outcome {
     records.push({ key: rec.key, version: c.version, shard: rec.shard, leafIndex: c.leafIndex });
   }
   const shards = results
-    .map((r) => ({ shard: r.event.shard, size: r.event.size, root: r.rootHex }))
+    .map((r) => ({ shard: r.event.shard, size: r.event.size, root: r.rootB64 }))
     .sort((a, b) => a.shard - b.shard);
   const receipt: Receipt = { id: w.id, status: 'committed', records, shards };
   if (results.every((r) => r.result.status === 'duplicate')) receipt.replayed = true;

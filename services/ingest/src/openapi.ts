@@ -135,11 +135,11 @@ export const openApiDocument = {
           },
           shards: {
             type: 'array',
-            description: 'Per shard touched: a tree size and root (hex) that include the records.',
+            description: 'Per shard touched: a tree size and root (standard base64 of the 32-byte RFC 9162 root, as in proofs and checkpoints) that include the records.',
             items: {
               type: 'object',
               required: ['shard', 'size', 'root'],
-              properties: { shard: { type: 'integer' }, size: { type: 'integer' }, root: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+              properties: { shard: { type: 'integer' }, size: { type: 'integer' }, root: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' } },
             },
           },
         },

@@ -61,7 +61,6 @@ export interface Receipt {
 }
 
 const fromB64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The Merkle leaf hash of a leaf as the read API returns it. */
 export function leafHashOf(leaf: LeafJson): Uint8Array {
@@ -82,7 +81,7 @@ export async function verifyReceipt(cluster: Cluster, receipt: Receipt): Promise
       throw new Error(`leaf ${record.leafIndex} of shard ${record.shard} is ${JSON.stringify(leaf)}, receipt says ${JSON.stringify(record)}`);
     }
     const proof = await reader.inclusion(record.leafIndex, head.size);
-    if (hex(fromB64(proof.root)) !== head.root) throw new Error(`shard ${record.shard} root at ${head.size} differs from the receipt`);
+    if (proof.root !== head.root) throw new Error(`shard ${record.shard} root at ${head.size} differs from the receipt`);
     verifyInclusion(leafHashOf(leaf), record.leafIndex, head.size, proof.proof.map(fromB64), fromB64(proof.root));
   }
 }
