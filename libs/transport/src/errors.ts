@@ -33,6 +33,11 @@ export const TransportErrorCode = {
   BATCH_REJECTED: 'TRANSPORT_BATCH_REJECTED',
   /** The server rejected a single publish. */
   PUBLISH_REJECTED: 'TRANSPORT_PUBLISH_REJECTED',
+  /**
+   * A create-only publish found its subject already holding a message (the server's "wrong last
+   * sequence", 10071): nothing was stored; read the existing message to see whose it is.
+   */
+  WRONG_LAST_SEQUENCE: 'TRANSPORT_WRONG_LAST_SEQUENCE',
   /** A consume handler threw; the consumer stopped and nothing of that batch was acked. */
   HANDLER_FAILED: 'TRANSPORT_HANDLER_FAILED',
   /** A consumer could not keep a gap-free, in-order delivery and gave up. */

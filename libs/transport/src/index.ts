@@ -12,6 +12,9 @@ export {
   commitSubject,
   commitSubjectAll,
   readSubject,
+  claimStream,
+  claimSubject,
+  claimSubjectAll,
   LAYOUT_DEFAULTS,
   SHARD_COUNT_MAX,
   REPLICAS_MAX,
@@ -19,7 +22,8 @@ export {
   type StreamLayout,
   type StreamLayoutOptions,
 } from './layout.js';
-export { streamConfig, layoutMismatches, META_SHARD_COUNT } from './stream.js';
+export { streamConfig, claimStreamConfig, layoutMismatches, META_SHARD_COUNT } from './stream.js';
+export { type StoredLast } from './get.js';
 export {
   ATOMIC_BATCH_MSGS_MAX,
   ATOMIC_BATCHES_IN_FLIGHT_MAX_DEFAULT,

@@ -106,3 +106,22 @@ export function readSubject(layout: StreamLayout, shard: number): string {
   checkShard(layout, shard);
   return `${layout.subject_prefix}.read.${shard}`;
 }
+
+/** The stream of id claims beside the ledger stream: one subject per claimed key, written once. */
+export function claimStream(layout: StreamLayout): string {
+  return `${layout.stream}_CLAIMS`;
+}
+
+/** Wildcard of every claim subject: the claim stream's only subject filter. */
+export function claimSubjectAll(layout: StreamLayout): string {
+  return `${layout.subject_prefix}.claim.*`;
+}
+
+/**
+ * The subject holding the claim on `key_hex`, a lowercase hex SHA-256 (64 digits): hashing the key
+ * keeps any client string out of the subject grammar (dots, wildcards) and bounds its length.
+ */
+export function claimSubject(layout: StreamLayout, key_hex: string): string {
+  if (!/^[0-9a-f]{64}$/.test(key_hex)) throw new TransportError(TransportErrorCode.BAD_INPUT, `claim key must be 64 lowercase hex digits, got ${JSON.stringify(key_hex)}`);
+  return `${layout.subject_prefix}.claim.${key_hex}`;
+}

@@ -14,11 +14,13 @@ const JS_ERR_BATCH_DUPLICATE_MSG_ID = 10201;
 const JS_ERR_BATCH_TOO_MANY_INFLIGHT = 10210;
 const JS_ERR_BATCH_TOO_LARGE = 10199;
 const JS_ERR_MESSAGE_TOO_LARGE = 10054;
+const JS_ERR_WRONG_LAST_SEQUENCE = 10071;
 
 const HDR_BATCH_ID = 'Nats-Batch-Id';
 const HDR_BATCH_SEQ = 'Nats-Batch-Sequence';
 const HDR_BATCH_COMMIT = 'Nats-Batch-Commit';
 const HDR_MSG_ID = 'Nats-Msg-Id';
+const HDR_EXPECTED_LAST_SUBJECT_SEQ = 'Nats-Expected-Last-Subject-Sequence';
 
 export interface OutboundMessage {
   readonly subject: string;
@@ -103,15 +105,31 @@ function ackError(ack: JsAck, what: string, subject: string, rejected: Transport
     return new TransportError(TransportErrorCode.BACKPRESSURE, text, { details });
   }
   if (errCode === JS_ERR_BATCH_TOO_LARGE) return new TransportError(TransportErrorCode.BATCH_TOO_LARGE, text, { details });
+  if (errCode === JS_ERR_WRONG_LAST_SEQUENCE) return new TransportError(TransportErrorCode.WRONG_LAST_SEQUENCE, text, { details });
   if (errCode === JS_ERR_MESSAGE_TOO_LARGE) return new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, text, { details });
   return new TransportError(rejected, text, { details });
 }
 
 /** One message, stored once per msgId within the duplicate window. */
 export async function publishOne(nc: NatsConnection, msg: OutboundMessage, timeoutMs: number): Promise<PublishAck> {
+  return publishWith(nc, msg, buildHeaders(msg), timeoutMs);
+}
+
+/**
+ * One message stored only if its subject holds none yet (Nats-Expected-Last-Subject-Sequence: 0).
+ * The server decides under the stream's lock, so of concurrent creators exactly one wins; the
+ * others get WRONG_LAST_SEQUENCE and nothing of theirs is stored.
+ */
+export async function publishCreate(nc: NatsConnection, msg: OutboundMessage, timeoutMs: number): Promise<PublishAck> {
+  const h = buildHeaders(msg);
+  h.set(HDR_EXPECTED_LAST_SUBJECT_SEQ, '0');
+  return publishWith(nc, msg, h, timeoutMs);
+}
+
+async function publishWith(nc: NatsConnection, msg: OutboundMessage, h: MsgHdrs, timeoutMs: number): Promise<PublishAck> {
   let reply: Msg;
   try {
-    reply = await nc.request(msg.subject, msg.data, { headers: buildHeaders(msg), timeout: timeoutMs });
+    reply = await nc.request(msg.subject, msg.data, { headers: h, timeout: timeoutMs });
   } catch (err) {
     throw fromNatsError(err, 'publish', msg.subject);
   }

@@ -9,7 +9,7 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { TransportError, TransportErrorCode, fromNatsError } from './errors.js';
-import { shardSubjects, type StreamLayout } from './layout.js';
+import { claimStream, claimSubjectAll, shardSubjects, type StreamLayout } from './layout.js';
 
 const MS_TO_NS = 1_000_000;
 /** Stream metadata keys: the shard count is recorded beside the subjects so a mismatch is named plainly. */
@@ -93,5 +93,63 @@ export async function ensureStream(jsm: JetStreamManager, layout: StreamLayout):
     const raced = await findStream(jsm, layout.stream);
     if (raced !== undefined && layoutMismatches(layout, raced).length === 0) return raced;
     throw fromNatsError(err, `create stream ${layout.stream}`);
+  }
+}
+
+/**
+ * The claim stream: each subject holds at most one message, ever. Create-only publishes
+ * (Nats-Expected-Last-Subject-Sequence: 0) make the first writer of a subject its owner; discard
+ * new per subject refuses any later write even without that header, and delete/purge are denied
+ * because a claim must last as long as the ledger's own idempotency, which is permanent.
+ */
+export function claimStreamConfig(layout: StreamLayout): Partial<StreamConfig> & { name: string } {
+  return {
+    name: claimStream(layout),
+    subjects: [claimSubjectAll(layout)],
+    storage: StorageType.File,
+    num_replicas: layout.replicas,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    discard_new_per_subject: true,
+    max_msgs_per_subject: 1,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_age: 0,
+    deny_delete: true,
+    deny_purge: true,
+    // Reads of a claim are direct gets (last by subject), answered without the stream leader's API.
+    allow_direct: true,
+  };
+}
+
+function claimMismatches(layout: StreamLayout, info: StreamInfo): string[] {
+  const have = info.config;
+  const problems: string[] = [];
+  const want = claimSubjectAll(layout);
+  if ((have.subjects ?? []).join(',') !== want) problems.push(`subjects are [${(have.subjects ?? []).join(',')}], layout says [${want}]`);
+  if (have.storage !== StorageType.File) problems.push(`storage is ${have.storage}, must be file`);
+  if (have.num_replicas !== layout.replicas) problems.push(`replicas are ${have.num_replicas}, layout says ${layout.replicas}`);
+  if (have.max_msgs_per_subject !== 1) problems.push(`max_msgs_per_subject is ${have.max_msgs_per_subject}, must be 1`);
+  if (have.allow_direct !== true) problems.push('allow_direct is off');
+  if (have.max_age !== 0 || have.max_msgs !== -1 || have.max_bytes !== -1) problems.push('the stream has limits that would drop claims');
+  return problems;
+}
+
+/** Creates the layout's claim stream if missing, else verifies it (STREAM_MISMATCH if it differs). */
+export async function ensureClaimStream(jsm: JetStreamManager, layout: StreamLayout): Promise<StreamInfo> {
+  const name = claimStream(layout);
+  const check = (info: StreamInfo): StreamInfo => {
+    const problems = claimMismatches(layout, info);
+    if (problems.length > 0) throw new TransportError(TransportErrorCode.STREAM_MISMATCH, `stream ${name} does not match the layout: ${problems.join('; ')}`);
+    return info;
+  };
+  const existing = await findStream(jsm, name);
+  if (existing !== undefined) return check(existing);
+  try {
+    return await jsm.streams.add(claimStreamConfig(layout));
+  } catch (err) {
+    const raced = await findStream(jsm, name);
+    if (raced !== undefined) return check(raced);
+    throw fromNatsError(err, `create stream ${name}`);
   }
 }

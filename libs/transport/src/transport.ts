@@ -2,12 +2,14 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { consumeShard, type BatchHandler, type ConsumeOptions, type ShardConsumer } from './consume.js';
 import { TransportError, TransportErrorCode, fromNatsError } from './errors.js';
-import { shardSubjects, type StreamLayout } from './layout.js';
+import { claimStream, claimSubject, shardSubjects, type StreamLayout } from './layout.js';
+import { lastBySubject, type StoredLast } from './get.js';
 import {
   ATOMIC_BATCH_MSGS_MAX,
   ATOMIC_BATCHES_IN_FLIGHT_MAX_DEFAULT,
   PUBLISH_TIMEOUT_MS_DEFAULT,
   checkMessage,
+  publishCreate,
   publishBatch,
   publishOne,
   type AtomicBatchAck,
@@ -15,7 +17,7 @@ import {
   type PublishAck,
 } from './publish.js';
 import { requestSubject, serveSubject, type RequestHandler, type ServeOptions, type Service } from './rpc.js';
-import { ensureStream } from './stream.js';
+import { ensureClaimStream, ensureStream } from './stream.js';
 
 /** Atomic batch publish (allow_atomic) arrived in nats-server 2.12. */
 export const SERVER_VERSION_MIN = [2, 12] as const;
@@ -147,6 +149,29 @@ export class Transport {
   async ensureStream(): Promise<StreamInfo> {
     this.checkOpen();
     return ensureStream(this.jsm, this.layout);
+  }
+
+  /** Creates the layout's claim stream, or verifies an existing one (STREAM_MISMATCH if it differs). */
+  async ensureClaimStream(): Promise<StreamInfo> {
+    this.checkOpen();
+    return ensureClaimStream(this.jsm, this.layout);
+  }
+
+  /**
+   * Stores `data` as the claim on `key_hex` (64 hex digits) if nobody claimed it before; else
+   * WRONG_LAST_SEQUENCE and nothing is stored. Calls pipeline: issue many, then await them.
+   */
+  async createClaim(key_hex: string, data: Uint8Array): Promise<PublishAck> {
+    this.checkOpen();
+    const msg = { subject: claimSubject(this.layout, key_hex), data };
+    if (data.length > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${data.length} bytes exceeds max_payload`);
+    return publishCreate(this.nc, msg, this.s.publish_timeout_ms);
+  }
+
+  /** The claim on `key_hex`, or undefined if it was never claimed. */
+  async readClaim(key_hex: string): Promise<StoredLast | undefined> {
+    this.checkOpen();
+    return lastBySubject(this.nc, claimStream(this.layout), claimSubject(this.layout, key_hex), this.s.publish_timeout_ms);
   }
 
   /** One message into the stream, deduplicated by msgId. */
