@@ -13,8 +13,9 @@ import type { LoadResult, LoadSpec } from './load-client.js';
 
 const durationMs = Number(process.env['CAIRN_BENCH_MS'] ?? 5_000);
 const connections = Number(process.env['CAIRN_BENCH_CONNECTIONS'] ?? 64);
-// Comma-separated subset of: bare,committed,accepted,batch (profiling one case at a time).
-const cases = new Set((process.env['CAIRN_BENCH_CASES'] ?? 'bare,committed,accepted,batch').split(','));
+// Comma-separated subset of: bare,committed,committed-id,accepted,batch,batch-id (one case at a
+// time for profiling). The -id cases send client ids, which the gateway claims before publishing.
+const cases = new Set((process.env['CAIRN_BENCH_CASES'] ?? 'bare,committed,committed-id,accepted,batch,batch-id').split(','));
 
 function load(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
@@ -77,8 +78,12 @@ async function main(): Promise<void> {
   const bare = await bareServer();
   try {
     const one = '{"records":[{"key":"{shop$N}:order","value":{"total":4999,"currency":"EUR"}}]}';
+    const oneWithId = '{"id":"o$N","records":[{"key":"{shop$N}:order","value":{"total":4999,"currency":"EUR"}}]}';
     const batch = JSON.stringify({
       transactions: Array.from({ length: 1000 }, (_, i) => ({ records: [{ key: `{s$N-${i}}:k`, value: { n: i } }] })),
+    });
+    const batchWithIds = JSON.stringify({
+      transactions: Array.from({ length: 1000 }, (_, i) => ({ id: `b$N-${i}`, records: [{ key: `{s$N-${i}}:k`, value: { n: i } }] })),
     });
     console.log(`${durationMs} ms per run, ${connections} connections (batch: 4), ingest: ${ingest.what}`);
     let baseRps = Number.NaN;
@@ -90,12 +95,19 @@ async function main(): Promise<void> {
     if (cases.has('committed')) {
       line('ingest 1-record, wait=committed', await load({ url: `${ingest.url}/v1/transactions`, body: one, connections, duration_ms: durationMs }), baseRps);
     }
+    if (cases.has('committed-id')) {
+      line('ingest 1-record with id, committed', await load({ url: `${ingest.url}/v1/transactions`, body: oneWithId, connections, duration_ms: durationMs }), baseRps);
+    }
     if (cases.has('accepted')) {
       line('ingest 1-record, wait=accepted', await load({ url: `${ingest.url}/v1/transactions?wait=accepted`, body: one, connections, duration_ms: durationMs }), baseRps);
     }
     if (cases.has('batch')) {
       const r = await load({ url: `${ingest.url}/v1/transactions/batch`, body: batch, connections: 4, duration_ms: durationMs });
       line('ingest batch of 1,000 (committed)', r, baseRps, 1000);
+    }
+    if (cases.has('batch-id')) {
+      const r = await load({ url: `${ingest.url}/v1/transactions/batch`, body: batchWithIds, connections: 4, duration_ms: durationMs });
+      line('ingest batch of 1,000 with ids', r, baseRps, 1000);
     }
   } finally {
     bare.server.close();

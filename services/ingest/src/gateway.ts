@@ -17,6 +17,7 @@ import {
   type TxResult,
   type ValidTransaction,
 } from '@cairn/wire';
+import { claimFlush, needsClaim, type ClaimPort } from './claims.js';
 import type { IngestConfig } from './config.js';
 import type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';
 
@@ -88,6 +89,8 @@ export class Gateway {
     // Unique per gateway start, from the broker (see session.ts); part of assigned ids.
     private readonly session: number,
     private readonly sha256: Sha256,
+    // Client ids are claimed here before their flush is published (see claims.ts).
+    private readonly claims: ClaimPort,
     private readonly now: () => number = Date.now,
   ) {
     this.queuedBytes = new Array<number>(config.shards).fill(0);
@@ -246,6 +249,40 @@ export class Gateway {
   private flushOnce(): void {
     const taken = this.takeBatch();
     if (taken.length === 0) return;
+    this.flushNumber += 1;
+    this.inflight += 1;
+    this.stats.flushes += 1;
+    void this.claimThenPublish(taken, this.flushNumber)
+      .catch((error: unknown) => this.failAll(taken, asCairnError(error)))
+      .finally(() => {
+        this.inflight -= 1;
+        this.maybeFlush(true);
+        this.checkIdle();
+      });
+  }
+
+  // A client id reused for other content is refused here, before any shard sees any part of it:
+  // a shard that never saw the id would otherwise commit its part while another refuses.
+  // A flush of assigned ids only publishes without waiting (no claim to make).
+  private async claimThenPublish(taken: Waiter[], flush: number): Promise<void> {
+    const owned = taken.some((w) => needsClaim(w.id)) ? this.refuse(await claimFlush(this.claims, taken)) : taken;
+    if (owned.length === 0) return;
+    const { messages, shards } = this.messagesOf(owned);
+    const firstSeq = await this.publish(messages, flush);
+    this.published(owned, shards, firstSeq);
+  }
+
+  private refuse(split: { owned: Waiter[]; refused: Waiter[] }): Waiter[] {
+    for (const w of split.refused) {
+      if (w.state === 'done') continue;
+      const error = new CairnError('id_conflict', `id ${w.id} was already used with different content`);
+      for (const l of w.listeners) l.resolve({ ok: false, error });
+      this.finish(w);
+    }
+    return split.owned;
+  }
+
+  private messagesOf(taken: Waiter[]): { messages: LedgerMessage[]; shards: number[] } {
     const byShard = new Map<number, TxPart[]>();
     for (const w of taken) {
       for (const [shard, part] of w.parts) {
@@ -263,17 +300,7 @@ export class Gateway {
     }));
     // One message per shard: a flush can never exceed an atomic batch (shard count <= 1,000).
     assert(messages.length >= 1 && messages.length <= this.config.shards, `flush of ${messages.length} messages`);
-    this.flushNumber += 1;
-    this.inflight += 1;
-    this.stats.flushes += 1;
-    void this.publish(messages, this.flushNumber).then(
-      (firstSeq) => this.published(taken, shards, firstSeq),
-      (error: unknown) => this.failAll(taken, asCairnError(error)),
-    ).finally(() => {
-      this.inflight -= 1;
-      this.maybeFlush(true);
-      this.checkIdle();
-    });
+    return { messages, shards };
   }
 
   // A flush whose dedupe ids the broker already holds was stored before (same transaction ids,

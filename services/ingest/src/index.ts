@@ -10,8 +10,9 @@ export {
   type IngestConfig,
 } from './config.js';
 export { Gateway, hex, listeners_per_tx_max, type WaitFor, type Outcome, type GatewayStats } from './gateway.js';
+export { natsClaims, claimFlush, claimKeyHex, needsClaim, claims_inflight_max, type ClaimPort, type ClaimRequest, type ClaimVerdict } from './claims.js';
 export { createIngestServer, type HttpDeps } from './http.js';
 export type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';
-export { natsLedger, newSession } from './nats-ledger.js';
+export { natsLedger, newSession, mapError } from './nats-ledger.js';
 export { openApiDocument } from './openapi.js';
 export { startIngest, nodeSha256, cachedShardOf, shard_cache_tags_max, type IngestService } from './service.js';

@@ -39,7 +39,8 @@ function watchLink(transport: Transport): { up: boolean } {
   return link;
 }
 
-function mapError(error: unknown, retryAfterSeconds: number): CairnError {
+// Broker failures as the gateway's errors; shared with the id claims (claims.ts).
+export function mapError(error: unknown, retryAfterSeconds: number): CairnError {
   if (error instanceof CairnError) return error;
   if (!isTransportError(error)) return new CairnError('internal', 'publish failed', { cause: error });
   const retry = { cause: error, retryAfterSeconds };

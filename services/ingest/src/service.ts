@@ -7,7 +7,8 @@ import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
 import type { IngestConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createIngestServer } from './http.js';
-import { natsLedger, newSession } from './nats-ledger.js';
+import { natsClaims } from './claims.js';
+import { mapError, natsLedger, newSession } from './nats-ledger.js';
 
 // node:crypto's SHA-256 (SHA-NI where the CPU has it); byte-identical to @cairn/wire's default.
 export const nodeSha256: Sha256 = (data) => {
@@ -56,9 +57,11 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
       throw new CairnError('internal', `config: message_bytes_max ${config.message_bytes_max} exceeds the broker's max_payload ${transport.maxPayloadBytes}`);
     }
     await transport.ensureStream();
+    await transport.ensureClaimStream();
     const session = await newSession(transport);
     const ledger = natsLedger(transport, config.retry_after_s);
-    const gateway = new Gateway(config, ledger, session, nodeSha256);
+    const claims = natsClaims(transport, nodeSha256, (error) => mapError(error, config.retry_after_s));
+    const gateway = new Gateway(config, ledger, session, nodeSha256, claims);
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
     await transport.flush(); // the subscription is live before the first publish
     const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };

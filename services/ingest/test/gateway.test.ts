@@ -12,7 +12,20 @@ import {
   type TxResult,
   type ValidTransaction,
 } from '@cairn/wire';
-import { Gateway, listeners_per_tx_max, loadConfig, nodeSha256, type IngestConfig, type LedgerMessage, type LedgerPort, type Outcome, type PublishResult } from '../src/index.js';
+import {
+  Gateway,
+  listeners_per_tx_max,
+  loadConfig,
+  nodeSha256,
+  type ClaimPort,
+  type ClaimRequest,
+  type ClaimVerdict,
+  type IngestConfig,
+  type LedgerMessage,
+  type LedgerPort,
+  type Outcome,
+  type PublishResult,
+} from '../src/index.js';
 
 interface Call {
   messages: readonly LedgerMessage[];
@@ -41,6 +54,25 @@ class ScriptedLedger implements LedgerPort {
   }
 }
 
+// The claim store's rule in its plainest form: the first content claimed for an id owns it.
+class MemoryClaims implements ClaimPort {
+  readonly held = new Map<string, string>();
+  readonly asked: string[] = [];
+  failWith: CairnError | undefined;
+  claim(requests: readonly ClaimRequest[]): Promise<ClaimVerdict[]> {
+    if (this.failWith !== undefined) return Promise.reject(this.failWith);
+    return Promise.resolve(
+      requests.map((r) => {
+        this.asked.push(r.id);
+        const hash = Buffer.from(r.contentHash).toString('hex');
+        const had = this.held.get(r.id);
+        if (had === undefined) this.held.set(r.id, hash);
+        return had === undefined ? 'claimed' : had === hash ? 'same' : 'conflict';
+      }),
+    );
+  }
+}
+
 function config(o: Partial<IngestConfig> = {}): IngestConfig {
   return loadConfig({}, [], { shards: 4, batch_age_ms_max: 1_000, ...o });
 }
@@ -62,12 +94,13 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 test('flushes by size: batch_txs_max transactions make one atomic batch, one message per shard', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256, new MemoryClaims());
   const txs = [tx('{a}1', 'x1'), tx('{b}1', 'x2'), tx('{a}2', 'x3')];
   gw.submit(txs.slice(0, 2), 'accepted');
   await tick();
   assert.equal(ledger.calls.length, 0, 'two of three: no flush yet');
   gw.submit(txs.slice(2), 'accepted');
+  await tick(); // client ids: claimed first
   assert.equal(ledger.calls.length, 1);
   const msgs = ledger.calls[0]?.messages ?? [];
   const shards = new Set(txs.flatMap((t) => t.shards));
@@ -82,7 +115,7 @@ test('flushes by size: batch_txs_max transactions make one atomic batch, one mes
 test('flushes by age: a lone transaction goes after batch_age_ms_max', async () => {
   const ledger = new ScriptedLedger();
   ledger.auto = true;
-  const gw = new Gateway(config({ batch_age_ms_max: 20 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_age_ms_max: 20 }), ledger, 1, nodeSha256, new MemoryClaims());
   const started = Date.now();
   const [outcome] = gw.submit([tx('k', 'age-1')], 'accepted');
   const o = await (outcome as Promise<Outcome>);
@@ -95,12 +128,13 @@ test('flushes by age: a lone transaction goes after batch_age_ms_max', async () 
 
 test('a receipt needs the commit event of the published sequence on every shard; early events count', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 1, nodeSha256, new MemoryClaims());
   const a = 'a';
   let b = 'b';
   for (let i = 0; tx(a).shards[0] === tx(b).shards[0]; i++) b = `b${i}`;
   const t = validateTransaction({ id: 'multi', records: [{ key: a, value: 1 }, { key: b, value: 2 }] }, { limits: config(), shardCount: 4 });
   const [outcome] = gw.submit([t], 'committed');
+  await tick();
   const call = ledger.calls[0] as Call;
   const [s0, s1] = call.messages.map((m) => m.shard) as [number, number];
   const keyOn = (s: number): string => (t.records.find((r) => r.shard === s) as { key: string }).key;
@@ -127,8 +161,9 @@ test('a receipt needs the commit event of the published sequence on every shard;
 
 test('a flush the broker refuses as duplicate is re-sent once under salted ids', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 42, nodeSha256);
+  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 42, nodeSha256, new MemoryClaims());
   const [outcome] = gw.submit([tx('k', 'dup-1')], 'accepted');
+  await tick();
   ledger.calls[0]?.settle({ kind: 'duplicate' });
   await tick();
   assert.equal(ledger.calls.length, 2);
@@ -141,8 +176,9 @@ test('a flush the broker refuses as duplicate is re-sent once under salted ids',
 
 test('broker errors answer every transaction of the flush with the mapped code', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_txs_max: 2 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_txs_max: 2 }), ledger, 1, nodeSha256, new MemoryClaims());
   const outs = gw.submit([tx('k1', 'e1'), tx('k2', 'e2')], 'committed');
+  await tick();
   ledger.calls[0]?.settle(new CairnError('backpressure', 'busy', { retryAfterSeconds: 1 }));
   for (const o of await Promise.all(outs)) {
     assert.equal(o.ok, false);
@@ -153,8 +189,9 @@ test('broker errors answer every transaction of the flush with the mapped code',
 
 test('flushes_inflight_max bounds atomic batches awaiting an ack; the queue drains as acks come', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_txs_max: 1, flushes_inflight_max: 2 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_txs_max: 1, flushes_inflight_max: 2 }), ledger, 1, nodeSha256, new MemoryClaims());
   const outs = gw.submit([tx('k1', 'f1'), tx('k2', 'f2'), tx('k3', 'f3')], 'accepted');
+  await tick();
   assert.equal(ledger.calls.length, 2);
   assert.equal(gw.stats.queued, 1);
   ledger.store(ledger.calls[0] as Call);
@@ -169,7 +206,7 @@ test('flushes_inflight_max bounds atomic batches awaiting an ack; the queue drai
 
 test('admission is all or nothing against pending_txs_max and waiters_max', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ pending_txs_max: 3, waiters_max: 3, request_txs_max: 3 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ pending_txs_max: 3, waiters_max: 3, request_txs_max: 3 }), ledger, 1, nodeSha256, new MemoryClaims());
   gw.submit([tx('k1', 'p1'), tx('k2', 'p2')], 'accepted');
   assert.throws(() => gw.submit([tx('k3', 'p3'), tx('k4', 'p4')], 'accepted'), (e: unknown) => e instanceof CairnError && e.code === 'backpressure' && e.retryAfterSeconds === 1);
   assert.equal(gw.stats.waiters, 2, 'nothing of the refused request was admitted');
@@ -179,7 +216,7 @@ test('admission is all or nothing against pending_txs_max and waiters_max', asyn
 test('same id in flight: same content shares the outcome, different content is id_conflict at once', async () => {
   const ledger = new ScriptedLedger();
   ledger.auto = true;
-  const gw = new Gateway(config({ batch_age_ms_max: 5 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_age_ms_max: 5 }), ledger, 1, nodeSha256, new MemoryClaims());
   const [a, b, c] = gw.submit([tx('k', 'same', 1), tx('k', 'same', 1), tx('k', 'same', 2)], 'accepted');
   const oc = await (c as Promise<Outcome>);
   assert.equal(!oc.ok && oc.error.code, 'id_conflict');
@@ -193,7 +230,7 @@ test('same id in flight: same content shares the outcome, different content is i
 test('assigned ids: unique per admission, prefixed, from session, counter and content hash', async () => {
   const ledger = new ScriptedLedger();
   ledger.auto = true;
-  const gw = new Gateway(config({ batch_age_ms_max: 1 }), ledger, 77, nodeSha256);
+  const gw = new Gateway(config({ batch_age_ms_max: 1 }), ledger, 77, nodeSha256, new MemoryClaims());
   const outs = await Promise.all(gw.submit([tx('k'), tx('k')], 'accepted'));
   const ids = outs.map((o) => (o.ok ? o.receipt.id : ''));
   const hash = Buffer.from(tx('k').contentHash.subarray(0, 8)).toString('hex');
@@ -204,7 +241,7 @@ test('assigned ids: unique per admission, prefixed, from session, counter and co
 test('waiters time out with 504 timeout after commit_wait_ms_max; close answers the rest unavailable', async () => {
   const ledger = new ScriptedLedger();
   ledger.auto = true;
-  const gw = new Gateway(config({ batch_age_ms_max: 0, commit_wait_ms_max: 100 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_age_ms_max: 0, commit_wait_ms_max: 100 }), ledger, 1, nodeSha256, new MemoryClaims());
   const [o] = gw.submit([tx('k', 't1')], 'committed');
   // The sweeper does not hold the process open (the HTTP server does, in production).
   const keepAlive = setInterval(() => undefined, 1_000);
@@ -212,7 +249,7 @@ test('waiters time out with 504 timeout after commit_wait_ms_max; close answers 
   clearInterval(keepAlive);
   assert.equal(!out.ok && out.error.code, 'timeout');
   assert.equal(gw.stats.waiters, 0);
-  const gw2 = new Gateway(config({ batch_age_ms_max: 0 }), ledger, 1, nodeSha256);
+  const gw2 = new Gateway(config({ batch_age_ms_max: 0 }), ledger, 1, nodeSha256, new MemoryClaims());
   const [o2] = gw2.submit([tx('k', 't2')], 'committed');
   await gw2.close(50);
   const out2 = await (o2 as Promise<Outcome>);
@@ -223,9 +260,10 @@ test('waiters time out with 504 timeout after commit_wait_ms_max; close answers 
 
 test('precondition_failed and id_conflict from a shard become errors; duplicates are replayed receipts', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256, new MemoryClaims());
   const ts = [tx('{s}1', 'r1'), tx('{s}2', 'r2'), tx('{s}3', 'r3')];
   const outs = gw.submit(ts, 'committed');
+  await tick();
   const call = ledger.calls[0] as Call;
   const seq = ledger.store(call);
   const shard = ts[0]?.shards[0] as number;
@@ -246,7 +284,7 @@ test('precondition_failed and id_conflict from a shard become errors; duplicates
 });
 
 test('a malformed commit event is counted and ignored', async () => {
-  const gw = new Gateway(config(), new ScriptedLedger(), 1, nodeSha256);
+  const gw = new Gateway(config(), new ScriptedLedger(), 1, nodeSha256, new MemoryClaims());
   gw.onCommitEvent(new Uint8Array([1, 2, 3]));
   assert.equal(gw.stats.commit_events_bad, 1);
   await gw.close(0);
@@ -268,10 +306,44 @@ test('config: flags beat env beat defaults; bad values and bad relations stop th
 
 test('at most listeners_per_tx_max requests share one id in flight', async () => {
   const ledger = new ScriptedLedger();
-  const gw = new Gateway(config({ batch_age_ms_max: 1_000 }), ledger, 1, nodeSha256);
+  const gw = new Gateway(config({ batch_age_ms_max: 1_000 }), ledger, 1, nodeSha256, new MemoryClaims());
   const outs: Promise<Outcome>[] = [];
   for (let i = 0; i <= listeners_per_tx_max; i++) outs.push(...gw.submit([tx('k', 'hot')], 'committed'));
   const last = await (outs[listeners_per_tx_max] as Promise<Outcome>);
   assert.equal(!last.ok && last.error.code, 'backpressure');
+  await gw.close(0);
+});
+
+test('a client id claimed for other content is refused before publishing; a retry of the same content publishes', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const claims = new MemoryClaims();
+  const gw = new Gateway(config({ batch_txs_max: 3 }), ledger, 1, nodeSha256, claims);
+  const first = await Promise.all(gw.submit([tx('{a}1', 'c1', 1), tx('{b}1', 'c2', 1), tx('{a}2')], 'accepted'));
+  assert.ok(first.every((o) => o.ok));
+  assert.deepEqual(claims.asked, ['c1', 'c2'], 'assigned ids are not claimed');
+  // c1 reused for other content: refused at once; c2 again with its content: published (a retry).
+  const again = await Promise.all(gw.submit([tx('{a}1', 'c1', 2), tx('{b}1', 'c2', 1), tx('{c}1', 'c3')], 'accepted'));
+  assert.equal(!again[0]?.ok && again[0]?.error.code, 'id_conflict');
+  assert.ok(again[1]?.ok && again[2]?.ok);
+  assert.equal(ledger.calls.length, 2);
+  const ids = (ledger.calls[1]?.messages ?? []).flatMap((m) => decodeShardMessage(m.data).txs.map((t) => t.id)).sort();
+  assert.deepEqual(ids, ['c2', 'c3'], 'nothing of the refused transaction reached any shard');
+  // A flush whose only transaction is refused publishes nothing at all.
+  const [alone] = await Promise.all(gw.submit([tx('{a}1', 'c1', 3)], 'accepted'));
+  await gw.close(100);
+  assert.equal(!alone?.ok && alone?.error.code, 'id_conflict');
+  assert.equal(ledger.calls.length, 2);
+});
+
+test('a claim the broker cannot decide fails the flush with its code and publishes nothing', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const claims = new MemoryClaims();
+  claims.failWith = new CairnError('timeout', 'no answer');
+  const gw = new Gateway(config({ batch_txs_max: 2 }), ledger, 1, nodeSha256, claims);
+  const outs = await Promise.all(gw.submit([tx('k1', 'u1'), tx('k2')], 'accepted'));
+  assert.deepEqual(outs.map((o) => !o.ok && o.error.code), ['timeout', 'timeout']);
+  assert.equal(ledger.calls.length, 0);
   await gw.close(0);
 });

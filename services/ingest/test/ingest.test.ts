@@ -3,6 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatsServer, type NatsServer } from '@cairn/testkit';
+import { shardSubject } from '@cairn/transport';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { errorCodes, shardOfTag, type Receipt } from '@cairn/wire';
 import { loadConfig, startIngest, type IngestConfig, type IngestService } from '../src/index.js';
 import { startMiniShard, type MiniShard } from './mini-shard.js';
@@ -127,6 +129,32 @@ describe('ingest over real NATS', { timeout: 60_000 }, () => {
     const other = await r.post('/v1/transactions', { ...tx, records: [{ key: 'retry:k', value: { n: 2 } }] });
     assert.equal(other.status, 409);
     assert.equal(errorCode(other.json), 'id_conflict');
+  });
+
+  test('an id reused with other content on more shards is refused before any shard sees it', async () => {
+    const a = tagOn(0);
+    const b = tagOn(1);
+    const jsm = await jetstreamManager(r.ingest.transport.nc);
+    const stream = r.ingest.transport.layout.stream;
+    const onB = shardSubject(r.ingest.transport.layout, 1);
+    const subjectCount = async (subject: string): Promise<number> =>
+      (await jsm.streams.info(stream, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    const original = { id: 'reuse-1', records: [{ key: `{${a}}:k`, value: 1 }] };
+    const first = await r.post('/v1/transactions', original);
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
+    const onBBefore = await subjectCount(onB);
+    const reused = await r.post('/v1/transactions', { id: 'reuse-1', records: [{ key: `{${a}}:k`, value: 2 }, { key: `{${b}}:k`, value: 2 }] });
+    assert.equal(reused.status, 409, JSON.stringify(reused.json));
+    assert.equal(errorCode(reused.json), 'id_conflict');
+    assert.equal((await jsm.streams.info(stream)).state.last_seq, lastSeq, 'nothing was published to any shard');
+    assert.equal(await subjectCount(onB), onBBefore);
+    assert.ok(!r.shards[1]?.received.some((m) => m.message.txs.some((t) => t.id === 'reuse-1')), 'shard B never saw the id');
+    // The same id with its original content is a retry: the original receipt.
+    const retry = await r.post('/v1/transactions', original);
+    assert.equal(retry.status, 200, JSON.stringify(retry.json));
+    assert.equal(retry.json['replayed'], true);
+    assert.deepEqual((retry.json as unknown as Receipt).records, (first.json as unknown as Receipt).records);
   });
 
   test('preconditions: absent, version, and a failed one is 409 precondition_failed', async () => {

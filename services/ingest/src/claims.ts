@@ -1,0 +1,97 @@
+// Claims of client ids at the broker, decided before a transaction is published. Each shard keeps
+// idempotency for its own part only, so an id reused with different content on a different set of
+// shards would be refused by a shard that saw it and committed by one that did not: half a
+// transaction. A claim binds the id to the content hash once, at one place for the whole cluster,
+// so a conflicting reuse is refused before any shard sees it. Reasons: docs/design/ingest.md.
+import { TransportErrorCode, isTransportError, type Transport } from '@cairn/transport';
+import { CairnError, assignedIdPrefix, type Sha256 } from '@cairn/wire';
+
+export interface ClaimRequest {
+  readonly id: string;
+  readonly contentHash: Uint8Array;
+}
+
+// claimed: this request made the claim. same: the id was claimed before for this very content
+// (a retry; the shards answer the original receipt). conflict: claimed for other content.
+export type ClaimVerdict = 'claimed' | 'same' | 'conflict';
+
+export interface ClaimPort {
+  // One verdict per request, in order. Failures are CairnErrors: timeout (whether the claim was
+  // made is unknown; a retry with the same content is safe either way), unavailable, backpressure.
+  claim(requests: readonly ClaimRequest[]): Promise<ClaimVerdict[]>;
+}
+
+// Claims awaiting the broker at once from one call: a flush holds at most batch_txs_max
+// transactions (<= 100,000), and this keeps one call's burst of requests bounded regardless.
+export const claims_inflight_max = 4_096;
+const content_hash_bytes = 32;
+
+// Ids the gateway assigns are unique by construction (session, counter) and start with a
+// character a client id cannot have: they need no claim.
+export function needsClaim(id: string): boolean {
+  return !id.startsWith(assignedIdPrefix);
+}
+
+// The claim subject's key: a hash, so that no client string enters the subject grammar.
+export function claimKeyHex(id: string, sha256: Sha256): string {
+  return Buffer.from(sha256(new TextEncoder().encode(id))).toString('hex');
+}
+
+export function natsClaims(transport: Transport, sha256: Sha256, mapError: (error: unknown) => CairnError): ClaimPort {
+  const claimOne = async (r: ClaimRequest): Promise<ClaimVerdict> => {
+    assert(r.contentHash.length === content_hash_bytes, `content hash of ${r.contentHash.length} bytes`);
+    const key = claimKeyHex(r.id, sha256);
+    try {
+      await transport.createClaim(key, r.contentHash);
+      return 'claimed';
+    } catch (error) {
+      if (!isTransportError(error, TransportErrorCode.WRONG_LAST_SEQUENCE)) throw mapError(error);
+    }
+    let held: Awaited<ReturnType<Transport['readClaim']>>;
+    try {
+      held = await transport.readClaim(key);
+    } catch (error) {
+      throw mapError(error);
+    }
+    // A claim is never deleted (the stream denies it), so "taken" and then "absent" is a broken broker.
+    if (held === undefined) throw new CairnError('internal', `claim of id ${r.id} was refused as taken but cannot be read`);
+    assert(held.data.length === content_hash_bytes, `claim of id ${r.id} holds ${held.data.length} bytes`);
+    return bytesEqual(held.data, r.contentHash) ? 'same' : 'conflict';
+  };
+  return {
+    async claim(requests) {
+      const verdicts: ClaimVerdict[] = [];
+      // Every claim of a window is sent before any answer is awaited: one round trip per window.
+      for (let start = 0; start < requests.length; start += claims_inflight_max) {
+        const window = requests.slice(start, start + claims_inflight_max);
+        verdicts.push(...(await Promise.all(window.map(claimOne))));
+      }
+      assert(verdicts.length === requests.length, `${verdicts.length} verdicts for ${requests.length} claims`);
+      return verdicts;
+    },
+  };
+}
+
+// Splits a flush into what may be published and what must be refused (id claimed for other
+// content). Waiters with assigned ids pass without a claim.
+export async function claimFlush<T extends { readonly id: string; readonly tx: { readonly contentHash: Uint8Array } }>(
+  port: ClaimPort,
+  taken: readonly T[],
+): Promise<{ owned: T[]; refused: T[] }> {
+  const claimed = taken.filter((w) => needsClaim(w.id));
+  if (claimed.length === 0) return { owned: [...taken], refused: [] };
+  const verdicts = await port.claim(claimed.map((w) => ({ id: w.id, contentHash: w.tx.contentHash })));
+  assert(verdicts.length === claimed.length, `${verdicts.length} verdicts for ${claimed.length} claims`);
+  const refused = new Set(claimed.filter((_, i) => verdicts[i] === 'conflict'));
+  return { owned: taken.filter((w) => !refused.has(w)), refused: [...refused] };
+}
+
+function assert(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new CairnError('internal', `assertion failed: ${what}`);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
