@@ -15,6 +15,8 @@ const JS_ERR_BATCH_TOO_MANY_INFLIGHT = 10210;
 const JS_ERR_BATCH_TOO_LARGE = 10199;
 const JS_ERR_MESSAGE_TOO_LARGE = 10054;
 const JS_ERR_WRONG_LAST_SEQUENCE = 10071;
+// The batch form of 10071 (the same subject twice in one create-only batch).
+const JS_ERR_BATCH_WRONG_LAST_SEQUENCE = 10164;
 
 const HDR_BATCH_ID = 'Nats-Batch-Id';
 const HDR_BATCH_SEQ = 'Nats-Batch-Sequence';
@@ -105,7 +107,7 @@ function ackError(ack: JsAck, what: string, subject: string, rejected: Transport
     return new TransportError(TransportErrorCode.BACKPRESSURE, text, { details });
   }
   if (errCode === JS_ERR_BATCH_TOO_LARGE) return new TransportError(TransportErrorCode.BATCH_TOO_LARGE, text, { details });
-  if (errCode === JS_ERR_WRONG_LAST_SEQUENCE) return new TransportError(TransportErrorCode.WRONG_LAST_SEQUENCE, text, { details });
+  if (errCode === JS_ERR_WRONG_LAST_SEQUENCE || errCode === JS_ERR_BATCH_WRONG_LAST_SEQUENCE) return new TransportError(TransportErrorCode.WRONG_LAST_SEQUENCE, text, { details });
   if (errCode === JS_ERR_MESSAGE_TOO_LARGE) return new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, text, { details });
   return new TransportError(rejected, text, { details });
 }
@@ -141,8 +143,9 @@ async function publishWith(nc: NatsConnection, msg: OutboundMessage, h: MsgHdrs,
   return { stream: ack.stream, seq: ack.seq as number, duplicate: ack.duplicate === true };
 }
 
-function batchHeaders(msg: OutboundMessage, batchId: string, index: number, commit: boolean): MsgHdrs {
+function batchHeaders(msg: OutboundMessage, batchId: string, index: number, commit: boolean, createOnly: boolean): MsgHdrs {
   const h = buildHeaders(msg);
+  if (createOnly) h.set(HDR_EXPECTED_LAST_SUBJECT_SEQ, '0');
   h.set(HDR_BATCH_ID, batchId);
   h.set(HDR_BATCH_SEQ, String(index + 1));
   if (commit) h.set(HDR_BATCH_COMMIT, '1');
@@ -159,7 +162,7 @@ function batchHeaders(msg: OutboundMessage, batchId: string, index: number, comm
  * is lost on the way the server sees a gap in Nats-Batch-Sequence and rejects the whole batch at
  * commit (10176), so a missing per-message reply never means a partial batch.
  */
-export async function publishBatch(nc: NatsConnection, msgs: readonly OutboundMessage[], timeoutMs: number): Promise<AtomicBatchAck> {
+export async function publishBatch(nc: NatsConnection, msgs: readonly OutboundMessage[], timeoutMs: number, createOnly = false): Promise<AtomicBatchAck> {
   const count = msgs.length;
   const batchId = randomUUID();
   const last = msgs[count - 1];
@@ -169,11 +172,11 @@ export async function publishBatch(nc: NatsConnection, msgs: readonly OutboundMe
   try {
     for (let i = 0; i < count - 1; i += 1) {
       const msg = msgs[i] as OutboundMessage;
-      const h = batchHeaders(msg, batchId, i, false);
+      const h = batchHeaders(msg, batchId, i, false, createOnly);
       if (i === 0) opened = nc.request(msg.subject, msg.data, { headers: h, timeout: timeoutMs });
       else nc.publish(msg.subject, msg.data, { headers: h });
     }
-    committed = nc.request(last.subject, last.data, { headers: batchHeaders(last, batchId, count - 1, true), timeout: timeoutMs });
+    committed = nc.request(last.subject, last.data, { headers: batchHeaders(last, batchId, count - 1, true, createOnly), timeout: timeoutMs });
   } catch (err) {
     // The server abandons the unfinished batch after 10 s without traffic; nothing of it is stored.
     opened?.catch(() => undefined);

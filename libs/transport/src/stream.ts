@@ -119,6 +119,8 @@ export function claimStreamConfig(layout: StreamLayout): Partial<StreamConfig> &
     deny_purge: true,
     // Reads of a claim are direct gets (last by subject), answered without the stream leader's API.
     allow_direct: true,
+    // Many claims go as one create-only atomic batch: one ack for all when none was taken.
+    allow_atomic: true,
   };
 }
 
@@ -131,6 +133,7 @@ function claimMismatches(layout: StreamLayout, info: StreamInfo): string[] {
   if (have.num_replicas !== layout.replicas) problems.push(`replicas are ${have.num_replicas}, layout says ${layout.replicas}`);
   if (have.max_msgs_per_subject !== 1) problems.push(`max_msgs_per_subject is ${have.max_msgs_per_subject}, must be 1`);
   if (have.allow_direct !== true) problems.push('allow_direct is off');
+  if (have.allow_atomic !== true) problems.push('allow_atomic is off');
   if (have.max_age !== 0 || have.max_msgs !== -1 || have.max_bytes !== -1) problems.push('the stream has limits that would drop claims');
   return problems;
 }

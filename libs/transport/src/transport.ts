@@ -93,6 +93,7 @@ function versionAtLeast(version: string, min: readonly [number, number]): boolea
  */
 export class Transport {
   private batchesInFlight = 0;
+  private claimBatchesInFlight = 0;
   private readonly subjects: ReadonlySet<string>;
   /** Stopped by close(), so a clean shutdown lets running handlers finish and acks go out first. */
   private readonly stoppables = new Set<{ stop(): unknown }>();
@@ -166,6 +167,34 @@ export class Transport {
     const msg = { subject: claimSubject(this.layout, key_hex), data };
     if (data.length > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${data.length} bytes exceeds max_payload`);
     return publishCreate(this.nc, msg, this.s.publish_timeout_ms);
+  }
+
+  /**
+   * Creates the claims on every key at once, as one create-only atomic batch: all are stored, or
+   * none is and the call fails with WRONG_LAST_SEQUENCE if any key was already claimed (then
+   * createClaim tells which). At most ATOMIC_BATCH_MSGS_MAX claims, distinct keys; at most
+   * batches_in_flight_max such batches at once (else BACKPRESSURE), counted apart from the
+   * ledger's because they go to another stream.
+   */
+  async createClaims(claims: readonly { readonly key_hex: string; readonly data: Uint8Array }[]): Promise<AtomicBatchAck> {
+    this.checkOpen();
+    if (claims.length === 0) throw new TransportError(TransportErrorCode.BAD_INPUT, 'a claim batch needs at least one claim');
+    if (claims.length > ATOMIC_BATCH_MSGS_MAX) {
+      throw new TransportError(TransportErrorCode.BATCH_TOO_LARGE, `claim batch of ${claims.length} exceeds ${ATOMIC_BATCH_MSGS_MAX}`);
+    }
+    const msgs = claims.map((c) => ({ subject: claimSubject(this.layout, c.key_hex), data: c.data }));
+    for (const m of msgs) {
+      if (m.data.length > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${m.data.length} bytes exceeds max_payload`);
+    }
+    if (this.claimBatchesInFlight >= this.s.batches_in_flight_max) {
+      throw new TransportError(TransportErrorCode.BACKPRESSURE, `${this.s.batches_in_flight_max} claim batches already in flight`);
+    }
+    this.claimBatchesInFlight += 1;
+    try {
+      return await publishBatch(this.nc, msgs, this.s.publish_timeout_ms, true);
+    } finally {
+      this.claimBatchesInFlight -= 1;
+    }
   }
 
   /** The claim on `key_hex`, or undefined if it was never claimed. */

@@ -62,3 +62,26 @@ test('a claim stream with other settings is refused with STREAM_MISMATCH; bad ke
     await r.close();
   }
 });
+
+test('claims as one create-only batch: all stored, or none when any key is taken', LIMIT, async () => {
+  const r = await rig(2);
+  try {
+    await r.transport.ensureClaimStream();
+    const jsm = await jetstreamManager(r.transport.nc);
+    const stored = async (): Promise<number> => (await jsm.streams.info(claimStream(r.layout))).state.messages;
+    const fresh = Array.from({ length: 50 }, (_, i) => ({ key_hex: keyOf(`b${i}`), data: enc(`v${i}`) }));
+    const ack = await r.transport.createClaims(fresh);
+    assert.equal(ack.count, 50);
+    assert.equal(dec((await r.transport.readClaim(keyOf('b7')))?.data ?? new Uint8Array()), 'v7');
+    const mixed = [{ key_hex: keyOf('new-1'), data: enc('n') }, { key_hex: keyOf('b3'), data: enc('other') }];
+    await assert.rejects(r.transport.createClaims(mixed), (err: unknown) => isTransportError(err, TransportErrorCode.WRONG_LAST_SEQUENCE));
+    const twice = [{ key_hex: keyOf('new-2'), data: enc('a') }, { key_hex: keyOf('new-2'), data: enc('b') }];
+    await assert.rejects(r.transport.createClaims(twice), (err: unknown) => isTransportError(err, TransportErrorCode.WRONG_LAST_SEQUENCE));
+    assert.equal(await stored(), 50, 'a refused batch stores none of its claims');
+    assert.equal(await r.transport.readClaim(keyOf('new-1')), undefined);
+    assert.equal(dec((await r.transport.readClaim(keyOf('b3')))?.data ?? new Uint8Array()), 'v3');
+    await assert.rejects(r.transport.createClaims([]), (err: unknown) => isTransportError(err, TransportErrorCode.BAD_INPUT));
+  } finally {
+    await r.close();
+  }
+});

@@ -3,7 +3,7 @@
 // shards would be refused by a shard that saw it and committed by one that did not: half a
 // transaction. A claim binds the id to the content hash once, at one place for the whole cluster,
 // so a conflicting reuse is refused before any shard sees it. Reasons: docs/design/ingest.md.
-import { TransportErrorCode, isTransportError, type Transport } from '@cairn/transport';
+import { ATOMIC_BATCH_MSGS_MAX, TransportErrorCode, isTransportError, type Transport } from '@cairn/transport';
 import { CairnError, assignedIdPrefix, type Sha256 } from '@cairn/wire';
 
 export interface ClaimRequest {
@@ -21,9 +21,9 @@ export interface ClaimPort {
   claim(requests: readonly ClaimRequest[]): Promise<ClaimVerdict[]>;
 }
 
-// Claims awaiting the broker at once from one call: a flush holds at most batch_txs_max
-// transactions (<= 100,000), and this keeps one call's burst of requests bounded regardless.
-export const claims_inflight_max = 4_096;
+// Claims sent as one create-only atomic batch (the broker's limit), and so also the most decided
+// one by one, pipelined, when that batch finds an id taken.
+export const claims_batch_max = ATOMIC_BATCH_MSGS_MAX;
 const content_hash_bytes = 32;
 
 // Ids the gateway assigns are unique by construction (session, counter) and start with a
@@ -39,7 +39,6 @@ export function claimKeyHex(id: string, sha256: Sha256): string {
 
 export function natsClaims(transport: Transport, sha256: Sha256, mapError: (error: unknown) => CairnError): ClaimPort {
   const claimOne = async (r: ClaimRequest): Promise<ClaimVerdict> => {
-    assert(r.contentHash.length === content_hash_bytes, `content hash of ${r.contentHash.length} bytes`);
     const key = claimKeyHex(r.id, sha256);
     try {
       await transport.createClaim(key, r.contentHash);
@@ -58,13 +57,23 @@ export function natsClaims(transport: Transport, sha256: Sha256, mapError: (erro
     assert(held.data.length === content_hash_bytes, `claim of id ${r.id} holds ${held.data.length} bytes`);
     return bytesEqual(held.data, r.contentHash) ? 'same' : 'conflict';
   };
+  // The common case, fresh ids, costs one atomic batch and one ack. If any id of it was taken the
+  // broker stores none of it, and each is then decided alone: all sent before any answer is awaited.
+  const claimChunk = async (chunk: readonly ClaimRequest[]): Promise<ClaimVerdict[]> => {
+    try {
+      await transport.createClaims(chunk.map((r) => ({ key_hex: claimKeyHex(r.id, sha256), data: r.contentHash })));
+      return chunk.map(() => 'claimed');
+    } catch (error) {
+      if (!isTransportError(error, TransportErrorCode.WRONG_LAST_SEQUENCE)) throw mapError(error);
+    }
+    return Promise.all(chunk.map(claimOne));
+  };
   return {
     async claim(requests) {
+      for (const r of requests) assert(r.contentHash.length === content_hash_bytes, `content hash of ${r.contentHash.length} bytes`);
       const verdicts: ClaimVerdict[] = [];
-      // Every claim of a window is sent before any answer is awaited: one round trip per window.
-      for (let start = 0; start < requests.length; start += claims_inflight_max) {
-        const window = requests.slice(start, start + claims_inflight_max);
-        verdicts.push(...(await Promise.all(window.map(claimOne))));
+      for (let start = 0; start < requests.length; start += claims_batch_max) {
+        verdicts.push(...(await claimChunk(requests.slice(start, start + claims_batch_max))));
       }
       assert(verdicts.length === requests.length, `${verdicts.length} verdicts for ${requests.length} claims`);
       return verdicts;

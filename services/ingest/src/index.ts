@@ -10,7 +10,7 @@ export {
   type IngestConfig,
 } from './config.js';
 export { Gateway, hex, listeners_per_tx_max, type WaitFor, type Outcome, type GatewayStats } from './gateway.js';
-export { natsClaims, claimFlush, claimKeyHex, needsClaim, claims_inflight_max, type ClaimPort, type ClaimRequest, type ClaimVerdict } from './claims.js';
+export { natsClaims, claimFlush, claimKeyHex, needsClaim, claims_batch_max, type ClaimPort, type ClaimRequest, type ClaimVerdict } from './claims.js';
 export { createIngestServer, type HttpDeps } from './http.js';
 export type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';
 export { natsLedger, newSession, mapError } from './nats-ledger.js';
