@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { nativeHash } from './native-hash.js';
 
 // The hashing of a batch, shared by the pool's workers and the inline path so both give the same
 // bytes. The batch lives in one SharedArrayBuffer laid out by the main thread:
@@ -37,6 +38,14 @@ scratch[0] = LEAF_PREFIX;
  * Returns the number of records hashed.
  */
 export function hashRecords(task: HashTask): number {
+  if (nativeHash !== undefined) {
+    return nativeHash.hashRecords(new Uint8Array(task.shared), task.recordTable, task.txTable, task.leafHashes, task.begin, task.end);
+  }
+  return hashRecordsJs(task);
+}
+
+/** hashRecords on node:crypto, one call per hash: the fallback, and the reference the addon is tested against. */
+export function hashRecordsJs(task: HashTask): number {
   const bytes = new Uint8Array(task.shared);
   const words = new Uint32Array(task.shared);
   let lastTx = -1;

@@ -49,6 +49,7 @@ import { createNodeHasher } from './node-hasher.js';
 import { hashTasks, packBatch, PackBuffer, type PackedBatch } from './pack.js';
 import { readTileSlot, tileSlot, TileWriter } from './tiles.js';
 import { KeyCache } from './key-cache.js';
+import { appendLeafRun, pairHasher, TreeScratch, type PairHasher } from './tree-append.js';
 
 export interface OpenStoreOptions {
   readonly dir: string;
@@ -178,6 +179,8 @@ export class Store {
   #closing: Promise<void> | undefined;
   readonly #sharedPack = new PackBuffer(true);
   readonly #localPack = new PackBuffer(false);
+  readonly #treeScratch = new TreeScratch();
+  readonly #hashPairs: PairHasher;
   readonly #metrics: AppendMetrics = { appends: 0, records: 0, decideMs: 0, packMs: 0, hashMs: 0, treeMs: 0, writeMs: 0 };
 
   private constructor(init: {
@@ -194,6 +197,7 @@ export class Store {
     this.#kv = init.kv;
     this.limits = init.limits;
     this.#hasher = init.hasher;
+    this.#hashPairs = pairHasher(init.hasher);
     this.#pool = init.pool;
     this.#ownsPool = init.ownsPool;
     this.#keys = init.keys;
@@ -410,11 +414,7 @@ export class Store {
     return written;
   }
 
-  /**
-   * Tree nodes and leaf/value chunks into the write batch; returns the range after the batch.
-   * Slices are taken in order as the pool finishes them, so the tree work on this thread overlaps
-   * the leaf hashing of the slices still in the pool.
-   */
+  /** Tree nodes and leaf/value chunks into the write batch; returns the range after the batch. */
   async #appendLeaves(
     packed: PackedBatch,
     slices: readonly HashSlice[],
@@ -422,14 +422,11 @@ export class Store {
     metrics: AppendMetrics,
     lap: () => number,
   ): Promise<CompactRange> {
-    const range = this.#range.clone();
+    metrics.treeMs += lap();
+    for (const slice of slices) await slice.done;
+    metrics.hashMs += lap();
     const hashes = new Uint8Array(packed.shared, packed.leafHashes, 32 * packed.count);
-    for (const slice of slices) {
-      metrics.treeMs += lap();
-      await slice.done;
-      metrics.hashMs += lap();
-      for (let i = slice.begin; i < slice.end; i += 1) range.append(hashes.subarray(32 * i, 32 * i + 32), this.#tiles.visit);
-    }
+    const range = appendLeafRun(this.#range, hashes, packed.count, this.#tiles, this.#hashPairs, this.#hasher, this.#treeScratch);
     for (const chunk of packed.chunks) {
       write.put(leafChunkKey(chunk.first), chunk.leaves);
       write.put(valueChunkKey(chunk.first), chunk.values);

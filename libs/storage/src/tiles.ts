@@ -68,6 +68,11 @@ class OpenTile {
     if (r === 0) this.width = local + 1;
   }
 
+  setRun(r: number, local: number, hashes: Uint8Array): void {
+    this.slots.set(hashes, HASH * ((FULL_ROW_START[r] as number) + local));
+    if (r === 0) this.width = local + hashes.length / HASH;
+  }
+
   encode(): Uint8Array {
     const out = new Uint8Array(2 + HASH * rowStart(this.width, TILE_HEIGHT));
     out[0] = Math.floor(this.width / 256);
@@ -109,6 +114,8 @@ export interface TileWrite {
 export class TileWriter {
   readonly #open = new Map<number, OpenTile>();
   readonly #dirty = new Set<OpenTile>();
+  /** Tiles putRun() wrote since the last flush, by "row/tile". */
+  readonly #touched = new Map<string, OpenTile>();
 
   /** Loads the open tiles of a tree of `size` leaves from stored tile bytes. */
   static async load(size: number, read: (key: Uint8Array) => Promise<Uint8Array | undefined>): Promise<TileWriter> {
@@ -146,6 +153,44 @@ export class TileWriter {
   };
 
   /**
+   * Records `hashes` (32 bytes each) as the nodes of `level` from index `first` on: what visit()
+   * does node by node, as one copy per tile the run crosses.
+   */
+  putRun(level: number, first: number, hashes: Uint8Array): void {
+    const count = hashes.length / HASH;
+    if (!Number.isSafeInteger(count)) throw new RangeError(`a run of hashes is ${hashes.length} bytes`);
+    const row = Math.floor(level / TILE_HEIGHT);
+    const r = level - row * TILE_HEIGHT;
+    const perTile = PER_TILE[r] as number;
+    for (let done = 0; done < count; ) {
+      const index = first + done;
+      const tile = Math.floor(index / perTile);
+      const local = index - tile * perTile;
+      const take = Math.min(count - done, perTile - local);
+      this.#runTile(row, tile).setRun(r, local, hashes.subarray(HASH * done, HASH * (done + take)));
+      done += take;
+    }
+  }
+
+  /**
+   * The tile a run writes to. Runs come a level at a time, so a higher level can reach back to a
+   * tile of the row that a lower level already moved past: tiles touched since the last flush
+   * are kept until it.
+   */
+  #runTile(row: number, tile: number): OpenTile {
+    const key = `${row}/${tile}`;
+    let open = this.#touched.get(key);
+    if (open === undefined) {
+      const current = this.#open.get(row);
+      open = current !== undefined && current.tile === tile ? current : new OpenTile(row, tile);
+      this.#touched.set(key, open);
+      this.#dirty.add(open);
+      if (current === undefined || current.tile < tile) this.#open.set(row, open);
+    }
+    return open;
+  }
+
+  /**
    * Tiles changed since the last flush. A tile is encoded once per batch however many nodes it
    * gained, so a batch costs about one put per 256 leaves for the tree.
    */
@@ -153,6 +198,7 @@ export class TileWriter {
     const writes: TileWrite[] = [];
     for (const open of this.#dirty) writes.push({ key: tileKey(open.row, open.tile), value: open.encode() });
     this.#dirty.clear();
+    this.#touched.clear();
     return writes;
   }
 }
