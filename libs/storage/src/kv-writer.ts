@@ -5,15 +5,26 @@ import { readU32 } from './bytes.js';
 // The nxtedition binding writes on the calling thread: a synced write of a 1,000-record batch
 // (WAL, fsync, about 1,300 memtable inserts) holds the main thread for 2 ms or more. This worker
 // opens the same database from its native handle and does the writes, so the main thread decides
-// and hashes the next batch meanwhile. Puts arrive as one transferred buffer (put-list format in
+// and hashes the next batch meanwhile. Puts arrive as one shared buffer, read in place (put-list format in
 // kv-nxtedition.ts); writes are done one at a time, in the order they arrive.
 
 /** Value length that marks a delete in the put list. */
 export const PUT_LIST_DELETE = 0xffff_ffff;
 
+/** A put-list buffer the writes that follow name by id (sent once, not with every write). */
+export interface RegisterRequest {
+  readonly register: number;
+  readonly bytes: SharedArrayBuffer;
+}
+
+export interface ForgetRequest {
+  readonly forget: number;
+}
+
 export interface WriteRequest {
   readonly id: number;
-  readonly bytes: ArrayBuffer;
+  /** Id of a registered buffer holding the put list from offset 0. */
+  readonly buffer: number;
   readonly length: number;
   readonly sync: boolean;
 }
@@ -58,10 +69,21 @@ function serve(handle: bigint): void {
   const binding = loadNxtBinding();
   const db = binding.db_init(handle);
   const batch = binding.batch_init();
-  parentPort?.on('message', (request: WriteRequest) => {
+  const buffers = new Map<number, SharedArrayBuffer>();
+  parentPort?.on('message', (request: WriteRequest | RegisterRequest | ForgetRequest) => {
+    if ('register' in request) {
+      buffers.set(request.register, request.bytes);
+      return;
+    }
+    if ('forget' in request) {
+      buffers.delete(request.forget);
+      return;
+    }
     let reply: WriteReply;
     try {
-      writePutList(binding, db, batch, new Uint8Array(request.bytes, 0, request.length), request.sync);
+      const buffer = buffers.get(request.buffer);
+      if (buffer === undefined) throw new Error(`put-list buffer ${request.buffer} was never registered`);
+      writePutList(binding, db, batch, new Uint8Array(buffer, 0, request.length), request.sync);
       reply = { id: request.id };
     } catch (error) {
       reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
