@@ -16,13 +16,25 @@ export interface HttpOptions {
   readonly answers: Answers;
   readonly signed: () => SignedHead;
   readonly health: () => { ok: boolean; detail: object };
+  /** Longest time one request holds an in-flight slot, writing the answer included (default ANSWER_MS_MAX_DEFAULT). */
+  readonly answer_ms_max?: number;
 }
+
+/**
+ * A slot is given back when the answer is written out, and a client that stops reading never lets
+ * that happen (a long history fills the socket buffers): without a deadline, requests_inflight_max
+ * such clients would hold every slot for good. requestTimeout does not help, it ends once the
+ * request is read.
+ */
+export const ANSWER_MS_MAX_DEFAULT = 60_000;
 
 /** The longest request target we parse: a key is at most 1 KiB, URL-encoded at most 3x. */
 const URL_BYTES_MAX = 8_192;
 const AT_PATTERN = /^[1-9][0-9]{0,15}$/;
 
 export function createProofServer(o: HttpOptions): Server {
+  const answerMs = o.answer_ms_max ?? ANSWER_MS_MAX_DEFAULT;
+  if (!Number.isSafeInteger(answerMs) || answerMs < 1) throw new RangeError(`answer_ms_max must be a positive integer, got ${answerMs}`);
   let inFlight = 0;
   const server = createServer((req, res) => {
     // Every answer is public and verified by the client, so any page may read it (the SDK runs in
@@ -41,7 +53,9 @@ export function createProofServer(o: HttpOptions): Server {
       return;
     }
     inFlight += 1;
+    const deadline = setTimeout(() => expire(res, answerMs, o), answerMs);
     res.on('close', () => {
+      clearTimeout(deadline);
       inFlight -= 1;
     });
     route(req, res, o).catch((error: unknown) => sendError(res, toCairnError(error), o));
@@ -116,13 +130,21 @@ function optionalSize(query: URLSearchParams, name: string): number | undefined 
   return n;
 }
 
+/** An answer not computed in time is a 504; one the client does not take in time is cut off. */
+function expire(res: ServerResponse, answerMs: number, o: HttpOptions): void {
+  if (res.headersSent) res.destroy();
+  else sendError(res, new CairnError('timeout', `no answer within ${answerMs} ms`), o);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.writableEnded) return; // expired: the 504 is already sent
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 
 function sendError(res: ServerResponse, error: CairnError, o: HttpOptions): void {
+  if (res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
     return;

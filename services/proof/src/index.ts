@@ -5,7 +5,7 @@ export { Sealer, FAILURE_BACKOFF_MS_MAX, type SealerOptions, type SealOutcome, t
 export type { ShardReads, ShardLeaf, ShardTx, TreeHead } from './shard-reads.js';
 export { NatsShards } from './nats-shards.js';
 export { Answers, entryJson, type AnswerLimits, type EntryJson, type StateJson, type RecordJson } from './answers.js';
-export { createProofServer, toCairnError, type HttpOptions } from './http.js';
+export { ANSWER_MS_MAX_DEFAULT, createProofServer, toCairnError, type HttpOptions } from './http.js';
 export { openApiDocument } from './openapi.js';
 export { startProof, type ProofService } from './service.js';
 export { runProof } from './run.js';

@@ -1,7 +1,7 @@
 // The HTTP layer alone: back-pressure at the in-flight bound and error mapping, with scripted answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { CairnError } from '@cairn/wire';
 import { createProofServer, toCairnError, type Answers, type SignedHead } from '../src/index.js';
 
@@ -79,4 +79,74 @@ test('http: errors map through the wire table; internals are hidden', async () =
   }
   assert.equal(toCairnError({ code: 'STORAGE_OUT_OF_RANGE' }).code, 'not_found');
   assert.equal(toCairnError({ code: 'STORAGE_BUSY' }).code, 'backpressure');
+});
+
+test('http: a client that stops reading its answer gives its slot back after answer_ms_max', async () => {
+  let entered: () => void = () => undefined;
+  const asked = new Promise<void>((resolve) => (entered = resolve));
+  const server = createProofServer({
+    origin: 'o',
+    requests_inflight_max: 1,
+    retry_after_s: 1,
+    answer_ms_max: 300,
+    answers: {
+      // Far more than the socket buffers hold, so the answer cannot be written out to a stalled reader.
+      history: async () => {
+        entered();
+        return { records: 'x'.repeat(32 * 1024 * 1024) };
+      },
+      key: async () => ({ ok: true }),
+    } as unknown as Answers,
+    signed: () => head,
+    health: () => ({ ok: true, detail: {} }),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stalled = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  try {
+    await new Promise<void>((resolve) => stalled.once('connect', resolve));
+    stalled.write('GET /v1/keys/a/history HTTP/1.1\r\nHost: x\r\n\r\n');
+    stalled.pause(); // never reads
+    await asked;
+    assert.equal((await fetch(`${url}/v1/keys/b`)).status, 503, 'the stalled reader holds the only slot');
+    let status = 503;
+    const until = Date.now() + 10_000;
+    while (status === 503 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await fetch(`${url}/v1/keys/b`)).status;
+    }
+    assert.equal(status, 200, 'the slot came back');
+  } finally {
+    stalled.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('http: an answer not ready within answer_ms_max is 504 timeout, and the slot is given back', async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const server = createProofServer({
+    origin: 'o',
+    requests_inflight_max: 1,
+    retry_after_s: 1,
+    answer_ms_max: 200,
+    answers: { key: async (_h: SignedHead, key: string) => (key === 'slow' ? gate.then(() => ({ late: true })) : { ok: true }) } as unknown as Answers,
+    signed: () => head,
+    health: () => ({ ok: true, detail: {} }),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const slow = await fetch(`${url}/v1/keys/slow`);
+    assert.equal(slow.status, 504);
+    assert.equal(((await slow.json()) as { error: { code: string } }).error.code, 'timeout');
+    release();
+    await new Promise((r) => setTimeout(r, 50)); // the late answer must not disturb anything
+    assert.equal((await fetch(`${url}/v1/keys/b`)).status, 200);
+  } finally {
+    release();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
