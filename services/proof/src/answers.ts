@@ -117,9 +117,11 @@ export class Answers {
     const n2 = to ?? head.size;
     if (head.size === 0) throw noEpoch();
     if (!Number.isSafeInteger(from) || from < 1 || !Number.isSafeInteger(n2) || n2 < from) {
+      // Without `to`, a `from` past the checkpoint is a size not signed yet (404), not a bad query.
+      if (to === undefined && Number.isSafeInteger(from) && from > head.size) throw notSigned(from, head);
       throw new CairnError('bad_query', `need 1 <= from <= to, got from=${from} to=${n2}`);
     }
-    if (n2 > head.size) throw new CairnError('not_found', `state ${n2} is not signed yet (checkpoint size ${head.size})`);
+    if (n2 > head.size) throw notSigned(n2, head);
     const [s1, s2] = await Promise.all([this.log.state(from), this.log.state(n2)]);
     const shardProofs = s2.state.shards.map(async (h2, shard) => {
       const h1 = s1.state.shards[shard];
@@ -163,6 +165,10 @@ export class Answers {
 
 export function entryJson(e: LeafEntry): EntryJson {
   return { txId: e.txId, key: e.key, version: e.version, valueHash: b64(e.valueHash), metaHash: b64(e.metaHash) };
+}
+
+function notSigned(size: number, head: SignedHead): CairnError {
+  return new CairnError('not_found', `state ${size} is not signed yet (checkpoint size ${head.size})`);
 }
 
 function noEpoch(): CairnError {

@@ -30,7 +30,7 @@ export const ANSWER_MS_MAX_DEFAULT = 60_000;
 
 /** The longest request target we parse: a key is at most 1 KiB, URL-encoded at most 3x. */
 const URL_BYTES_MAX = 8_192;
-const AT_PATTERN = /^[1-9][0-9]{0,15}$/;
+const SIZE_PATTERN = /^[1-9][0-9]*$/;
 
 export function createProofServer(o: HttpOptions): Server {
   const answerMs = o.answer_ms_max ?? ANSWER_MS_MAX_DEFAULT;
@@ -124,9 +124,10 @@ function optionalSize(query: URLSearchParams, name: string): number | undefined 
   const all = query.getAll(name);
   if (all.length === 0) return undefined;
   const v = all[0] as string;
-  if (all.length > 1 || !AT_PATTERN.test(v)) throw new CairnError('bad_query', `${name} must be one integer >= 1`, { path: name });
+  if (all.length > 1 || !SIZE_PATTERN.test(v)) throw new CairnError('bad_query', `${name} must be one integer >= 1`, { path: name });
   const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new CairnError('bad_query', `${name} is too large`, { path: name });
+  // A valid size past every checkpoint this log can sign is a state not signed (404, as the contract says), not a bad query.
+  if (!Number.isSafeInteger(n)) throw new CairnError('not_found', `state ${v} is not signed`, { path: name });
   return n;
 }
 

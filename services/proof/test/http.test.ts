@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type AddressInfo } from 'node:net';
 import { CairnError } from '@cairn/wire';
-import { createProofServer, toCairnError, type Answers, type SignedHead } from '../src/index.js';
+import { Answers, createProofServer, toCairnError, type ShardReads, type SignedHead, type StateLog } from '../src/index.js';
 
 const head: SignedHead = { size: 1, root: new Uint8Array(32), note: 'note\n' };
 
@@ -148,5 +148,30 @@ test('http: an answer not ready within answer_ms_max is 504 timeout, and the slo
     release();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('http: state sizes in queries: malformed is 400 bad_query, past the checkpoint is 404 not_found (docs/design/proofs.md)', async () => {
+  const answers = new Answers({} as StateLog, {} as ShardReads, { shards: 1, history_versions_max: 10, tx_records_max: 10 });
+  const s = await serve({ key: async () => ({ ok: true }), consistency: (h, from, to) => answers.consistency(h, from, to) }, 8);
+  const codeOf = async (path: string): Promise<[number, string | undefined]> => {
+    const r = await fetch(`${s.url}${path}`);
+    const body = (await r.json()) as { error?: { code: string } };
+    return [r.status, body.error?.code];
+  };
+  try {
+    for (const bad of ['0', '01', '-1', '1.5', '1e3', ' 1', '']) {
+      assert.deepEqual(await codeOf(`/v1/keys/a?at=${encodeURIComponent(bad)}`), [400, 'bad_query'], `at=${bad}`);
+    }
+    assert.deepEqual(await codeOf('/v1/keys/a?at=1&at=1'), [400, 'bad_query']);
+    assert.deepEqual(await codeOf('/v1/keys/a?at=99999999999999999999'), [404, 'not_found']);
+    assert.deepEqual(await codeOf('/v1/consistency'), [400, 'bad_query']);
+    assert.deepEqual(await codeOf('/v1/consistency?from=2&to=1'), [400, 'bad_query']);
+    // head.size is 1: a `from` past it, with `to` left to default to the checkpoint, is not signed yet.
+    assert.deepEqual(await codeOf('/v1/consistency?from=5'), [404, 'not_found']);
+    assert.deepEqual(await codeOf('/v1/consistency?from=1&to=5'), [404, 'not_found']);
+    assert.deepEqual(await codeOf('/v1/consistency?from=99999999999999999999'), [404, 'not_found']);
+  } finally {
+    await s.close();
   }
 });
