@@ -1,15 +1,15 @@
 // The Cairn SDK: every read is verified from the pinned key down to the record before it is
 // returned, and every write is verified once a signed state contains it. Runs in Node and in
 // browsers (global fetch, no Node built-ins; the file store lives in the ./node subpath).
-import { base64Encode } from '@cairn/checkpoint';
 import type { Hasher } from '@cairn/merkle';
-import { canonicalJsonBytes, type GlobalState, type JsonObject, type JsonValue, type Receipt, type TransactionInput } from '@cairn/wire';
-import { createVerifyContext, sameBytes, verifyCheckpointNote, type TrustedCheckpoint, type VerifyContext } from './verify/checkpoint.js';
+import type { GlobalState, JsonObject, JsonValue, Receipt, TransactionInput } from '@cairn/wire';
+import { createVerifyContext, verifyCheckpointNote, type TrustedCheckpoint, type VerifyContext } from './verify/checkpoint.js';
 import type { ProvenRecord } from './verify/chain.js';
 import { verifyHistoryAnswer, verifyKeyAnswer, verifyTransactionAnswer, type VerifiedAnswer, type VerifiedRecordsAnswer } from './verify/answers.js';
 import { VerifyError } from './verify/errors.js';
-import { asBytes, asObject, malformed } from './verify/json.js';
+import { asObject, malformed } from './verify/json.js';
 import { RequestError } from './errors.js';
+import { checkReceiptHeads, checkReceiptRecords, coversReceipt, type ReceiptHeadCheck } from './receipt.js';
 import { HTTP_LIMITS_DEFAULT, Http, joinUrl, type FetchLike } from './http.js';
 import { MemoryStateStore, type StateStore } from './store.js';
 import { Trust } from './trust.js';
@@ -73,10 +73,22 @@ export interface RecordsResult {
   readonly records: readonly VerifiedRecord[];
 }
 
-export interface WriteResult {
-  readonly receipt: Receipt;
+/** A receipt checked against a signed state (docs/design/client.md, "Receipts"). */
+export interface ReceiptProof {
   /** The transaction as proven at the first signed state that contains the receipt. */
   readonly proof: RecordsResult;
+  /**
+   * True only when every shard head of the receipt is proven to be a prefix of the signed state's
+   * head of that shard. False when some head is `unproven` (the server offered no shard
+   * consistency proof): the transaction itself is still proven, the receipt's roots are not.
+   */
+  readonly receiptVerified: boolean;
+  /** One entry per shard head of the receipt: how it was tied to the signed state. */
+  readonly heads: readonly ReceiptHeadCheck[];
+}
+
+export interface WriteResult extends ReceiptProof {
+  readonly receipt: Receipt;
 }
 
 export interface BatchWriteItem {
@@ -84,6 +96,8 @@ export interface BatchWriteItem {
   readonly receipt?: Receipt;
   readonly error?: { readonly code: string; readonly message: string; readonly path?: string };
   readonly proof?: RecordsResult;
+  readonly receiptVerified?: boolean;
+  readonly heads?: readonly ReceiptHeadCheck[];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -153,7 +167,7 @@ export class CairnClient {
   async write(tx: TransactionInput): Promise<WriteResult> {
     const answer = await this.#http.post(this.#ingest('/v1/transactions'), tx);
     const receipt = parseReceipt(answer);
-    return { receipt, proof: await this.proveReceipt(tx, receipt) };
+    return { receipt, ...(await this.proveReceipt(tx, receipt)) };
   }
 
   /** Submits a batch; every committed item's receipt is proven. Item errors stay per item. */
@@ -169,7 +183,7 @@ export class CairnClient {
         const i = todo[next] as number;
         next += 1;
         const item = items[i] as BatchWriteItem;
-        items[i] = { ...item, proof: await this.proveReceipt(txs[i] as TransactionInput, item.receipt as Receipt) };
+        items[i] = { ...item, ...(await this.proveReceipt(txs[i] as TransactionInput, item.receipt as Receipt)) };
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#limits.receipts_inflight_max, todo.length) }, worker));
@@ -177,10 +191,12 @@ export class CairnClient {
   }
 
   /**
-   * Waits for a signed state whose shard sizes reach the receipt's, then checks that the proven
-   * transaction is exactly what was written: same keys, versions, leaf indexes, value and meta hashes.
+   * Waits for a signed state whose shard sizes reach the receipt's, checks that the proven
+   * transaction is exactly what was written (same keys, versions, leaf indexes, value and meta
+   * hashes), then ties each shard head of the receipt to that signed state: equal roots at equal
+   * size, else a shard consistency proof from the receipt's size to the signed size.
    */
-  async proveReceipt(tx: TransactionInput, receipt: Receipt): Promise<RecordsResult> {
+  async proveReceipt(tx: TransactionInput, receipt: Receipt): Promise<ReceiptProof> {
     const deadline = Date.now() + this.#limits.receipt_wait_ms_max;
     const attempts = Math.ceil(this.#limits.receipt_wait_ms_max / this.#limits.receipt_poll_ms) + 1;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
@@ -191,8 +207,9 @@ export class CairnClient {
         if (!(error instanceof RequestError && (error.code === 'not_found' || error.code === 'unavailable'))) throw error;
       }
       if (proven !== undefined && coversReceipt(proven, receipt)) {
-        checkReceipt(tx, receipt, proven, this.#ctx);
-        return proven;
+        checkReceiptRecords(tx, receipt, proven, this.#ctx);
+        const heads = await checkReceiptHeads(receipt, proven.state, this.#ctx, (shard, size1, size2) => this.#shardProof(shard, size1, size2));
+        return { proof: proven, receiptVerified: heads.every((h) => h.check !== 'unproven'), heads };
       }
       if (Date.now() >= deadline) break;
       await sleep(this.#limits.receipt_poll_ms);
@@ -211,6 +228,16 @@ export class CairnClient {
   async #records(answer: VerifiedRecordsAnswer): Promise<RecordsResult> {
     await this.#trust.accept(answer.checkpoint);
     return { checkpoint: answer.checkpoint, epoch: epochOf(answer), state: answer.state.state, records: answer.records.map(decodeRecord) };
+  }
+
+  /** A proof service without the shard consistency route answers 404: no proof, not a lie. */
+  async #shardProof(shard: number, size1: number, size2: number): Promise<unknown> {
+    try {
+      return await this.#http.get(this.#url(`/v1/shards/${shard}/consistency?from=${size1}&to=${size2}`));
+    } catch (error) {
+      if (error instanceof RequestError && error.code === 'not_found') return undefined;
+      throw error;
+    }
   }
 
   #url(path: string): string {
@@ -247,43 +274,6 @@ function parseJson(bytes: Uint8Array, what: string): JsonValue {
   } catch (cause) {
     // The bytes are proven, so the ledger committed them: still, they are not the JSON we expect.
     throw new VerifyError('value_mismatch', `proven ${what} bytes are not JSON`, { cause });
-  }
-}
-
-function coversReceipt(proven: RecordsResult, receipt: Receipt): boolean {
-  return receipt.shards.every((s) => {
-    const record = proven.records.find((r) => r.shard === s.shard);
-    return record !== undefined && record.leafIndex < s.size && shardSize(proven, s.shard) >= s.size;
-  });
-}
-
-function shardSize(proven: RecordsResult, shard: number): number {
-  return proven.state.shards[shard]?.size ?? 0;
-}
-
-function checkReceipt(tx: TransactionInput, receipt: Receipt, proven: RecordsResult, ctx: VerifyContext): void {
-  const metaHash = ctx.hasher.sha256(canonicalJsonBytes(tx.meta ?? {}));
-  if (proven.records.length !== receipt.records.length || proven.records.length !== tx.records.length) {
-    throw new VerifyError('entry_mismatch', `transaction ${receipt.id} has ${proven.records.length} proven records, wrote ${tx.records.length}, receipt lists ${receipt.records.length}`);
-  }
-  for (const input of tx.records) {
-    const record = proven.records.find((r) => r.key === input.key);
-    const promised = receipt.records.find((r) => r.key === input.key);
-    if (record === undefined || promised === undefined) throw new VerifyError('entry_mismatch', `transaction ${receipt.id} lacks key ${JSON.stringify(input.key)}`);
-    if (record.version !== promised.version || record.shard !== promised.shard || record.leafIndex !== promised.leafIndex) {
-      throw new VerifyError('entry_mismatch', `key ${JSON.stringify(input.key)} is proven as v${record.version} at shard ${record.shard} leaf ${record.leafIndex}, the receipt says v${promised.version} at shard ${promised.shard} leaf ${promised.leafIndex}`);
-    }
-    if (!sameBytes(record.valueHash, ctx.hasher.sha256(canonicalJsonBytes(input.value)))) {
-      throw new VerifyError('value_mismatch', `the proven value of ${JSON.stringify(input.key)} is not the value written`);
-    }
-    if (!sameBytes(record.metaHash, metaHash)) throw new VerifyError('value_mismatch', `the proven meta of transaction ${receipt.id} is not the meta written`);
-  }
-  for (const head of receipt.shards) {
-    const provenHead = proven.state.shards[head.shard];
-    // Compared as bytes: the receipt's root is base64 like every hash in the signed state.
-    if (provenHead !== undefined && provenHead.size === head.size && !sameBytes(provenHead.root, asBytes(head.root, `receipt root of shard ${head.shard}`))) {
-      throw new VerifyError('state_mismatch', `shard ${head.shard} at size ${head.size} has root ${base64Encode(provenHead.root)} in the signed state, ${head.root} in the receipt`);
-    }
   }
 }
 

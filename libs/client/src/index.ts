@@ -38,5 +38,7 @@ export {
   type ReadResult,
   type RecordsResult,
   type WriteResult,
+  type ReceiptProof,
   type BatchWriteItem,
 } from './client.js';
+export { type HeadCheck, type ReceiptHeadCheck } from './receipt.js';

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CairnClient, LocalStorageStateStore, MemoryStateStore, RequestError, VerifyError, type StateStore, type VerifyErrorCode } from '../src/index.js';
 import { FileStateStore } from '../src/node/index.js';
-import { FakeCluster } from './fake-cluster.js';
+import { base64Encode } from '@cairn/checkpoint';
+import { rootHash } from '@cairn/merkle';
+import type { Receipt, TransactionInput } from '@cairn/wire';
+import { FakeCluster, flipBase64, type Epoch } from './fake-cluster.js';
 
 function grown(): FakeCluster {
   const c = new FakeCluster({ shards: 2 });
@@ -171,7 +174,9 @@ describe('CairnClient writes', () => {
     c.seal();
     const input = { id: 'w5', records: [{ key: 'sku:1', value: 7 }] };
     const proven = await sdk.proveReceipt(input, receipt); // the genuine root verifies
-    assert.equal(proven.records.length, 1);
+    assert.equal(proven.proof.records.length, 1);
+    assert.deepEqual(proven.heads, [{ shard: c.shardOf('sku:1'), size: receipt.shards[0]?.size, check: 'same_root' }]);
+    assert.equal(proven.receiptVerified, true);
     const head = receipt.shards[0] as { root: string };
     const flipped = Buffer.from(head.root, 'base64');
     flipped[0] = (flipped[0] as number) ^ 1;
@@ -179,6 +184,21 @@ describe('CairnClient writes', () => {
     await rejectsWith('state_mismatch', sdk.proveReceipt(input, receipt));
     head.root = 'not base64!';
     await rejectsWith('malformed_response', sdk.proveReceipt(input, receipt));
+  });
+
+  it('write() and writeBatch() report how each receipt head was proven', async () => {
+    const c = grown();
+    const { sdk } = client(c);
+    const result = await sdk.write({ id: 'w7', records: [{ key: 'sku:9', value: 1 }] });
+    assert.equal(result.receiptVerified, true);
+    assert.deepEqual(result.heads.map((h) => h.check), ['same_root']);
+    const batch = await sdk.writeBatch([
+      { id: 'b7', records: [{ key: 'sku:9', value: 2 }] },
+      { id: 'b8', records: [{ key: 'sku:9', value: 3 }] },
+    ]);
+    // Both in one epoch on one shard: the first receipt's head is smaller than the signed one.
+    assert.deepEqual(batch.map((i) => i.heads?.map((h) => h.check)), [['consistency'], ['same_root']]);
+    assert.deepEqual(batch.map((i) => i.receiptVerified), [true, true]);
   });
 
   it('refuses a proven value that is not the value written (value_mismatch)', async () => {
@@ -194,6 +214,78 @@ describe('CairnClient writes', () => {
     const { sdk } = client(c);
     const receipt = c.write('w4', [{ key: 'sku:1', value: 1 }]); // never sealed
     await assert.rejects(sdk.proveReceipt({ id: 'w4', records: [{ key: 'sku:1', value: 1 }] }, receipt), (e: unknown) => e instanceof RequestError && e.code === 'timeout');
+  });
+});
+
+describe('receipt heads at a smaller size than the signed state', () => {
+  // The receipt's shard head at size s, then another write on the same shard before the epoch:
+  // the signed state holds that shard at a size > s, so equal roots cannot tie them.
+  function overtaken(): { c: FakeCluster; receipt: Receipt; input: TransactionInput } {
+    const c = grown();
+    const input = { id: 'r1', records: [{ key: 'sku:1', value: 'mine' }] };
+    const receipt = c.write('r1', input.records);
+    c.write('r2', [{ key: 'sku:1', value: 'later' }]);
+    c.seal();
+    const head = receipt.shards[0] as { shard: number; size: number };
+    assert.ok(((c.epochs[c.epochs.length - 1] as Epoch).heads[head.shard]?.size ?? 0) > head.size, 'the signed size must exceed the receipt size');
+    return { c, receipt, input };
+  }
+
+  function forge(receipt: Receipt): Receipt {
+    const forged = JSON.parse(JSON.stringify(receipt)) as Receipt;
+    const head = forged.shards[0] as { root: string };
+    head.root = flipBase64(head.root, 5, 3);
+    return forged;
+  }
+
+  it('an honest head is proven by the shard consistency proof, receipt size -> signed size', async () => {
+    const { c, receipt, input } = overtaken();
+    const { sdk, calls } = client(c);
+    const result = await sdk.proveReceipt(input, receipt);
+    const head = receipt.shards[0] as { shard: number; size: number };
+    const signed = (c.epochs[c.epochs.length - 1] as Epoch).heads[head.shard]?.size;
+    assert.ok(calls.includes(`GET /v1/shards/${head.shard}/consistency?from=${head.size}&to=${signed}`), calls.join(', '));
+    assert.deepEqual(result.heads, [{ shard: head.shard, size: head.size, check: 'consistency' }]);
+    assert.equal(result.receiptVerified, true);
+  });
+
+  it('a forged root is refused (consistency_failed), also when the proof is taken from the honest tree', async () => {
+    const { c, receipt, input } = overtaken();
+    const error = await rejectsWith('consistency_failed', client(c).sdk.proveReceipt(input, forge(receipt)));
+    assert.match(error.message, /receipt size \d+ root .* signed state \d+ size \d+/);
+  });
+
+  it('a forged size (a real root of another size) is refused too', async () => {
+    const { c, receipt, input } = overtaken();
+    const forged = JSON.parse(JSON.stringify(receipt)) as Receipt;
+    const head = forged.shards[0] as { size: number; root: string; shard: number };
+    // The root of one leaf more than the receipt says: a genuine root, at the wrong size.
+    const leaves = (c.shards[head.shard] as { leaves: Uint8Array[] }).leaves;
+    head.root = base64Encode(rootHash(leaves.slice(0, head.size + 1)));
+    await rejectsWith('consistency_failed', client(c).sdk.proveReceipt(input, forged));
+  });
+
+  it('a proof that is not a list of hashes is malformed_response; a wrong proof is consistency_failed', async () => {
+    const { c, receipt, input } = overtaken();
+    const rewrite = (proof: unknown) => (path: string, body: unknown) => (path.startsWith('/v1/shards/') ? { ...(body as object), proof } : body);
+    await rejectsWith('malformed_response', client(c, new MemoryStateStore(), rewrite('nope')).sdk.proveReceipt(input, receipt));
+    await rejectsWith('consistency_failed', client(c, new MemoryStateStore(), rewrite([])).sdk.proveReceipt(input, receipt));
+  });
+
+  it('without the shard consistency route, the head is unproven and the receipt is not verified, forged or not', async () => {
+    const { c, receipt, input } = overtaken();
+    c.shardConsistencyRoute = false;
+    for (const r of [receipt, forge(receipt)]) {
+      const result = await client(c).sdk.proveReceipt(input, r);
+      assert.equal(result.receiptVerified, false);
+      assert.deepEqual(result.heads.map((h) => h.check), ['unproven']);
+      assert.equal(result.proof.records.length, 1, 'the transaction itself is still proven');
+    }
+  });
+
+  it('a receipt that leaves out the head of a shard it wrote to is refused (entry_mismatch)', async () => {
+    const { c, receipt, input } = overtaken();
+    await rejectsWith('entry_mismatch', client(c).sdk.proveReceipt(input, { ...receipt, shards: [] }));
   });
 });
 

@@ -55,6 +55,9 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
     const key = keyOn(0, 'order');
     const first = await client.write({ id: 'e2e-1', records: [{ key, value: { status: 'new' } }], meta: { by: 'e2e' } });
     assert.equal(first.receipt.records[0]?.version, 1);
+    // This proof service has no shard consistency route: a head the signed state overtook stays
+    // unproven and the receipt is then not reported verified (docs/design/client.md, "Receipts").
+    assert.equal(first.receiptVerified, first.heads.every((h) => h.check === 'same_root'), JSON.stringify(first.heads));
     const second = await client.write({ id: 'e2e-2', records: [{ key, value: { status: 'paid' } }] });
     assert.ok(second.proof.epoch > first.proof.epoch);
     const now = await client.get(key);

@@ -54,6 +54,8 @@ export class FakeCluster {
   readonly notes: string[] = [];
   /** Which checkpoint size the server currently answers at (defaults to the newest). */
   servingSize: number | undefined;
+  /** Whether GET /v1/shards/{shard}/consistency exists (a proof service before it answers 404). */
+  shardConsistencyRoute = true;
   #seq = 0;
   #versions = new Map<string, number>();
 
@@ -185,6 +187,13 @@ export class FakeCluster {
     };
   }
 
+  /** `{ proof }`: shard `shard`'s consistency proof from tree size `from` to `to`. */
+  shardConsistencyAnswer(shard: number, from: number, to: number): Record<string, unknown> {
+    const leaves = (this.shards[shard] as ShardModel).leaves;
+    if (!(from >= 1 && from <= to && to <= leaves.length)) throw new HttpFailure(404, 'not_found', `shard ${shard} has no sizes ${from}..${to}`);
+    return { shard, from, to, proof: from === to ? [] : consistencyProof(leaves.slice(0, to), from, to).map(b64) };
+  }
+
   /** Answers GET routes of the proof service and POST routes of the ingest; `rewrite` may change any answer. */
   fetcher(rewrite: (path: string, body: unknown) => unknown = (_p, b) => b): FetchLike & { calls: string[] } {
     const calls: string[] = [];
@@ -225,6 +234,10 @@ export class FakeCluster {
       const to = Number(url.searchParams.get('to') ?? this.size);
       if (to > this.size) throw new HttpFailure(404, 'not_found', `state ${to} is not signed yet`);
       return this.consistencyAnswer(from, to);
+    }
+    const shardProof = /^\/v1\/shards\/([0-9]+)\/consistency$/.exec(path);
+    if (shardProof !== null && this.shardConsistencyRoute) {
+      return this.shardConsistencyAnswer(Number(shardProof[1]), Number(url.searchParams.get('from')), Number(url.searchParams.get('to')));
     }
     const tx = /^\/v1\/transactions\/([^/]+)$/.exec(path);
     if (tx !== null) {
