@@ -50,9 +50,13 @@ interface Waiter {
   state: 'queued' | 'published' | 'done';
   // shard -> stream sequence of the message carrying this tx, known once the broker acked.
   seqs: Map<number, number> | undefined;
+  // The highest sequence the broker had acked to this gateway before this tx was published: its
+  // own messages come after it, so an event at or below it is for another message.
+  seqFloor: number;
   readonly results: Map<number, ShardResult>;
-  // Commit events that arrived before the broker's ack (the shard can be faster than the ack).
-  readonly early: ShardResult[];
+  // shard -> commit events that arrived before the broker's ack (the shard can be faster than the
+  // ack), in sequence order, at most early_events_per_shard_max.
+  readonly early: Map<number, ShardResult[]>;
 }
 
 export interface GatewayStats {
@@ -61,12 +65,22 @@ export interface GatewayStats {
   flushes_inflight: number;
   flushes: number;
   commit_events_bad: number;
+  // Early events for an unacked tx that cannot be its own (at or below its floor, other shard).
+  commit_events_stale: number;
+  // Early events dropped because early_events_per_shard_max were already kept for that shard.
+  early_events_dropped: number;
 }
 
 // Timeouts are swept in insertion order, which is deadline order (one fixed wait per waiter).
 const SWEEP_MS = 50;
 // Requests that may share one transaction id in flight (retries racing their original).
 export const listeners_per_tx_max = 64;
+// Commit events kept per waiter and shard until the broker's ack names the sequence to match. A
+// shard publishes its events in stream order, so events of OLDER messages with the same id (an
+// earlier attempt, another gateway) arrive before the waiter's own, and dropping the lowest
+// sequence first means they can never push it out; only this many events of LATER messages with
+// the same id, all before the ack, could.
+export const early_events_per_shard_max = 4;
 
 export class Gateway {
   private readonly waiters = new Map<string, Waiter>();
@@ -76,12 +90,14 @@ export class Gateway {
   private readonly queuedBytes: number[];
   private inflight = 0;
   private flushNumber = 0;
+  // Highest stream sequence the broker acked to this gateway (a floor for every later publish).
+  private ackedSeqMax = 0;
   private autoCounter = 0;
   private ageTimer: NodeJS.Timeout | undefined;
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
   private readonly idle: (() => void)[] = [];
-  readonly stats: GatewayStats = { queued: 0, waiters: 0, flushes_inflight: 0, flushes: 0, commit_events_bad: 0 };
+  readonly stats: GatewayStats = { queued: 0, waiters: 0, flushes_inflight: 0, flushes: 0, commit_events_bad: 0, commit_events_stale: 0, early_events_dropped: 0 };
 
   constructor(
     private readonly config: IngestConfig,
@@ -132,8 +148,9 @@ export class Gateway {
       deadline_ms: this.now() + this.config.commit_wait_ms_max,
       state: 'queued',
       seqs: undefined,
+      seqFloor: 0,
       results: new Map(),
-      early: [],
+      early: new Map(),
     };
     const promise = new Promise<Outcome>((resolve) => waiter.listeners.push({ wait, resolve }));
     this.waiters.set(id, waiter);
@@ -241,6 +258,8 @@ export class Gateway {
       if (w.state !== 'queued') continue; // timed out while queued
       for (const [shard, b] of w.partBytes) bytes[shard] = (bytes[shard] as number) + b;
       w.state = 'published';
+      // Taken now, published later: every sequence acked so far is below its own.
+      w.seqFloor = this.ackedSeqMax;
       taken.push(w);
     }
     return taken;
@@ -320,12 +339,15 @@ export class Gateway {
     const seqOf = new Map<number, number>();
     assert(Number.isSafeInteger(firstSeq) && firstSeq >= 1, `broker gave first sequence ${firstSeq}`);
     shards.forEach((shard, i) => seqOf.set(shard, firstSeq + i));
+    this.ackedSeqMax = Math.max(this.ackedSeqMax, firstSeq + shards.length - 1);
     for (const w of taken) {
       if (w.state === 'done') continue;
       w.seqs = new Map();
       for (const shard of w.parts.keys()) w.seqs.set(shard, seqOf.get(shard) as number);
+      const early = [...w.early.values()].flat();
+      w.early.clear();
       if (this.answerAccepted(w)) continue;
-      for (const r of w.early.splice(0)) this.record(w, r);
+      for (const r of early) this.record(w, r);
     }
   }
 
@@ -373,19 +395,37 @@ export class Gateway {
       const w = this.waiters.get(result.id);
       if (w === undefined || w.state !== 'published') continue;
       rootB64 ??= Buffer.from(event.root).toString('base64');
-      if (w.seqs === undefined) {
-        if (w.early.length < 4 * w.parts.size) w.early.push({ event, rootB64, result });
-        continue;
-      }
-      this.record(w, { event, rootB64, result });
+      if (w.seqs === undefined) this.keepEarly(w, { event, rootB64, result });
+      else this.record(w, { event, rootB64, result });
     }
     this.checkIdle();
+  }
+
+  // Before the ack the waiter does not know which of its id's events is its own; it keeps the
+  // highest sequences per shard (reason at early_events_per_shard_max).
+  private keepEarly(w: Waiter, r: ShardResult): void {
+    const { shard, seq } = r.event;
+    if (seq <= w.seqFloor || !w.parts.has(shard)) {
+      this.stats.commit_events_stale += 1;
+      return;
+    }
+    let kept = w.early.get(shard);
+    if (kept === undefined) w.early.set(shard, (kept = []));
+    let at = kept.length;
+    while (at > 0 && (kept[at - 1] as ShardResult).event.seq > seq) at -= 1;
+    if (at > 0 && (kept[at - 1] as ShardResult).event.seq === seq) return; // the same event again
+    kept.splice(at, 0, r);
+    if (kept.length > early_events_per_shard_max) {
+      kept.shift();
+      this.stats.early_events_dropped += 1;
+    }
+    assert(kept.length <= early_events_per_shard_max, `${kept.length} early events kept for shard ${shard}`);
   }
 
   private record(w: Waiter, r: ShardResult): void {
     // Only the event of the message this waiter published counts: an event for an older message
     // with the same id (another gateway, an earlier attempt) says nothing about this content.
-    if (w.seqs?.get(r.event.shard) !== r.event.seq) return;
+    if (w.state === 'done' || w.seqs?.get(r.event.shard) !== r.event.seq) return;
     w.results.set(r.event.shard, r);
     if (w.results.size < w.parts.size) return;
     const outcome = decide(w);

@@ -26,6 +26,7 @@ import {
   type Outcome,
   type PublishResult,
 } from '../src/index.js';
+import { early_events_per_shard_max } from '../src/gateway.js';
 
 interface Call {
   messages: readonly LedgerMessage[];
@@ -42,6 +43,10 @@ class ScriptedLedger implements LedgerPort {
       this.calls.push(call);
       if (this.auto) this.store(call);
     });
+  }
+  /** Other publishers' messages: the next flush is stored after `n` more sequences. */
+  skip(n: number): void {
+    this.seq += n;
   }
   store(call: Call): number {
     const first = this.seq + 1;
@@ -345,5 +350,58 @@ test('a claim the broker cannot decide fails the flush with its code and publish
   const outs = await Promise.all(gw.submit([tx('k1', 'u1'), tx('k2')], 'accepted'));
   assert.deepEqual(outs.map((o) => !o.ok && o.error.code), ['timeout', 'timeout']);
   assert.equal(ledger.calls.length, 0);
+  await gw.close(0);
+});
+
+test('early events: older messages with the same id never push out the waiter own event that came before the ack', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ batch_txs_max: 1, commit_wait_ms_max: 200 }), ledger, 1, nodeSha256, new MemoryClaims());
+  const t = tx('k', 'early-1');
+  const shard = t.shards[0] as number;
+  const [outcome] = gw.submit([t], 'committed');
+  await tick(); // claimed and published; the broker has not acked yet
+  const call = ledger.calls[0] as Call;
+  ledger.skip(100); // the stream already holds 100 messages: ours is 101
+  // Events of older messages carrying the same id (earlier attempts, another gateway), more of
+  // them than a waiter keeps, then the waiter's own event, all before the ack.
+  const stale = early_events_per_shard_max + 2;
+  for (let seq = 1; seq <= stale; seq++) gw.onCommitEvent(event(seq, shard, [{ id: 'early-1', status: 'duplicate', records: [{ key: 'k', version: 1, leafIndex: seq }] }]));
+  gw.onCommitEvent(event(101, shard, [committed('early-1', 'k', 1, 77)]));
+  assert.equal(ledger.store(call), 101);
+  const keepAlive = setInterval(() => undefined, 1_000); // the sweeper does not hold the process open
+  const o = await (outcome as Promise<Outcome>);
+  clearInterval(keepAlive);
+  assert.ok(o.ok, JSON.stringify(o));
+  assert.equal((o.receipt as Receipt).records[0]?.leafIndex, 77, 'the receipt comes from the event of the published sequence');
+  assert.equal(gw.stats.early_events_dropped, stale + 1 - early_events_per_shard_max);
+  await gw.close(0);
+});
+
+test('early events at or below the last acked sequence, or of another shard, are not kept; a repeated event is kept once', async () => {
+  const ledger = new ScriptedLedger();
+  ledger.auto = true;
+  const gw = new Gateway(config({ batch_txs_max: 1 }), ledger, 1, nodeSha256, new MemoryClaims());
+  ledger.skip(50);
+  const [first] = gw.submit([tx('k1', 'floor-1')], 'accepted');
+  const acked = await (first as Promise<Outcome>);
+  assert.ok(acked.ok);
+  assert.deepEqual(acked.receipt.shards.map((s) => ('seq' in s ? s.seq : 0)), [51]);
+  ledger.auto = false;
+  const t = tx('k2', 'floor-2');
+  const shard = t.shards[0] as number;
+  const [outcome] = gw.submit([t], 'committed');
+  await tick();
+  const stale = (seq: number, on = shard): void => gw.onCommitEvent(event(seq, on, [committed('floor-2', 'k2', 1, seq)]));
+  stale(10);
+  stale(51); // the last sequence acked to this gateway: floor-2 was published after it
+  stale(60, (shard + 1) % 4); // a shard floor-2 does not write to
+  assert.equal(gw.stats.commit_events_stale, 3);
+  gw.onCommitEvent(event(52, shard, [committed('floor-2', 'k2', 1, 5)]));
+  gw.onCommitEvent(event(52, shard, [committed('floor-2', 'k2', 1, 5)]));
+  assert.equal(ledger.store(ledger.calls[1] as Call), 52);
+  const o = await (outcome as Promise<Outcome>);
+  assert.ok(o.ok, JSON.stringify(o));
+  assert.equal((o.receipt as Receipt).records[0]?.leafIndex, 5);
+  assert.deepEqual([gw.stats.commit_events_stale, gw.stats.early_events_dropped], [3, 0]);
   await gw.close(0);
 });
