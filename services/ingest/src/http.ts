@@ -35,7 +35,7 @@ export function createIngestServer(deps: HttpDeps): Server {
   const server = createServer((req, res) => {
     route(deps, openapi, budget, req, res).catch((error: unknown) => {
       if (!(error instanceof CairnError)) console.error('cairn-ingest: unexpected error', error);
-      sendError(res, asError(error));
+      refuse(req, res, asError(error));
     });
   });
   // Keep-alive is how a backend reaches throughput; the timeouts bound idle and slow clients.
@@ -66,15 +66,11 @@ async function route(deps: HttpDeps, openapi: string, budget: BodyBudget, req: I
   const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const methods = routes[path];
-  if (methods === undefined) {
-    req.resume();
-    return sendError(res, new CairnError('not_found', `no route ${path}`));
-  }
+  if (methods === undefined) return refuse(req, res, new CairnError('not_found', `no route ${path}`));
   const handler = methods[req.method ?? ''];
   if (handler === undefined) {
-    req.resume();
     res.setHeader('Allow', Object.keys(methods).join(', '));
-    return sendError(res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
+    return refuse(req, res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
   }
   await handler({ deps, budget, openapi }, req, res, query);
 }
@@ -121,12 +117,12 @@ async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, qu
 }
 
 async function getOpenApi(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  req.resume();
+  discardBody(req, res);
   send(res, 200, ctx.openapi);
 }
 
 async function getHealth(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  req.resume();
+  discardBody(req, res);
   const ok = ctx.deps.healthy();
   send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', body_bytes_inflight: ctx.budget.used, ...ctx.deps.gateway.stats }));
 }
@@ -192,10 +188,22 @@ function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfi
   });
 }
 
+// An answer sent before the body was read (refusals, routes that take no body) closes the
+// connection: otherwise Node keeps reading and dropping whatever the client sends, with no bound
+// but requestTimeout, on a connection that is kept alive.
 function refuse(req: IncomingMessage, res: ServerResponse, error: CairnError): void {
-  res.setHeader('Connection', 'close');
+  discardBody(req, res);
   sendError(res, error);
+}
+
+function discardBody(req: IncomingMessage, res: ServerResponse): void {
+  if (!req.complete && hasBody(req) && !res.headersSent) res.setHeader('Connection', 'close');
   req.resume();
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function sendOutcome(res: ServerResponse, o: Outcome): void {
