@@ -37,6 +37,10 @@ export function createProofServer(o: HttpOptions): Server {
   if (!Number.isSafeInteger(answerMs) || answerMs < 1) throw new RangeError(`answer_ms_max must be a positive integer, got ${answerMs}`);
   let inFlight = 0;
   const server = createServer((req, res) => {
+    // The read API takes no body. One sent anyway would be read and dropped after the answer,
+    // with no bound but requestTimeout, on a kept-alive connection: close it instead.
+    if (hasBody(req)) res.setHeader('connection', 'close');
+    req.resume();
     // Every answer is public and verified by the client, so any page may read it (the SDK runs in
     // browsers); Retry-After must be readable there too.
     if (o.cors_allow_origin !== undefined && o.cors_allow_origin !== '') {
@@ -105,6 +109,11 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions):
     return sendJson(res, 200, await o.answers.consistency(head, from, optionalSize(query, 'to')));
   }
   throw new CairnError('not_found', `no route ${path}`);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function wantsJson(req: IncomingMessage): boolean {

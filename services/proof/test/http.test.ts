@@ -175,3 +175,35 @@ test('http: state sizes in queries: malformed is 400 bad_query, past the checkpo
     await s.close();
   }
 });
+
+test('http: a request body (the read API takes none) is not drained without bound: the connection is closed after the answer', async () => {
+  const s = await serve({ key: async () => ({ ok: true }) }, 8);
+  const port = Number(new URL(s.url).port);
+  try {
+    for (const [line, status] of [
+      ['POST /v1/keys/a HTTP/1.1', '405'],
+      ['GET /v1/keys/a HTTP/1.1', '200'],
+    ] as const) {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      let closed = false;
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed = true));
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(`${line}\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      const chunk = `4000\r\n${' '.repeat(0x4000)}\r\n`;
+      const until = Date.now() + 1_500;
+      while (!closed && Date.now() < until) {
+        socket.write(chunk);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      socket.destroy();
+      assert.ok(received.startsWith(`HTTP/1.1 ${status} `), `${line}: ${received.split('\r\n')[0] ?? ''}`);
+      assert.ok(closed, `${line}: the server kept reading the body`);
+    }
+    assert.equal((await fetch(`${s.url}/v1/keys/a`)).status, 200, 'requests without a body keep working');
+  } finally {
+    await s.close();
+  }
+});
