@@ -14,8 +14,10 @@ const json = (ref: string): object => ({ 'application/json': { schema: { $ref: `
 const errors = {
   '400': { description: 'bad input (code in the body)', content: json('Error') },
   '404': { description: 'not_found', content: json('Error') },
+  '413': { description: 'too_many_records (history_versions_max, tx_records_max) or key_too_large', content: json('Error') },
+  '500': { description: 'internal (details are not shown)', content: json('Error') },
   '503': { description: 'backpressure / unavailable; see Retry-After', content: json('Error') },
-  '504': { description: 'a shard did not answer in time', content: json('Error') },
+  '504': { description: 'a shard did not answer in time, or no answer within answer_ms_max', content: json('Error') },
 };
 
 export function openApiDocument(): object {

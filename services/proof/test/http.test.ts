@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type AddressInfo } from 'node:net';
 import { CairnError } from '@cairn/wire';
-import { Answers, createProofServer, toCairnError, type ShardReads, type SignedHead, type StateLog } from '../src/index.js';
+import { Answers, createProofServer, openApiDocument, toCairnError, type ShardReads, type SignedHead, type StateLog } from '../src/index.js';
 
 const head: SignedHead = { size: 1, root: new Uint8Array(32), note: 'note\n' };
 
@@ -205,5 +205,14 @@ test('http: a request body (the read API takes none) is not drained without boun
     assert.equal((await fetch(`${s.url}/v1/keys/a`)).status, 200, 'requests without a body keep working');
   } finally {
     await s.close();
+  }
+});
+
+test('openapi: every data route documents each status it can answer', () => {
+  const doc = openApiDocument() as { paths: Record<string, { get: { responses: Record<string, unknown> } }> };
+  for (const path of ['/v1/keys/{key}', '/v1/keys/{key}/history', '/v1/transactions/{id}', '/v1/consistency']) {
+    const responses = doc.paths[path]?.get.responses;
+    assert.ok(responses !== undefined, path);
+    for (const status of ['200', '400', '404', '413', '500', '503', '504']) assert.ok(status in responses, `${path} ${status}`);
   }
 });
