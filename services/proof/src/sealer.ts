@@ -9,9 +9,11 @@
 // received nothing else.
 //
 // An epoch is all or nothing: if any shard does not answer within head_timeout_ms, nothing is
-// written and the next tick tries a new cut. Nothing here reads a clock into a hash: the epoch
+// written and the next tick tries a new cut. A shard whose new head does not extend its last sealed
+// one (smaller, another root at the same size, or no valid consistency proof) is refused: nothing
+// is written or signed, and every later attempt is refused the same way until the shard is repaired. Nothing here reads a clock into a hash: the epoch
 // number is the state-log size plus one and the cut is the broker's sequence.
-import { emptyRoot, nobleHasher } from '@cairn/merkle';
+import { emptyRoot, MerkleError, nobleHasher, verifyConsistency } from '@cairn/merkle';
 import { signCheckpoint, type Signer } from '@cairn/checkpoint';
 import { bytesEqual } from './bytes.js';
 import type { StateLog, StateLogHead } from './state-log.js';
@@ -20,6 +22,34 @@ import type { GlobalState } from '@cairn/wire';
 
 /** Longest wait between epoch attempts while they keep failing. */
 export const FAILURE_BACKOFF_MS_MAX = 2_000;
+
+/**
+ * Stable codes of a refused epoch: the shards answered, but sealing their heads would sign a fork.
+ * Part of the log and of the API: a code is never renamed or reused.
+ */
+export const SealErrorCode = {
+  /** A shard's tree is smaller than at the last sealed state (restored from an old copy). */
+  Rollback: 'SEAL_ROLLBACK',
+  /** A shard's tree has another root at the size last sealed. */
+  Fork: 'SEAL_FORK',
+  /** A shard grew, but its consistency proof from the last sealed head does not verify. */
+  Inconsistent: 'SEAL_INCONSISTENT',
+} as const;
+
+export type SealErrorCode = (typeof SealErrorCode)[keyof typeof SealErrorCode];
+
+/** An epoch refused because one shard's history does not extend what was already signed. */
+export class SealError extends Error {
+  override readonly name = 'SealError';
+  readonly code: SealErrorCode;
+  readonly shard: number;
+
+  constructor(code: SealErrorCode, shard: number, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.code = code;
+    this.shard = shard;
+  }
+}
 
 /** The newest signed head of the state log, swapped as one object so a reader sees one version. */
 export interface SignedHead {
@@ -123,7 +153,9 @@ export class Sealer {
       return outcome;
     } catch (error) {
       this.#failures += 1;
-      this.#o.onProblem?.(`epoch ${this.#o.log.head().size + 1} abandoned (${this.#failures} in a row)`, error);
+      // A refusal is not an outage: say so, since it lasts until an operator repairs the shard.
+      const what = error instanceof SealError ? 'refused' : 'abandoned';
+      this.#o.onProblem?.(`epoch ${this.#o.log.head().size + 1} ${what} (${this.#failures} in a row)`, error);
       return 'failed';
     }
   }
@@ -145,7 +177,7 @@ export class Sealer {
     }
     if (last !== undefined && cut <= last.cut) throw new Error(`cut ${cut} is not after the last cut ${last.cut}`);
     const heads = await this.#headsAt(cut);
-    if (last !== undefined) checkGrowth(last, heads);
+    if (last !== undefined) await checkGrowth(last, heads, o.reads);
     this.#sealedThrough = cut + o.shards - 1;
     this.#pending = undefined;
     if (last !== undefined && heads.every((h, i) => sameHead(h, last.shards[i]))) return 'unchanged';
@@ -168,18 +200,48 @@ export class Sealer {
 }
 
 /**
- * A shard's tree only grows. A smaller size at a later cut means a shard was rolled back (restored
- * from an old copy): sealing it would sign a fork, so the epoch is refused and keeps being refused.
+ * A shard's tree only grows, and only by appending. A smaller size at a later cut means a shard was
+ * rolled back (restored from an old copy); another root at the same size, or a larger tree that no
+ * consistency proof links to the last sealed head, means its history was rewritten. Sealing either
+ * would sign a fork, so the epoch is refused (SealError) and keeps being refused.
  */
-function checkGrowth(last: GlobalState, heads: readonly TreeHead[]): void {
+async function checkGrowth(last: GlobalState, heads: readonly TreeHead[], reads: ShardReads): Promise<void> {
+  if (heads.length !== last.shards.length) throw new Error(`${heads.length} heads for a state of ${last.shards.length} shards`);
+  // Every cheap check first, so a refusal never leaves proof requests running behind it.
+  const grown: number[] = [];
   heads.forEach((h, shard) => {
-    const before = last.shards[shard];
-    if (before === undefined) throw new Error(`shard ${shard} is not in the last state`);
-    if (h.size < before.size) throw new Error(`shard ${shard} went back from size ${before.size} to ${h.size}: refusing to seal a rollback`);
-    if (h.size === before.size && !bytesEqual(h.root, before.root)) {
-      throw new Error(`shard ${shard} changed its root at size ${h.size}: refusing to seal a fork`);
+    const before = last.shards[shard] as TreeHead;
+    if (h.size < before.size) {
+      throw new SealError(SealErrorCode.Rollback, shard, `shard ${shard} went back from size ${before.size} to ${h.size}: refusing to seal a rollback`);
     }
+    if (h.size === before.size && !bytesEqual(h.root, before.root)) {
+      throw new SealError(SealErrorCode.Fork, shard, `shard ${shard} changed its root at size ${h.size}: refusing to seal a fork`);
+    }
+    // Every tree extends the empty one: growth from size 0 needs no proof (RFC 9162 has none).
+    if (h.size > before.size && before.size > 0) grown.push(shard);
   });
+  // One request per grown shard, at most the shard count, each bounded by the reads' own timeout.
+  await Promise.all(grown.map((shard) => checkExtends(reads, shard, last.shards[shard] as TreeHead, heads[shard] as TreeHead)));
+}
+
+/**
+ * Asks the shard for the consistency proof between its sealed and its new head and verifies it
+ * here: the shard's word that it only appended is not trusted. A proof that cannot be fetched fails
+ * the attempt like a missing head (it is retried); one that does not verify refuses the epoch.
+ */
+async function checkExtends(reads: ShardReads, shard: number, before: TreeHead, after: TreeHead): Promise<void> {
+  const proof = await reads.consistencyProof(shard, before.size, after.size);
+  try {
+    verifyConsistency(before.size, after.size, proof, before.root, after.root, nobleHasher);
+  } catch (error) {
+    if (!(error instanceof MerkleError)) throw error;
+    throw new SealError(
+      SealErrorCode.Inconsistent,
+      shard,
+      `shard ${shard} at size ${after.size} does not extend its sealed head at size ${before.size} (${error.code}): refusing to seal a rewritten history`,
+      { cause: error },
+    );
+  }
 }
 
 function sameHead(a: TreeHead, b: TreeHead | undefined): boolean {

@@ -1,29 +1,38 @@
 // The epoch sealer against scripted shards and a scripted stream, on a real state log (RocksDB in a
 // temp dir): what is appended, what is skipped, and that a failed or refused epoch writes nothing.
+// The scripted shards hold real RFC 9162 trees (the reference implementation in @cairn/merkle), so
+// their consistency proofs are real too and a rewritten history is caught by the proof alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { generateKeyPair, openCheckpoint, parseSignerKey, parseVerifierKey } from '@cairn/checkpoint';
-import { leafHash, verifyInclusion } from '@cairn/merkle';
+import { consistencyProof, leafHash, rootHash, verifyInclusion } from '@cairn/merkle';
 import { tempDir } from '@cairn/testkit';
 import { encodeLeaf, stateLogEntry } from '@cairn/wire';
 import { Sealer, StateLog, type MarkerPublisher, type ShardReads, type TreeHead } from '../src/index.js';
+import { SealError, SealErrorCode } from '../src/sealer.js';
 
 const ORIGIN = 'unit.cairn/sealer';
 const keys = generateKeyPair(ORIGIN);
 const SHARDS = 2;
+const utf8 = new TextEncoder();
 
 const root = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(label).digest());
+const leaf = (label: string): Uint8Array => leafHash(utf8.encode(label));
 
-/** A stream whose last sequence the test moves, and shards whose heads the test sets. */
+/** A stream whose last sequence the test moves, and shards whose trees the test grows or tampers. */
 class Script implements MarkerPublisher {
   seq = 0;
   published: number[] = [];
-  heads: TreeHead[] = [
-    { size: 0, root: root('empty') },
-    { size: 0, root: root('empty') },
-  ];
+  /** Each shard's leaf hashes: its tree. */
+  trees: Uint8Array[][] = [[], []];
+  /** A head a shard answers instead of its tree's (a forged answer). */
+  forged: (TreeHead | undefined)[] = [undefined, undefined];
+  /** Applied to every consistency proof a shard answers (a lying or broken shard). */
+  tamperProof: ((proof: Uint8Array[]) => Uint8Array[]) | undefined;
   asked: number[] = [];
+  consistencyAsked: string[] = [];
   failShard: number | undefined;
 
   async lastSeq(): Promise<number> {
@@ -35,6 +44,10 @@ class Script implements MarkerPublisher {
     this.published.push(first);
     return first;
   }
+  head(shard: number): TreeHead {
+    const tree = this.trees[shard] as Uint8Array[];
+    return this.forged[shard] ?? { size: tree.length, root: rootHash(tree) };
+  }
   reads(): ShardReads {
     const unused = (): never => {
       throw new Error('not used by the sealer');
@@ -43,23 +56,36 @@ class Script implements MarkerPublisher {
       headAt: async (shard, seq) => {
         this.asked.push(seq);
         if (shard === this.failShard) throw new Error(`shard ${shard} is down`);
-        return this.heads[shard] as TreeHead;
+        return this.head(shard);
       },
       recordAt: unused,
       history: unused,
       transaction: unused,
       meta: unused,
       inclusionProof: unused,
-      consistencyProof: unused,
+      consistencyProof: async (shard, size1, size2) => {
+        this.consistencyAsked.push(`${shard}:${size1}->${size2}`);
+        const proof = consistencyProof(this.trees[shard] as Uint8Array[], size1, size2);
+        return this.tamperProof === undefined ? proof : this.tamperProof(proof);
+      },
     };
   }
+  /** A message that brings `shard` to `size` leaves (fewer: the shard was restored from a copy). */
   write(shard: number, size: number): void {
     this.seq += 1;
-    this.heads[shard] = { size, root: root(`${shard}/${size}`) };
+    const tree = this.trees[shard] as Uint8Array[];
+    tree.length = Math.min(tree.length, size);
+    while (tree.length < size) tree.push(leaf(`${shard}/${tree.length}`));
+  }
+  /** Replaces leaf `index` behind the ledger's back (a rewritten history). */
+  rewrite(shard: number, index: number): void {
+    const tree = this.trees[shard] as Uint8Array[];
+    assert.ok(index < tree.length);
+    tree[index] = leaf(`${shard}/${index}/rewritten`);
   }
 }
 
-function sealer(log: StateLog, s: Script, problems: string[] = []): Sealer {
+function sealer(log: StateLog, s: Script, problems: string[] = [], causes: unknown[] = []): Sealer {
   return new Sealer({
     origin: ORIGIN,
     shards: SHARDS,
@@ -69,7 +95,10 @@ function sealer(log: StateLog, s: Script, problems: string[] = []): Sealer {
     markers: s,
     epoch_interval_ms: 10,
     head_timeout_ms: 1_000,
-    onProblem: (m) => problems.push(m),
+    onProblem: (m, cause) => {
+      problems.push(m);
+      causes.push(cause);
+    },
   });
 }
 
@@ -101,7 +130,7 @@ test('sealer: appends on change, skips idle and unchanged cuts, signs every new 
     assert.equal(stored.state.origin, ORIGIN);
     assert.equal(stored.state.cut, s.published[s.published.length - 1]);
     assert.deepEqual(stored.state.shards.map((h) => h.size), [5, 2]);
-    assert.deepEqual(stored.state.shards[0]?.root, root('0/5'));
+    assert.deepEqual(stored.state.shards[0]?.root, s.head(0).root);
 
     // The signed head is the log's head, and state 2 is its leaf 1 per the contract.
     const cp = opened(sealerA.signed().note);
@@ -146,16 +175,118 @@ test('sealer: a shard that went back (rollback) or changed its root (fork) is ne
   try {
     const s = new Script();
     const problems: string[] = [];
-    const sl = sealer(log, s, problems);
+    const causes: unknown[] = [];
+    const sl = sealer(log, s, problems, causes);
     s.write(0, 4);
     assert.equal(await sl.sealOnce(), 'appended');
     s.write(0, 3);
     assert.equal(await sl.sealOnce(), 'failed');
     s.seq += 1;
-    s.heads[0] = { size: 4, root: root('forged') };
+    s.forged[0] = { size: 4, root: root('forged') };
     assert.equal(await sl.sealOnce(), 'failed');
     assert.equal(log.head().size, 1);
     assert.equal(problems.length, 2);
+    assert.deepEqual(causes.map(codeOf), [SealErrorCode.Rollback, SealErrorCode.Fork]);
+    assert.match(problems[0] ?? '', /epoch 2 refused/);
+  } finally {
+    await log.close();
+    dir.remove();
+  }
+});
+
+function codeOf(cause: unknown): string {
+  assert.ok(cause instanceof SealError, `expected a SealError, got ${String(cause)}`);
+  return cause.code;
+}
+
+test('sealer: a shard that grew over a rewritten history is refused, and nothing is signed', async () => {
+  const dir = tempDir('sealer');
+  const log = await StateLog.open(dir.path);
+  try {
+    const s = new Script();
+    const problems: string[] = [];
+    const causes: unknown[] = [];
+    const sl = sealer(log, s, problems, causes);
+    s.write(0, 5);
+    s.write(1, 3);
+    assert.equal(await sl.sealOnce(), 'appended');
+    const note = sl.signed().note;
+    // Leaf 2 changes and the tree grows past the sealed size: only a consistency proof can tell.
+    s.rewrite(0, 2);
+    s.write(0, 9);
+    s.write(1, 4);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      assert.equal(await sl.sealOnce(), 'failed', `attempt ${attempt} is refused`);
+    }
+    assert.equal(log.head().size, 1, 'nothing appended');
+    assert.equal(sl.signed().note, note, 'nothing signed');
+    assert.deepEqual(causes.map(codeOf), [SealErrorCode.Inconsistent, SealErrorCode.Inconsistent, SealErrorCode.Inconsistent]);
+    assert.equal((causes[0] as SealError).shard, 0);
+    assert.match(problems[0] ?? '', /epoch 2 refused/);
+    assert.ok(s.consistencyAsked.includes('0:5->9'), 'the proof is asked from the sealed size to the new one');
+    assert.equal(s.published.length, 2, 'a refused cut is re-asked, not re-published');
+  } finally {
+    await log.close();
+    dir.remove();
+  }
+});
+
+test('sealer: a shard that answers a malformed consistency proof is refused', async () => {
+  const dir = tempDir('sealer');
+  const log = await StateLog.open(dir.path);
+  try {
+    const s = new Script();
+    const causes: unknown[] = [];
+    const sl = sealer(log, s, [], causes);
+    s.write(1, 6);
+    assert.equal(await sl.sealOnce(), 'appended');
+    s.write(1, 11);
+    s.tamperProof = (proof) => proof.slice(1);
+    assert.equal(await sl.sealOnce(), 'failed', 'a proof one hash short');
+    s.tamperProof = (proof) => [root('not a node'), ...proof.slice(1)];
+    assert.equal(await sl.sealOnce(), 'failed', 'a proof with a wrong hash');
+    assert.deepEqual(causes.map(codeOf), [SealErrorCode.Inconsistent, SealErrorCode.Inconsistent]);
+    assert.equal(log.head().size, 1);
+    s.tamperProof = undefined;
+    assert.equal(await sl.sealOnce(), 'appended', 'the honest proof for the same heads seals');
+  } finally {
+    await log.close();
+    dir.remove();
+  }
+});
+
+test('sealer: honest growth from any sealed size seals; a rewrite below the sealed size never does', async () => {
+  const dir = tempDir('sealer');
+  const log = await StateLog.open(dir.path);
+  try {
+    const s = new Script();
+    const sl = sealer(log, s);
+    assert.equal(await sl.sealOnce(), 'appended');
+    const growth = fc.array(fc.tuple(fc.nat(2), fc.nat(9)), { minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(growth, fc.nat(), fc.nat(9), async (steps, pick, more) => {
+        for (const [which, grow] of steps) {
+          const shard = which % SHARDS;
+          s.write(shard, s.head(shard).size + grow);
+          const outcome = await sl.sealOnce();
+          assert.ok(outcome === 'appended' || outcome === 'unchanged', `honest growth sealed: ${outcome}`);
+        }
+        const shard = pick % SHARDS;
+        const sealed = s.head(shard).size;
+        if (sealed === 0) return;
+        const before = log.head().size;
+        const tree = (s.trees[shard] as Uint8Array[]).slice();
+        s.rewrite(shard, pick % sealed);
+        s.write(shard, sealed + 1 + more);
+        assert.equal(await sl.sealOnce(), 'failed');
+        assert.equal(log.head().size, before);
+        // Repair: the shard is restored to its honest history and grows on from there.
+        s.trees[shard] = tree;
+        s.write(shard, sealed + 1);
+        assert.equal(await sl.sealOnce(), 'appended');
+      }),
+      { numRuns: 25 },
+    );
   } finally {
     await log.close();
     dir.remove();
