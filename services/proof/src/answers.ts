@@ -74,7 +74,7 @@ export class Answers {
     return { checkpoint: head.note, state: stateJson, record };
   }
 
-  async history(head: SignedHead, key: string, at: number | undefined): Promise<object> {
+  async history(head: SignedHead, key: string, at: number | undefined, signal?: AbortSignal): Promise<object> {
     const n = stateSize(head, at);
     const shard = this.#shardOf(key);
     const stored = await this.log.state(n);
@@ -94,11 +94,11 @@ export class Answers {
       }
       return meta;
     };
-    const records = await boundedMap(found, (leaf) => this.#record(shard, leaf, size, metaOf(leaf.entry.txId)));
+    const records = await boundedMap(found, (leaf) => this.#record(shard, leaf, size, metaOf(leaf.entry.txId)), signal);
     return { checkpoint: head.note, state: await this.#state(stored, head.size), records };
   }
 
-  async transaction(head: SignedHead, id: string): Promise<object> {
+  async transaction(head: SignedHead, id: string, signal?: AbortSignal): Promise<object> {
     if (!TX_ID_PATTERN.test(id)) throw new CairnError('invalid_id', 'transaction id is malformed', { path: 'id' });
     const stored = await this.log.state(stateSize(head, undefined));
     const parts = await Promise.all(
@@ -109,7 +109,7 @@ export class Answers {
     const total = found.reduce((sum, p) => sum + (p.tx?.leaves.length ?? 0), 0);
     if (total > this.limits.tx_records_max) throw new CairnError('too_many_records', `transaction has ${total} records, above tx_records_max`);
     const jobs = found.flatMap((p) => (p.tx === undefined ? [] : p.tx.leaves.map((leaf) => ({ shard: p.shard, size: p.size, leaf, meta: p.tx?.meta as Uint8Array }))));
-    const records = await boundedMap(jobs, (j) => this.#record(j.shard, j.leaf, j.size, Promise.resolve(j.meta)));
+    const records = await boundedMap(jobs, (j) => this.#record(j.shard, j.leaf, j.size, Promise.resolve(j.meta)), signal);
     return { checkpoint: head.note, state: await this.#state(stored, head.size), records };
   }
 
@@ -190,12 +190,16 @@ function shardSize(stored: StoredState, shard: number): number {
   return h.size;
 }
 
-/** Promise.all with at most PROOFS_INFLIGHT_MAX running; results keep the input order. */
-async function boundedMap<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+/**
+ * Promise.all with at most PROOFS_INFLIGHT_MAX running; results keep the input order. Once
+ * `signal` is aborted (the client left, or the answer's deadline passed) no new item starts.
+ */
+async function boundedMap<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
+      if (signal?.aborted === true) throw new CairnError('timeout', 'the answer was abandoned (client gone or answer_ms_max passed)');
       const i = next;
       next += 1;
       out[i] = await fn(items[i] as T);

@@ -56,13 +56,28 @@ export function createProofServer(o: HttpOptions): Server {
       sendError(res, new CairnError('backpressure', `${o.requests_inflight_max} requests in flight`, { retryAfterSeconds: o.retry_after_s }), o);
       return;
     }
+    // The slot is held until the answer's work has settled AND the response is closed: a client
+    // that disconnects early must not free a slot while the shard reads it started still run
+    // (else requests_inflight_max bounds nothing). Its work is cancelled instead.
     inFlight += 1;
-    const deadline = setTimeout(() => expire(res, answerMs, o), answerMs);
+    let holders = 2;
+    const release = (): void => {
+      holders -= 1;
+      if (holders === 0) inFlight -= 1;
+    };
+    const cancel = new AbortController();
+    const deadline = setTimeout(() => {
+      expire(res, answerMs, o);
+      cancel.abort();
+    }, answerMs);
     res.on('close', () => {
       clearTimeout(deadline);
-      inFlight -= 1;
+      cancel.abort();
+      release();
     });
-    route(req, res, o).catch((error: unknown) => sendError(res, toCairnError(error), o));
+    route(req, res, o, cancel.signal)
+      .catch((error: unknown) => sendError(res, toCairnError(error), o))
+      .finally(release);
   });
   // Reads have no body worth waiting for; a slow client must not hold a slot for long.
   server.requestTimeout = 30_000;
@@ -70,7 +85,7 @@ export function createProofServer(o: HttpOptions): Server {
   return server;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, signal: AbortSignal): Promise<void> {
   const target = req.url ?? '/';
   if (target.length > URL_BYTES_MAX) throw new CairnError('bad_query', `request target longer than ${URL_BYTES_MAX} bytes`);
   const q = target.indexOf('?');
@@ -97,11 +112,11 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions):
     const key = decodeSegment(parts[0] ?? '', 'key');
     const at = optionalSize(query, 'at');
     if (parts.length === 1) return sendJson(res, 200, await o.answers.key(head, key, at));
-    if (parts.length === 2 && parts[1] === 'history') return sendJson(res, 200, await o.answers.history(head, key, at));
+    if (parts.length === 2 && parts[1] === 'history') return sendJson(res, 200, await o.answers.history(head, key, at, signal));
   }
   if (path.startsWith('/v1/transactions/')) {
     const parts = path.slice('/v1/transactions/'.length).split('/');
-    if (parts.length === 1) return sendJson(res, 200, await o.answers.transaction(head, decodeSegment(parts[0] ?? '', 'id')));
+    if (parts.length === 1) return sendJson(res, 200, await o.answers.transaction(head, decodeSegment(parts[0] ?? '', 'id'), signal));
   }
   if (path === '/v1/consistency') {
     const from = optionalSize(query, 'from');
@@ -147,14 +162,14 @@ function expire(res: ServerResponse, answerMs: number, o: HttpOptions): void {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.writableEnded) return; // expired: the 504 is already sent
+  if (res.writableEnded || res.destroyed) return; // expired (the 504 is sent) or the client left
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 
 function sendError(res: ServerResponse, error: CairnError, o: HttpOptions): void {
-  if (res.writableEnded) return;
+  if (res.writableEnded || res.destroyed) return;
   if (res.headersSent) {
     res.destroy();
     return;

@@ -216,3 +216,70 @@ test('openapi: every data route documents each status it can answer', () => {
     for (const status of ['200', '400', '404', '413', '500', '503', '504']) assert.ok(status in responses, `${path} ${status}`);
   }
 });
+
+test('http: clients that disconnect early do not free slots while their answers still run (requests_inflight_max bounds the work)', async () => {
+  let running = 0;
+  let peak = 0;
+  const s = await serve(
+    {
+      history: async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 400));
+        running -= 1;
+        return { ok: true };
+      },
+    },
+    2,
+  );
+  try {
+    const asked: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const abort = new AbortController();
+      asked.push(fetch(`${s.url}/v1/keys/a/history`, { signal: abort.signal }).catch(() => 'gone'));
+      await new Promise((r) => setTimeout(r, 10));
+      abort.abort();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(asked);
+    assert.ok(peak <= 2, `${peak} answers ran at once with requests_inflight_max 2`);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await fetch(`${s.url}/v1/keys/a/history`)).status, 200, 'the slots come back once the work is done');
+  } finally {
+    await s.close();
+  }
+});
+
+test('answers: a cancelled history stops asking the shards for proofs', async () => {
+  const stored = {
+    epoch: 1,
+    bytes: new Uint8Array(1),
+    state: { origin: 'o', epoch: 1, cut: 1, shards: [{ size: 10_000, root: new Uint8Array(32) }] },
+    entry: { txId: 'epoch-1', key: 'cairn/state', version: 1, valueHash: new Uint8Array(32), metaHash: new Uint8Array(32) },
+  };
+  const log = { state: async () => stored, inclusionProof: async () => [] } as unknown as StateLog;
+  let proofsAsked = 0;
+  const leaves = Array.from({ length: 1_000 }, (_, i) => ({
+    leafIndex: i,
+    entry: { txId: `t${i}`, key: 'k', version: i + 1, valueHash: new Uint8Array(32), metaHash: new Uint8Array(32) },
+    value: new Uint8Array(1),
+    erased: false,
+  }));
+  const reads = {
+    history: async () => leaves,
+    meta: async () => new Uint8Array(2),
+    inclusionProof: async () => {
+      proofsAsked += 1;
+      await new Promise((r) => setTimeout(r, 20));
+      return [];
+    },
+  } as unknown as ShardReads;
+  const answers = new Answers(log, reads, { shards: 1, history_versions_max: 10_000, tx_records_max: 10 });
+  const cancel = new AbortController();
+  setTimeout(() => cancel.abort(), 60);
+  await assert.rejects(answers.history(head, 'k', undefined, cancel.signal), (e: unknown) => e instanceof CairnError && e.code === 'timeout');
+  const askedAtCancel = proofsAsked;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(proofsAsked < leaves.length / 2, `${proofsAsked} of ${leaves.length} proofs were asked for after the cancel`);
+  assert.equal(proofsAsked, askedAtCancel, 'nothing new starts after the answer is abandoned');
+});
