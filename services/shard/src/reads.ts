@@ -2,6 +2,10 @@
 // answers are JSON; hashes and bytes are base64. Every answer names the tree size it is valid at.
 // Errors are ShardErrors whose stable code travels in the reply's Cairn-Error header.
 // The table of operations is in docs/design/shard.md, "Read API".
+//
+// Commits land while an answer is being built (the store's head only grows), so each answer takes
+// its size where the store guarantees the result lies below it: a bound passed to the lookup, or the
+// head read after a lookup that only ever returns what the head holds.
 import type { StoredLeaf, Store } from '@cairn/storage';
 import type { Applier } from './apply.js';
 import { asShardError, ShardError } from './errors.js';
@@ -32,6 +36,12 @@ export interface ReadLimits {
   readonly history_versions_max: number;
   readonly leaves_max: number;
 }
+
+/** What the read API asks of the store: only reads. */
+export type ReadStore = Pick<Store, 'head' | 'headAt' | 'rootAt' | 'at' | 'history' | 'transaction' | 'leaf' | 'inclusionProof' | 'consistencyProof'>;
+
+/** What headAt asks of the apply loop: how far it got, the per-message sizes, and a bounded wait. */
+export type AppliedView = Pick<Applier, 'applied' | 'boundaries' | 'waitApplied'>;
 
 /** What headAt needs to know about the stream beyond this shard's own progress. */
 export interface StreamView {
@@ -81,10 +91,17 @@ export function leafJson(leaf: StoredLeaf): LeafJson {
   };
 }
 
+/** Output check: an answer never names a tree that lacks one of its own leaves. */
+function assertBelow(leaves: readonly StoredLeaf[], size: number): void {
+  for (const leaf of leaves) {
+    if (leaf.index >= size) throw new ShardError('SHARD_INTERNAL', `leaf ${leaf.index} answered at tree size ${size}`);
+  }
+}
+
 export class ReadApi {
   constructor(
-    private readonly store: Store,
-    private readonly applier: Applier,
+    private readonly store: ReadStore,
+    private readonly applier: AppliedView,
     private readonly limits: ReadLimits,
     private readonly stream: StreamView,
   ) {}
@@ -145,17 +162,20 @@ export class ReadApi {
    */
   async headAt(seq: number): Promise<HeadJson & { seq: number; atSeq: number }> {
     const deadline = Date.now() + this.limits.head_wait_ms_max;
+    if (this.applier.applied < seq) {
+      // A cut beyond the stream's end is not a cut yet: a later message could still fall below it.
+      // The end is read BEFORE looking for messages: then every message at or below seq is already
+      // in the stream when nextOnSubject looks, so "none on this subject up to seq" is final. Read
+      // after, a message published in between could sit below seq, unseen and unapplied.
+      const last = await this.stream.lastSeq();
+      if (seq > last) throw new ShardError('SHARD_OUT_OF_RANGE', `sequence ${seq} is beyond the stream's last sequence ${last}`);
+    }
     // Each round either returns or waits for a message that exists; the deadline bounds the rounds.
     for (;;) {
       const applied = this.applier.applied;
       if (applied >= seq) break;
       const next = await this.stream.nextOnSubject(applied + 1);
-      if (next === undefined || next > seq) {
-        // A cut beyond the stream's end is not a cut yet: a later message could still fall below it.
-        const last = await this.stream.lastSeq();
-        if (seq > last) throw new ShardError('SHARD_OUT_OF_RANGE', `sequence ${seq} is beyond the stream's last sequence ${last}`);
-        break;
-      }
+      if (next === undefined || next > seq) break;
       await this.applier.waitApplied(next, Math.max(1, deadline - Date.now()));
     }
     const boundary = this.applier.boundaries.lastAtOrBefore(seq);
@@ -202,6 +222,13 @@ export class ReadApi {
     return { size: treeSize, leaf: leafJson(leaf) };
   }
 
+  /**
+   * The size is taken BEFORE the lookup, and versions at or past it are dropped. That drops only a
+   * tail: a key's leaf indexes grow with its versions, and every version below the size was on
+   * disk before the lookup began. So the page holds every version from fromVersion below the size
+   * up to the limit, and is short only when the key has no more versions below the size. (Taking
+   * the size after the lookup instead would name a tree holding versions the page never saw.)
+   */
   async history(key: string, fromVersion: number | undefined, limit: number | undefined): Promise<{ size: number; leaves: LeafJson[] }> {
     const max = this.limits.history_versions_max;
     if (limit !== undefined && limit > max) throw bad(`limit must be at most ${max}`);
@@ -212,16 +239,25 @@ export class ReadApi {
     return { size, leaves: leaves.filter((l) => l.index < size).map(leafJson) };
   }
 
+  /**
+   * The size is taken AFTER the lookup: the store answers a transaction only once the head holds
+   * all of it, and the head only grows, so every leaf is below the size named. (Taken before, a
+   * commit in between would return leaves past the size the answer is proven against.)
+   */
   async transaction(id: string): Promise<{ size: number; id: string; contentHash: string; meta: string; leaves: LeafJson[] }> {
-    const size = this.store.head().size;
     const tx = await this.store.transaction(id);
+    const size = this.store.head().size;
     if (tx === undefined) throw new ShardError('SHARD_NOT_FOUND', `no transaction ${JSON.stringify(id)} on this shard`);
+    assertBelow(tx.leaves, size);
     return { size, id: tx.id, contentHash: b64(tx.contentHash), meta: b64(tx.meta), leaves: tx.leaves.map(leafJson) };
   }
 
+  /** Size after the lookup, for the reason given at transaction(). */
   async leaf(index: number): Promise<{ size: number; leaf: LeafJson }> {
+    const leaf = await this.store.leaf(index);
     const size = this.store.head().size;
-    return { size, leaf: leafJson(await this.store.leaf(index)) };
+    assertBelow([leaf], size);
+    return { size, leaf: leafJson(leaf) };
   }
 
   async leaves(start: number, count: number): Promise<{ size: number; leaves: LeafJson[] }> {
