@@ -11,8 +11,9 @@
 // An epoch is all or nothing: if any shard does not answer within head_timeout_ms, nothing is
 // written and the next tick tries a new cut. A shard whose new head does not extend its last sealed
 // one (smaller, another root at the same size, or no valid consistency proof) is refused: nothing
-// is written or signed, and every later attempt is refused the same way until the shard is repaired. Nothing here reads a clock into a hash: the epoch
-// number is the state-log size plus one and the cut is the broker's sequence.
+// is written or signed, and every later attempt is refused the same way until the shard is
+// repaired. Nothing here reads a clock into a hash: the epoch number is the state-log size plus one
+// and the cut is the broker's sequence.
 import { emptyRoot, MerkleError, nobleHasher, verifyConsistency } from '@cairn/merkle';
 import { signCheckpoint, type Signer } from '@cairn/checkpoint';
 import { bytesEqual } from './bytes.js';
