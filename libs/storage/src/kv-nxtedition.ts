@@ -3,6 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { writeU32 } from './bytes.js';
 import { asBuffer, plain, type Kv, type KvBatch, type KvEntry, type KvRange } from './kv.js';
 import {
+  CONTROL_IDLE,
+  CONTROL_POSTED,
   loadNxtBinding,
   PUT_LIST_DELETE,
   REQUEST_FIELDS,
@@ -123,7 +125,7 @@ class Writer {
   readonly #bufferIds = new Map<SharedArrayBuffer, number>();
   #nextBufferId = 0;
 
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #slots = new Float64Array(new SharedArrayBuffer(8 * REQUEST_FIELDS * REQUEST_SLOTS));
   #posted = 0;
 
@@ -168,8 +170,8 @@ class Writer {
       this.#slots[at + 2] = list.used;
       this.#slots[at + 3] = sync ? 1 : 0;
       this.#posted = (this.#posted + 1) | 0;
-      Atomics.store(this.#control, 0, this.#posted);
-      Atomics.notify(this.#control, 0);
+      Atomics.store(this.#control, CONTROL_POSTED, this.#posted);
+      if (Atomics.load(this.#control, CONTROL_IDLE) === 1) Atomics.notify(this.#control, CONTROL_POSTED);
     });
   }
 
