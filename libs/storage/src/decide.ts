@@ -20,16 +20,26 @@ export interface KeyState {
 
 /**
  * Where deciding a batch keeps one key's state: found once per batch (cache or RocksDB) and
- * reached from each record directly, so deciding costs no map lookups per record.
+ * reached from each record directly, so deciding costs no map lookups per record. States are
+ * plain numbers (version 0: absent) so deciding allocates nothing per record for them.
  */
 export interface KeySlot {
-  /** State before the batch (undefined: absent). */
-  initial: KeyState | undefined;
-  /** State after the transactions decided so far. */
-  state: KeyState | undefined;
+  /** Version and leaf index before the batch. */
+  initialVersion: number;
+  initialLeaf: number;
+  /** After the transactions decided so far. */
+  version: number;
+  leaf: number;
   /** What the transaction being decided wrote, valid while pendingTx is its ordinal. */
-  pending: KeyState | undefined;
+  pendingVersion: number;
+  pendingLeaf: number;
   pendingTx: number;
+}
+
+export function newKeySlot(state: KeyState | undefined): KeySlot {
+  const version = state?.version ?? 0;
+  const leaf = state?.leafIndex ?? -1;
+  return { initialVersion: version, initialLeaf: leaf, version, leaf, pendingVersion: 0, pendingLeaf: -1, pendingTx: -1 };
 }
 
 export interface PreconditionFailure {
@@ -49,17 +59,10 @@ export interface Decision {
   readonly original?: TxRecord;
 }
 
-export interface AcceptedRecord {
-  readonly record: PreparedRecord;
-  /** Ordinal of its transaction among the batch's committed transactions. */
-  readonly txOrdinal: number;
-  readonly version: number;
-  readonly leafIndex: number;
-}
-
 export interface BatchDecisions {
   readonly decisions: Decision[];
-  readonly accepted: AcceptedRecord[];
+  /** Records that commit, in leaf order; each holds its version, leaf index and tx ordinal. */
+  readonly accepted: PreparedRecord[];
   /** Committed transactions in order, with their first leaf. */
   readonly committed: { readonly tx: PreparedTx; readonly firstLeaf: number }[];
 }
@@ -74,7 +77,7 @@ export function decideBatch(
   stored: ReadonlyMap<string, TxRecord>,
 ): BatchDecisions {
   const decisions: Decision[] = [];
-  const accepted: AcceptedRecord[] = [];
+  const accepted: PreparedRecord[] = [];
   const committed: { tx: PreparedTx; firstLeaf: number }[] = [];
   const inBatch = new Map<string, Decision>();
   let next = firstLeaf;
@@ -97,19 +100,18 @@ export function decideBatch(
       decisions.push({ tx, status: 'precondition_failed', records: [], failure: outcome.failure });
       continue;
     }
+    const txOrdinal = committed.length;
     for (const record of tx.records) {
       const slot = record.slot as KeySlot;
       if (slot.pendingTx === ordinal) {
-        slot.state = slot.pending;
+        slot.version = slot.pendingVersion;
+        slot.leaf = slot.pendingLeaf;
         slot.pendingTx = -1;
       }
+      record.txOrdinal = txOrdinal;
+      accepted.push(record);
     }
-    const txOrdinal = committed.length;
     committed.push({ tx, firstLeaf: next });
-    tx.records.forEach((record, i) => {
-      const location = outcome.records[i] as RecordLocation;
-      accepted.push({ record, txOrdinal, version: location.version, leafIndex: location.leafIndex });
-    });
     next += tx.records.length;
     const decision: Decision = { tx, status: 'committed', records: outcome.records };
     decisions.push(decision);
@@ -128,17 +130,19 @@ function applyTx(
   for (let i = 0; i < tx.records.length; i += 1) {
     const record = tx.records[i] as PreparedRecord;
     const slot = record.slot as KeySlot;
-    const current = slot.pendingTx === ordinal ? slot.pending : slot.state;
-    const currentVersion = current?.version ?? 0;
+    const currentVersion = slot.pendingTx === ordinal ? slot.pendingVersion : slot.version;
     const expect = record.expect;
     if (expect !== undefined) {
-      const holds = 'absent' in expect ? current === undefined : currentVersion === expect.version;
+      const holds = 'absent' in expect ? currentVersion === 0 : currentVersion === expect.version;
       if (!holds) return { failure: { record: i, currentVersion } };
     }
-    const state = { version: currentVersion + 1, leafIndex: firstLeaf + i };
-    slot.pending = state;
+    // A failing transaction leaves these in its records, unused: only accepted records are read.
+    record.version = currentVersion + 1;
+    record.leafIndex = firstLeaf + i;
+    slot.pendingVersion = record.version;
+    slot.pendingLeaf = record.leafIndex;
     slot.pendingTx = ordinal;
-    records.push({ key: record.key, version: state.version, leafIndex: state.leafIndex });
+    records.push({ key: record.key, version: record.version, leafIndex: record.leafIndex });
   }
   return { records };
 }

@@ -36,6 +36,11 @@ export interface PreparedRecord {
   readonly expect: Expect | undefined;
   /** Set by the store before deciding: the batch's state of this record's key. */
   slot: KeySlot | undefined;
+  /** Set by deciding, read once the record is accepted (decide.ts). */
+  version: number;
+  leafIndex: number;
+  /** Ordinal of its transaction among the batch's committed transactions. */
+  txOrdinal: number;
 }
 
 export interface PreparedTx {
@@ -113,7 +118,7 @@ function prepareRecord(record: RecordInput, tx: number, index: number, limits: S
   fillKeyPrefix(prefix);
   const value = checkBytes(record.value, limits.value_bytes_max, StorageErrorCode.ValueTooLarge, tx, index, 'value');
   const expect = checkExpect(record.expect, tx, index);
-  return { key: record.key, keyBytes: prefix.subarray(KEY_PREFIX_BYTES), prefix, value, expect, slot: undefined };
+  return { key: record.key, keyBytes: prefix.subarray(KEY_PREFIX_BYTES), prefix, value, expect, slot: undefined, version: 0, leafIndex: -1, txOrdinal: -1 };
 }
 
 function prepareTx(tx: TxInput, t: number, limits: StorageLimits): PreparedTx {

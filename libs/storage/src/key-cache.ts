@@ -50,6 +50,11 @@ export class KeyCache {
   }
 
   set(key: string, state: KeyState): void {
+    this.setState(key, state.version, state.leafIndex);
+  }
+
+  /** set() without a state object: the store calls it for every key a batch wrote. */
+  setState(key: string, version: number, leafIndex: number): void {
     if (this.capacity === 0) return;
     const hash = hashOf(key);
     let slot = this.#find(key, hash);
@@ -63,8 +68,8 @@ export class KeyCache {
       this.#order[(this.#orderHead + this.#size) % this.#slots] = slot;
       this.#size += 1;
     }
-    this.#values[2 * slot] = state.version;
-    this.#values[2 * slot + 1] = state.leafIndex;
+    this.#values[2 * slot] = version;
+    this.#values[2 * slot + 1] = leafIndex;
     if (this.#size > this.capacity) {
       this.#evictOldest();
       this.#complete = false;

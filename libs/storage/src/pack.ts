@@ -1,8 +1,7 @@
 import { encodeLeafInto, leafEncodedBytes } from '@cairn/wire';
 import { writeU32 } from './bytes.js';
-import type { AcceptedRecord } from './decide.js';
 import { RECORD_FIELDS, TX_FIELDS, type HashTask } from './hash-task.js';
-import type { PreparedTx } from './input.js';
+import type { PreparedRecord, PreparedTx } from './input.js';
 import { CHUNK_LEAVES_MAX } from './layout.js';
 
 // Lays out the accepted records of a batch in one shared buffer (format in hash-task.ts): the leaf
@@ -59,7 +58,7 @@ export class PackBuffer {
 }
 
 export function packBatch(
-  accepted: readonly AcceptedRecord[],
+  accepted: readonly PreparedRecord[],
   committed: readonly { readonly tx: PreparedTx }[],
   firstLeaf: number,
   into: PackBuffer,
@@ -71,7 +70,7 @@ export function packBatch(
   let dataBytes = 0;
   for (const a of accepted) {
     const tx = (committed[a.txOrdinal] as { tx: PreparedTx }).tx;
-    dataBytes += 4 + leafEncodedBytes(tx.idBytes.length, a.record.keyBytes.length) + 4 + a.record.value.length;
+    dataBytes += 4 + leafEncodedBytes(tx.idBytes.length, a.keyBytes.length) + 4 + a.value.length;
   }
   for (const { tx } of committed) dataBytes += tx.meta.length;
   const bounds = chunkBounds(firstLeaf, count);
@@ -87,9 +86,9 @@ export function packBatch(
     writeU32(bytes, at, end - begin);
     at += 4;
     for (let i = begin; i < end; i += 1) {
-      const a = accepted[i] as AcceptedRecord;
+      const a = accepted[i] as PreparedRecord;
       const tx = (committed[a.txOrdinal] as { tx: PreparedTx }).tx;
-      const length = encodeLeafInto(bytes, at + 4, tx.idBytes, a.record.keyBytes, a.version, ZERO_HASH, ZERO_HASH);
+      const length = encodeLeafInto(bytes, at + 4, tx.idBytes, a.keyBytes, a.version, ZERO_HASH, ZERO_HASH);
       writeU32(bytes, at, length);
       const row = (recordTable / 4) + i * RECORD_FIELDS;
       words[row + 2] = at + 4;
@@ -101,7 +100,7 @@ export function packBatch(
     writeU32(bytes, at, end - begin);
     at += 4;
     for (let i = begin; i < end; i += 1) {
-      const value = (accepted[i] as AcceptedRecord).record.value;
+      const value = (accepted[i] as PreparedRecord).value;
       writeU32(bytes, at, value.length);
       bytes.set(value, at + 4);
       const row = (recordTable / 4) + i * RECORD_FIELDS;

@@ -13,7 +13,7 @@ import {
 } from '@cairn/merkle';
 import { decodeLeaf, type LeafEntry } from '@cairn/wire';
 import { equalBytes, readU32, readU64, utf8, writeU64 } from './bytes.js';
-import { decideBatch, type AcceptedRecord, type Decision, type KeySlot, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
+import { decideBatch, newKeySlot, type Decision, type KeySlot, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
 import { checkSeq, prepareBatch, type BatchInput, type PreparedRecord, type PreparedTx } from './input.js';
@@ -335,7 +335,7 @@ export class Store {
     const firstLeaf = this.#next.size;
     const decided = decideBatch(txs, firstLeaf, stored);
     let newKeys = 0;
-    for (const slot of keys.values()) if (slot.initial === undefined && slot.state !== undefined) newKeys += 1;
+    for (const slot of keys.values()) if (slot.initialVersion === 0 && slot.version !== 0) newKeys += 1;
     if (this.#inflight.length > 0 && decided.decisions.some((d) => d.original !== undefined)) {
       // An original may sit in a batch whose write is in flight: its leaves are read from disk.
       await this.#drain();
@@ -389,7 +389,7 @@ export class Store {
       this.#inflight.shift();
       this.#state = state;
       this.#root = root;
-      for (const [key, slot] of keys) if (slot.state !== undefined && slot.state !== slot.initial) this.#keys.set(key, slot.state);
+      for (const [key, slot] of keys) if (slot.version !== slot.initialVersion) this.#keys.setState(key, slot.version, slot.leaf);
       metrics.appends += 1;
       metrics.records += packed.count;
       return {
@@ -529,29 +529,28 @@ export class Store {
       for (const record of tx.records) {
         let slot = slots.get(record.key);
         if (slot === undefined) {
-          let known = false;
-          let initial: KeyState | undefined;
-          for (let i = inflight.length - 1; i >= 0 && !known; i -= 1) {
-            const pending = (inflight[i] as InFlight).slots.get(record.key);
-            if (pending !== undefined) {
-              known = true;
-              initial = pending.state;
-            }
+          let pending: KeySlot | undefined;
+          for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(record.key);
+          if (pending !== undefined) {
+            slot = newKeySlot(undefined);
+            slot.initialVersion = slot.version = pending.version;
+            slot.initialLeaf = slot.leaf = pending.leaf;
+          } else {
+            const cached = this.#keys.get(record.key);
+            if (cached === undefined && !this.#keys.complete) misses.push(record);
+            slot = newKeySlot(cached);
           }
-          if (!known) {
-            initial = this.#keys.get(record.key);
-            if (initial === undefined && !this.#keys.complete) misses.push(record);
-          }
-          slot = { initial, state: initial, pending: undefined, pendingTx: -1 };
           slots.set(record.key, slot);
         }
         record.slot = slot;
       }
     }
     for (const record of misses) {
+      const stored = await this.#latestStored(record.prefix);
+      if (stored === undefined) continue;
       const slot = record.slot as KeySlot;
-      slot.initial = await this.#latestStored(record.prefix);
-      slot.state = slot.initial;
+      slot.initialVersion = slot.version = stored.version;
+      slot.initialLeaf = slot.leaf = stored.leafIndex;
     }
     return slots;
   }
@@ -864,13 +863,13 @@ export function createHashPool(limits: StorageLimits): Piscina {
 }
 
 /** One key-index put per record; keys and values of the whole batch share one allocation. */
-function putKeyIndex(write: KvBatch, accepted: readonly AcceptedRecord[]): void {
+function putKeyIndex(write: KvBatch, accepted: readonly PreparedRecord[]): void {
   let total = 0;
-  for (const a of accepted) total += a.record.prefix.length + 16;
+  for (const a of accepted) total += a.prefix.length + 16;
   const bytes = new Uint8Array(total);
   let at = 0;
   for (const a of accepted) {
-    const prefix = a.record.prefix;
+    const prefix = a.prefix;
     bytes.set(prefix, at);
     const valueAt = at + prefix.length + 8;
     writeU64(bytes, valueAt - 8, a.version);

@@ -6,7 +6,6 @@ import { nobleHasher } from '@cairn/merkle';
 import { hashRecords, hashRecordsJs } from '../src/hash-task.js';
 import { NATIVE_HASH_PATH, nativeHash, nativeHashStatus } from '../src/native-hash.js';
 import { packBatch, PackBuffer } from '../src/pack.js';
-import type { AcceptedRecord } from '../src/decide.js';
 import type { PreparedRecord, PreparedTx } from '../src/input.js';
 import { keyPrefix } from '../src/layout.js';
 
@@ -15,18 +14,19 @@ import { keyPrefix } from '../src/layout.js';
 
 const utf8 = new TextEncoder();
 
-function batchOf(txs: { id: string; meta: Uint8Array; records: { key: string; value: Uint8Array }[] }[], firstLeaf: number): { accepted: AcceptedRecord[]; committed: { tx: PreparedTx }[] } {
-  const accepted: AcceptedRecord[] = [];
+function batchOf(txs: { id: string; meta: Uint8Array; records: { key: string; value: Uint8Array }[] }[], firstLeaf: number): { accepted: PreparedRecord[]; committed: { tx: PreparedTx }[] } {
+  const accepted: PreparedRecord[] = [];
   const committed: { tx: PreparedTx }[] = [];
   let leaf = firstLeaf;
   txs.forEach((input, txOrdinal) => {
-    const records: PreparedRecord[] = input.records.map((r) => {
+    const records: PreparedRecord[] = input.records.map((r, i) => {
       const prefix = keyPrefix(utf8.encode(r.key));
-      return { key: r.key, keyBytes: prefix.subarray(5), prefix, value: r.value, expect: undefined, slot: undefined };
+      return { key: r.key, keyBytes: prefix.subarray(5), prefix, value: r.value, expect: undefined, slot: undefined, version: i + 1, leafIndex: leaf + i, txOrdinal };
     });
     const tx: PreparedTx = { id: input.id, idBytes: utf8.encode(input.id), contentHash: new Uint8Array(32), meta: input.meta, records };
     committed.push({ tx });
-    records.forEach((record, i) => accepted.push({ record, txOrdinal, version: i + 1, leafIndex: leaf++ }));
+    accepted.push(...records);
+    leaf += records.length;
   });
   return { accepted, committed };
 }
