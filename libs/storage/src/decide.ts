@@ -23,7 +23,7 @@ export interface KeyState {
  * reached from each record directly, so deciding costs no map lookups per record. States are
  * plain numbers (version 0: absent) so deciding allocates nothing per record for them.
  */
-export interface KeySlot {
+export class KeySlot {
   /** Version and leaf index before the batch. */
   initialVersion: number;
   initialLeaf: number;
@@ -31,15 +31,21 @@ export interface KeySlot {
   version: number;
   leaf: number;
   /** What the transaction being decided wrote, valid while pendingTx is its ordinal. */
-  pendingVersion: number;
-  pendingLeaf: number;
-  pendingTx: number;
+  pendingVersion = 0;
+  pendingLeaf = -1;
+  pendingTx = -1;
+
+  /** A class for the reason PreparedRecord is one (input.ts). */
+  constructor(version: number, leaf: number) {
+    this.initialVersion = version;
+    this.initialLeaf = leaf;
+    this.version = version;
+    this.leaf = leaf;
+  }
 }
 
 export function newKeySlot(state: KeyState | undefined): KeySlot {
-  const version = state?.version ?? 0;
-  const leaf = state?.leafIndex ?? -1;
-  return { initialVersion: version, initialLeaf: leaf, version, leaf, pendingVersion: 0, pendingLeaf: -1, pendingTx: -1 };
+  return state === undefined ? new KeySlot(0, -1) : new KeySlot(state.version, state.leafIndex);
 }
 
 export interface PreconditionFailure {

@@ -27,20 +27,30 @@ export interface BatchInput {
   readonly txs: readonly TxInput[];
 }
 
-export interface PreparedRecord {
-  readonly key: string;
-  readonly keyBytes: Uint8Array;
-  /** Key-index prefix of the key (layout.keyPrefix), computed once per record. */
-  readonly prefix: Uint8Array;
-  readonly value: Uint8Array;
-  readonly expect: Expect | undefined;
+/**
+ * A checked record. A class, not an object literal: V8 clones literals of up to 6 properties on
+ * a fast path and builds bigger ones in the runtime, which measured ~0.8 us a record here.
+ */
+export class PreparedRecord {
   /** Set by the store before deciding: the batch's state of this record's key. */
-  slot: KeySlot | undefined;
+  slot: KeySlot | undefined = undefined;
   /** Set by deciding, read once the record is accepted (decide.ts). */
-  version: number;
-  leafIndex: number;
+  version = 0;
+  leafIndex = -1;
   /** Ordinal of its transaction among the batch's committed transactions. */
-  txOrdinal: number;
+  txOrdinal = -1;
+
+  constructor(
+    readonly key: string,
+    /** Key-index prefix of the key (layout.keyPrefix), computed once per record. */
+    readonly prefix: Uint8Array,
+    readonly value: Uint8Array,
+    readonly expect: Expect | undefined,
+  ) {}
+
+  get keyBytes(): Uint8Array {
+    return this.prefix.subarray(KEY_PREFIX_BYTES);
+  }
 }
 
 export interface PreparedTx {
@@ -118,7 +128,7 @@ function prepareRecord(record: RecordInput, tx: number, index: number, limits: S
   fillKeyPrefix(prefix);
   const value = checkBytes(record.value, limits.value_bytes_max, StorageErrorCode.ValueTooLarge, tx, index, 'value');
   const expect = checkExpect(record.expect, tx, index);
-  return { key: record.key, keyBytes: prefix.subarray(KEY_PREFIX_BYTES), prefix, value, expect, slot: undefined, version: 0, leafIndex: -1, txOrdinal: -1 };
+  return new PreparedRecord(record.key, prefix, value, expect);
 }
 
 function prepareTx(tx: TxInput, t: number, limits: StorageLimits): PreparedTx {
@@ -151,7 +161,7 @@ export function prepareBatch(batch: BatchInput, limits: StorageLimits): Prepared
   let bytes = 0;
   for (const tx of txs) {
     bytes += tx.idBytes.length + tx.meta.length;
-    for (const record of tx.records) bytes += leafEncodedBytes(tx.idBytes.length, record.keyBytes.length) + record.value.length;
+    for (const record of tx.records) bytes += leafEncodedBytes(tx.idBytes.length, record.prefix.length - KEY_PREFIX_BYTES) + record.value.length;
   }
   if (bytes > limits.batch_bytes_max) {
     throw tooLarge(StorageErrorCode.BatchTooManyBytes, `batch needs ${bytes} bytes, above ${limits.batch_bytes_max}`);

@@ -2,7 +2,7 @@ import { encodeLeafInto, leafEncodedBytes } from '@cairn/wire';
 import { writeU32 } from './bytes.js';
 import { RECORD_FIELDS, TX_FIELDS, type HashTask } from './hash-task.js';
 import type { PreparedRecord, PreparedTx } from './input.js';
-import { CHUNK_LEAVES_MAX } from './layout.js';
+import { CHUNK_LEAVES_MAX, KEY_PREFIX_BYTES } from './layout.js';
 
 // Lays out the accepted records of a batch in one shared buffer (format in hash-task.ts): the leaf
 // and value chunks are written once, in their stored format, so the RocksDB puts are views of it.
@@ -70,7 +70,7 @@ export function packBatch(
   let dataBytes = 0;
   for (const a of accepted) {
     const tx = (committed[a.txOrdinal] as { tx: PreparedTx }).tx;
-    dataBytes += 4 + leafEncodedBytes(tx.idBytes.length, a.keyBytes.length) + 4 + a.value.length;
+    dataBytes += 4 + leafEncodedBytes(tx.idBytes.length, a.prefix.length - KEY_PREFIX_BYTES) + 4 + a.value.length;
   }
   for (const { tx } of committed) dataBytes += tx.meta.length;
   const bounds = chunkBounds(firstLeaf, count);

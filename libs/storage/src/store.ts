@@ -13,7 +13,7 @@ import {
 } from '@cairn/merkle';
 import { decodeLeaf, type LeafEntry } from '@cairn/wire';
 import { equalBytes, readU32, readU64, utf8, writeU64 } from './bytes.js';
-import { decideBatch, newKeySlot, type Decision, type KeySlot, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
+import { decideBatch, KeySlot, newKeySlot, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
 import { checkSeq, prepareBatch, type BatchInput, type PreparedRecord, type PreparedTx } from './input.js';
@@ -532,9 +532,7 @@ export class Store {
           let pending: KeySlot | undefined;
           for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(record.key);
           if (pending !== undefined) {
-            slot = newKeySlot(undefined);
-            slot.initialVersion = slot.version = pending.version;
-            slot.initialLeaf = slot.leaf = pending.leaf;
+            slot = new KeySlot(pending.version, pending.leaf);
           } else {
             const cached = this.#keys.get(record.key);
             if (cached === undefined && !this.#keys.complete) misses.push(record);

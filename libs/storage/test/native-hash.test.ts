@@ -6,7 +6,7 @@ import { nobleHasher } from '@cairn/merkle';
 import { hashRecords, hashRecordsJs } from '../src/hash-task.js';
 import { NATIVE_HASH_PATH, nativeHash, nativeHashStatus } from '../src/native-hash.js';
 import { packBatch, PackBuffer } from '../src/pack.js';
-import type { PreparedRecord, PreparedTx } from '../src/input.js';
+import { PreparedRecord, type PreparedTx } from '../src/input.js';
 import { keyPrefix } from '../src/layout.js';
 
 // The addon must give exactly node:crypto's bytes; when it is built it must also load, so a
@@ -21,7 +21,11 @@ function batchOf(txs: { id: string; meta: Uint8Array; records: { key: string; va
   txs.forEach((input, txOrdinal) => {
     const records: PreparedRecord[] = input.records.map((r, i) => {
       const prefix = keyPrefix(utf8.encode(r.key));
-      return { key: r.key, keyBytes: prefix.subarray(5), prefix, value: r.value, expect: undefined, slot: undefined, version: i + 1, leafIndex: leaf + i, txOrdinal };
+      const record = new PreparedRecord(r.key, prefix, r.value, undefined);
+      record.version = i + 1;
+      record.leafIndex = leaf + i;
+      record.txOrdinal = txOrdinal;
+      return record;
     });
     const tx: PreparedTx = { id: input.id, idBytes: utf8.encode(input.id), contentHash: new Uint8Array(32), meta: input.meta, records };
     committed.push({ tx });
