@@ -36,11 +36,12 @@ export const errorCodes = [
   'wire_version',
   'wire_malformed',
   'internal',
+  'unsupported_media_type',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
 
-export type HttpStatus = 400 | 404 | 405 | 409 | 413 | 500 | 503 | 504;
+export type HttpStatus = 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503 | 504;
 
 // `satisfies Record<ErrorCode, ...>` rejects both a code without a status and a status for an
 // unknown code, so the table cannot drift from the list.
@@ -54,6 +55,9 @@ export const errorStatus = {
   bad_query: 400,
   not_found: 404,
   method_not_allowed: 405,
+  // A body that does not say it is JSON is never read: it is what a browser can send cross-site
+  // without a CORS preflight (text/plain, forms), so taking it would let any web page write.
+  unsupported_media_type: 415,
   // Transaction content.
   invalid_id: 400,
   empty_records: 400,
