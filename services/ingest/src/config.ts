@@ -31,6 +31,8 @@ export interface IngestConfig extends TxLimits {
   readonly body_bytes_max: number;
   // Request bytes held in memory at once, across all connections.
   readonly body_bytes_inflight_max: number;
+  // Open HTTP connections (per gateway process); past it new sockets are closed unanswered.
+  readonly connections_max: number;
   readonly retry_after_s: number;
   readonly shutdown_ms_max: number;
 }
@@ -59,6 +61,7 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<IngestConfig>>[]
   { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'how long a flush waits for the broker ack' },
   { key: 'body_bytes_max', min: 1_024, max: 256 * MiB, default: 8 * MiB, help: 'bytes of one HTTP request body' },
   { key: 'body_bytes_inflight_max', min: 1_024, max: 4_096 * MiB, default: 256 * MiB, help: 'request bytes held at once, all connections' },
+  { key: 'connections_max', min: 1, max: 1_000_000, default: 1_000, help: 'open HTTP connections per process; more are closed at once' },
   { key: 'retry_after_s', min: 1, max: 3_600, default: 1, help: 'Retry-After seconds on 503' },
   { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'how long a graceful stop waits for open requests' },
   { key: 'id_bytes_max', min: 16, max: 128, default: txLimitsDefault.id_bytes_max, help: 'bytes of a client transaction id' },

@@ -24,16 +24,19 @@ export interface HttpDeps {
   readonly healthy: () => boolean;
 }
 
-// Bytes of request bodies held in memory at once, across all connections (body_bytes_inflight_max).
-interface BodyBudget {
-  used: number;
+// What /healthz shows of the HTTP layer. body_bytes_inflight: request body bytes held in memory
+// at once, across all connections (bounded by body_bytes_inflight_max). connections_dropped: new
+// connections closed unanswered because connections_max were open.
+interface HttpFigures {
+  body_bytes_inflight: number;
+  connections_dropped: number;
 }
 
 export function createIngestServer(deps: HttpDeps): Server {
   const openapi = JSON.stringify(openApiDocument);
-  const budget: BodyBudget = { used: 0 };
+  const figures: HttpFigures = { body_bytes_inflight: 0, connections_dropped: 0 };
   const server = createServer((req, res) => {
-    route(deps, openapi, budget, req, res).catch((error: unknown) => {
+    route(deps, openapi, figures, req, res).catch((error: unknown) => {
       if (!(error instanceof CairnError)) console.error('cairn-ingest: unexpected error', error);
       refuse(req, res, asError(error));
     });
@@ -42,12 +45,18 @@ export function createIngestServer(deps: HttpDeps): Server {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 30_000;
   server.requestTimeout = deps.config.commit_wait_ms_max + 30_000;
+  // Past the bound Node closes a new socket at once, before any byte is read: no answer, but no
+  // descriptor or parser held for it either (docs/design/ingest.md, "Connections").
+  server.maxConnections = deps.config.connections_max;
+  server.on('drop', () => {
+    figures.connections_dropped += 1;
+  });
   return server;
 }
 
 interface Ctx {
   readonly deps: HttpDeps;
-  readonly budget: BodyBudget;
+  readonly figures: HttpFigures;
   readonly openapi: string;
 }
 
@@ -60,7 +69,7 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
   '/healthz': { GET: getHealth },
 };
 
-async function route(deps: HttpDeps, openapi: string, budget: BodyBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(deps: HttpDeps, openapi: string, figures: HttpFigures, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -72,7 +81,7 @@ async function route(deps: HttpDeps, openapi: string, budget: BodyBudget, req: I
     res.setHeader('Allow', Object.keys(methods).join(', '));
     return refuse(req, res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
   }
-  await handler({ deps, budget, openapi }, req, res, query);
+  await handler({ deps, figures, openapi }, req, res, query);
 }
 
 function waitMode(query: URLSearchParams): WaitFor {
@@ -83,8 +92,9 @@ function waitMode(query: URLSearchParams): WaitFor {
 
 async function postTransaction(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const deps = ctx.deps;
+  requireJson(req);
   const wait = waitMode(query);
-  const body = await readJson(req, res, deps.config, ctx.budget);
+  const body = await readJson(req, res, deps.config, ctx.figures);
   if (body === noBody) return;
   const tx = validateTransaction(body, deps.validate);
   const [outcome] = deps.gateway.submit([tx], wait);
@@ -93,8 +103,9 @@ async function postTransaction(ctx: Ctx, req: IncomingMessage, res: ServerRespon
 
 async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const deps = ctx.deps;
+  requireJson(req);
   const wait = waitMode(query);
-  const body = await readJson(req, res, deps.config, ctx.budget);
+  const body = await readJson(req, res, deps.config, ctx.figures);
   if (body === noBody) return;
   const items = validateBatchEnvelope(body, deps.config);
   const results: (BatchItemResult | undefined)[] = new Array<BatchItemResult | undefined>(items.length);
@@ -124,7 +135,50 @@ async function getOpenApi(ctx: Ctx, req: IncomingMessage, res: ServerResponse): 
 async function getHealth(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   discardBody(req, res);
   const ok = ctx.deps.healthy();
-  send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', body_bytes_inflight: ctx.budget.used, ...ctx.deps.gateway.stats }));
+  send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...ctx.figures, ...ctx.deps.gateway.stats }));
+}
+
+// The gateway has no authentication, so what keeps a web page from writing through a visitor's
+// browser is the browser's own rule: a cross-origin POST goes out unasked only with a form or
+// text/plain type (a CORS "simple request"); one that says application/json needs a preflight this
+// server never grants. A body that does not say it is JSON is therefore refused unread (415).
+function requireJson(req: IncomingMessage): void {
+  if (isJsonMediaType(req.headers['content-type'])) return;
+  throw new CairnError('unsupported_media_type', 'Content-Type must be application/json (charset, if given, utf-8)');
+}
+
+// RFC 9110 section 8.3: type, subtype and parameter names are case-insensitive, so is the charset
+// value; a value may be quoted. The body is decoded as UTF-8 whatever it says, so any parameter but
+// charset=utf-8 is refused rather than ignored. Anything this does not parse is refused too.
+export function isJsonMediaType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const [type, ...params] = value.split(';');
+  if (trimOws(type ?? '').toLowerCase() !== 'application/json') return false;
+  return params.every(isUtf8Charset);
+}
+
+function isUtf8Charset(param: string): boolean {
+  const p = trimOws(param);
+  if (p === '') return true; // "application/json;" is allowed by the grammar
+  const eq = p.indexOf('=');
+  if (eq < 0 || p.slice(0, eq).toLowerCase() !== 'charset') return false;
+  let v = p.slice(eq + 1);
+  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+  return v.toLowerCase() === 'utf-8';
+}
+
+// Optional whitespace in HTTP is spaces and tabs only (String.trim would take more). A loop, not a
+// regular expression: /[ \t]+$/ backtracks quadratically on a header of blanks.
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOws(s.charCodeAt(start))) start++;
+  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 function itemError(error: CairnError): BatchItemResult {
@@ -136,7 +190,7 @@ const noBody = Symbol('no body');
 // Reads at most body_bytes_max bytes. Past the bound it answers 413 at once and discards the rest,
 // so the client still reads the answer instead of a reset connection. All bodies being read share
 // body_bytes_inflight_max; a body that would exceed it is answered 503 backpressure.
-function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfig, budget: BodyBudget): Promise<unknown> {
+function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfig, figures: HttpFigures): Promise<unknown> {
   const max = config.body_bytes_max;
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > max) {
@@ -148,14 +202,14 @@ function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfi
     let size = 0;
     let held = 0;
     const release = (): void => {
-      budget.used -= held;
+      figures.body_bytes_inflight -= held;
       held = 0;
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       let error: CairnError | undefined;
       if (size > max) error = new CairnError('body_too_large', `body exceeds ${max} bytes`);
-      else if (budget.used + chunk.length > config.body_bytes_inflight_max) {
+      else if (figures.body_bytes_inflight + chunk.length > config.body_bytes_inflight_max) {
         error = new CairnError('backpressure', 'too many request bytes in flight', { retryAfterSeconds: config.retry_after_s });
       }
       if (error !== undefined) {
@@ -167,7 +221,7 @@ function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfi
         return;
       }
       held += chunk.length;
-      budget.used += chunk.length;
+      figures.body_bytes_inflight += chunk.length;
       chunks.push(chunk);
     };
     req.on('data', onData);

@@ -13,6 +13,13 @@ const backpressure = {
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorAnswer' } } },
 };
 
+// Refused before the body is read; the connection is then closed if a body was on its way.
+const unsupportedMediaType = errorResponse(
+  'unsupported_media_type: Content-Type is not application/json (a charset parameter, if any, must be utf-8). The body is not read.',
+);
+
+const jsonOnly = 'Content-Type must be application/json, optionally with charset=utf-8; any other type is 415.';
+
 const waitParam = {
   name: 'wait',
   in: 'query',
@@ -35,7 +42,7 @@ export const openApiDocument = {
         operationId: 'writeTransaction',
         summary: 'Write one transaction',
         parameters: [waitParam],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Transaction' } } } },
+        requestBody: { required: true, description: jsonOnly, content: { 'application/json': { schema: { $ref: '#/components/schemas/Transaction' } } } },
         responses: {
           '200': {
             description: 'The receipt: committed (default) or accepted (?wait=accepted). A retry with the same id and content returns the original receipt with replayed: true.',
@@ -44,6 +51,7 @@ export const openApiDocument = {
           '400': errorResponse('Invalid transaction'),
           '409': errorResponse('id_conflict (same id, different content) or precondition_failed'),
           '413': errorResponse('A size bound is exceeded'),
+          '415': unsupportedMediaType,
           '503': backpressure,
           '504': errorResponse('No commit within the wait bound; the outcome is unknown: retry with the same id'),
         },
@@ -54,7 +62,7 @@ export const openApiDocument = {
         operationId: 'writeTransactionBatch',
         summary: 'Write many transactions, each with its own outcome',
         parameters: [waitParam],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Batch' } } } },
+        requestBody: { required: true, description: jsonOnly, content: { 'application/json': { schema: { $ref: '#/components/schemas/Batch' } } } },
         responses: {
           '200': {
             description: 'One result per transaction, in request order.',
@@ -62,6 +70,7 @@ export const openApiDocument = {
           },
           '400': errorResponse('Invalid batch envelope'),
           '413': errorResponse('Body or batch too large'),
+          '415': unsupportedMediaType,
           '503': backpressure,
         },
       },

@@ -1,22 +1,41 @@
 // The HTTP layer alone, with a stub gateway (no broker): what happens to request bodies the
-// gateway never reads.
+// gateway never reads, which bodies it takes at all, and the bound on open connections.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type AddressInfo } from 'node:net';
-import { cachedShardOf, configDefaults, createIngestServer, nodeSha256, type Gateway } from '../src/index.js';
+import { request } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import fc from 'fast-check';
+import { cachedShardOf, configDefaults, createIngestServer, loadConfig, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
+import { isJsonMediaType } from '../src/http.js';
 
 const CHUNK_BYTES = 16 * 1024;
 /** How long a client keeps streaming a body the server does not want. */
 const STREAM_MS = 1_500;
 
-async function serve(): Promise<{ port: number; close: () => Promise<void> }> {
-  const config = { ...configDefaults(), body_bytes_max: 4_096 };
-  const gateway = { submit: () => [], stats: {} } as unknown as Gateway;
+interface Served {
+  port: number;
+  // Transactions the stub gateway was handed.
+  submitted: () => number;
+  close: () => Promise<void>;
+}
+
+async function serve(overrides: Partial<IngestConfig> = {}): Promise<Served> {
+  const config = { ...configDefaults(), body_bytes_max: 4_096, ...overrides };
+  let submitted = 0;
+  const accept = (): Promise<Outcome> => Promise.resolve({ ok: true, receipt: { id: `t${submitted}`, status: 'accepted', shards: [] } });
+  const gateway = {
+    submit: (txs: readonly unknown[]) => {
+      submitted += txs.length;
+      return txs.map(accept);
+    },
+    stats: {},
+  } as unknown as Gateway;
   const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
   const server = createIngestServer({ config, gateway, validate, healthy: () => true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    submitted: () => submitted,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -25,7 +44,7 @@ async function serve(): Promise<{ port: number; close: () => Promise<void> }> {
 }
 
 /** Streams a chunked body for STREAM_MS; returns the status line and whether the server hung up. */
-async function endlessBody(port: number, requestLine: string): Promise<{ status: string; closedByServer: boolean; sentBytes: number }> {
+async function endlessBody(port: number, requestLine: string, contentType = 'application/json'): Promise<{ status: string; closedByServer: boolean; sentBytes: number }> {
   const socket = connect(port, '127.0.0.1');
   let received = '';
   let closed = false;
@@ -34,7 +53,7 @@ async function endlessBody(port: number, requestLine: string): Promise<{ status:
   socket.on('error', () => undefined);
   socket.on('close', () => (closed = true));
   await new Promise<void>((resolve) => socket.once('connect', resolve));
-  socket.write(`${requestLine}\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  socket.write(`${requestLine}\r\nHost: x\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`);
   const chunk = `${CHUNK_BYTES.toString(16)}\r\n${' '.repeat(CHUNK_BYTES)}\r\n`;
   const until = Date.now() + STREAM_MS;
   while (!closed && Date.now() < until) {
@@ -48,14 +67,17 @@ async function endlessBody(port: number, requestLine: string): Promise<{ status:
 test('http: a body the server will not read is answered and the connection closed, never drained without bound', async () => {
   const s = await serve();
   try {
-    for (const [line, status] of [
+    const cases: [line: string, status: string, contentType?: string][] = [
       ['POST /nope HTTP/1.1', '404'],
       ['POST /healthz HTTP/1.1', '405'],
       ['POST /v1/transactions?wait=soon HTTP/1.1', '400'],
       ['POST /v1/transactions HTTP/1.1', '413'],
+      ['POST /v1/transactions HTTP/1.1', '415', 'text/plain'],
+      ['POST /v1/transactions/batch HTTP/1.1', '415', 'application/x-www-form-urlencoded'],
       ['GET /healthz HTTP/1.1', '200'],
-    ] as const) {
-      const r = await endlessBody(s.port, line);
+    ];
+    for (const [line, status, contentType] of cases) {
+      const r = await endlessBody(s.port, line, contentType);
       assert.ok(r.status.includes(` ${status} `), `${line}: ${r.status}`);
       assert.ok(r.closedByServer, `${line}: the server kept reading (${r.sentBytes} bytes taken)`);
     }
@@ -80,4 +102,166 @@ test('http: answers to requests without a body keep the connection alive', async
   } finally {
     await s.close();
   }
+});
+
+interface Answer {
+  status: number;
+  code: string | undefined;
+}
+
+/** One POST with exactly the Content-Type given (none when undefined); node:http sets no default. */
+function post(port: number, path: string, contentType: string | undefined, body: string): Promise<Answer> {
+  const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(body) };
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers, timeout: 5_000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { error?: { code: string } }).error?.code }));
+    });
+    req.once('timeout', () => req.destroy(new Error('no answer in 5 s')));
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+const oneTx = JSON.stringify({ records: [{ key: 'k', value: 1 }] });
+const batchOfTwo = JSON.stringify({ transactions: [{ records: [{ key: 'a', value: 1 }] }, { records: [{ key: 'b', value: 2 }] }] });
+
+test('http: a write whose body does not say it is JSON is refused 415 and never reaches the gateway', async () => {
+  const s = await serve();
+  try {
+    const refused = [
+      undefined,
+      '',
+      // What a browser sends cross-site without a preflight: a fetch of a string, and the form encodings.
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=iso-8859-1',
+      'application/json; charset=utf-16',
+      'application/json; charset=utf8',
+      'application/json; foo=bar',
+      'application/json; charset',
+      'application/jsonp',
+      'application/json-seq',
+      'text/json',
+      'application/json, text/plain',
+    ];
+    for (const type of refused) {
+      for (const [path, body] of [['/v1/transactions', oneTx], ['/v1/transactions/batch', batchOfTwo]] as const) {
+        const a = await post(s.port, path, type, body);
+        assert.deepEqual(a, { status: 415, code: 'unsupported_media_type' }, `${path} with ${String(type)}`);
+      }
+    }
+    assert.equal(s.submitted(), 0, 'a refused body reached the gateway');
+    const accepted = ['application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"', 'APPLICATION/JSON ;\tCHARSET=Utf-8 ;'];
+    for (const type of accepted) {
+      assert.equal((await post(s.port, '/v1/transactions', type, oneTx)).status, 200, type);
+      assert.equal((await post(s.port, '/v1/transactions/batch', type, batchOfTwo)).status, 200, type);
+    }
+    assert.equal(s.submitted(), accepted.length * 3);
+  } finally {
+    await s.close();
+  }
+});
+
+// Reference for the media-type check, written independently: the RFC 9110 grammar narrowed to what
+// the gateway takes (application/json, optional empty parameters and charset=utf-8, OWS = SP / HTAB).
+const jsonMediaTypeRef = /^[ \t]*application\/json[ \t]*(;[ \t]*(charset=(utf-8|"utf-8"))?[ \t]*)*$/i;
+
+test('http: the media-type check agrees with the reference grammar', () => {
+  const piece = fc.constantFrom('application', 'Application', '/', 'json', 'JSON', 'jsonp', 'text', 'plain', ';', ' ', '\t', ',', 'charset', 'Charset', '=', '"', 'utf-8', 'UTF-8', 'utf8', 'latin1', 'x');
+  const header = fc.oneof(
+    fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
+    fc.array(piece, { maxLength: 8 }).map((p) => `application/json${p.join('')}`),
+    fc.string({ maxLength: 40 }),
+  );
+  fc.assert(
+    fc.property(header, (h) => {
+      assert.equal(isJsonMediaType(h), jsonMediaTypeRef.test(h), JSON.stringify(h));
+    }),
+    { numRuns: 5_000 },
+  );
+  assert.equal(isJsonMediaType(undefined), false);
+});
+
+test('http: the OpenAPI document names the 415 of both write routes', async () => {
+  const s = await serve();
+  try {
+    const res = await fetch(`http://127.0.0.1:${s.port}/openapi.json`);
+    const doc = (await res.json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
+    for (const path of ['/v1/transactions', '/v1/transactions/batch']) assert.ok(doc.paths[path]?.post?.responses['415'], path);
+  } finally {
+    await s.close();
+  }
+});
+
+/** Connects; resolves once connected. */
+async function open(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  return socket;
+}
+
+/** GET /healthz on the socket: the whole answer, or what came before the server closed it ('' if nothing). */
+function health(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let received = '';
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', done);
+      resolve(received);
+    };
+    const onData = (d: Buffer): void => {
+      received += d.toString('latin1');
+      const end = received.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(received)?.[1];
+      if (end >= 0 && length !== undefined && received.length >= end + 4 + Number(length)) done();
+    };
+    const timer = setTimeout(done, 5_000);
+    socket.on('data', onData);
+    socket.once('close', done);
+    if (!socket.destroyed) socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+}
+
+test('http: past connections_max a new connection is closed unanswered and counted; a freed slot is taken again', async () => {
+  const s = await serve({ connections_max: 2 });
+  const sockets: Socket[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      sockets.push(await open(s.port));
+      assert.match(await health(sockets[i] as Socket), /^HTTP\/1\.1 200 /);
+    }
+    const third = await open(s.port);
+    sockets.push(third);
+    assert.equal(await health(third), '', 'a connection past the bound was answered');
+    assert.ok(third.destroyed || third.readableEnded, 'the server did not close it');
+    const figures = JSON.parse((await health(sockets[0] as Socket)).split('\r\n\r\n')[1] ?? '') as { connections_dropped: number };
+    assert.equal(figures.connections_dropped, 1);
+    // The server counts a connection until its side of the socket has closed: retry, bounded.
+    (sockets[1] as Socket).destroy();
+    let answer = '';
+    for (let i = 0; i < 50 && !answer.startsWith('HTTP/1.1 200 '); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const next = await open(s.port);
+      sockets.push(next);
+      answer = await health(next);
+    }
+    assert.match(answer, /^HTTP\/1\.1 200 /, 'the freed slot was not given to a new connection');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await s.close();
+  }
+});
+
+test('config: connections_max has a default and is checked at start', () => {
+  assert.equal(configDefaults().connections_max, 1_000);
+  assert.equal(loadConfig({ CAIRN_CONNECTIONS_MAX: '64' }, []).connections_max, 64);
+  assert.equal(loadConfig({}, ['--connections-max=8']).connections_max, 8);
+  assert.throws(() => loadConfig({}, ['--connections-max=0']), /connections_max/);
+  assert.throws(() => loadConfig({ CAIRN_CONNECTIONS_MAX: '1.5' }, []), /connections_max/);
 });

@@ -62,7 +62,7 @@ test('SIGTERM: stops taking requests, answers the open ones, exits 0', async () 
   try {
     const [, url] = await waitFor(child, /listening on (http:\/\/[0-9.:]+)/);
     // No shard runs: the request waits for a commit that will not come before the stop.
-    const open = fetch(`${url}/v1/transactions`, { method: 'POST', body: JSON.stringify({ id: 'open-1', records: [{ key: 'k', value: 1 }] }) });
+    const open = fetch(`${url}/v1/transactions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'open-1', records: [{ key: 'k', value: 1 }] }) });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
@@ -94,7 +94,7 @@ test('workers: several gateway processes share the port, each with its own sessi
     const post = (): Promise<string> =>
       new Promise((resolve, reject) => {
         // A new connection per request, so the cluster can hand it to either worker.
-        const req = request(`${url}/v1/transactions?wait=accepted`, { method: 'POST', agent: false }, (res) => {
+        const req = request(`${url}/v1/transactions?wait=accepted`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
           res.on('end', () => resolve((JSON.parse(body) as { id: string }).id));
