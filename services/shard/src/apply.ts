@@ -1,17 +1,21 @@
 // The apply loop: consumed messages -> storage appends -> commit events. The store commits the
 // stream sequence with the data in one synced write (exactly-once across crashes); this module
 // makes that sequence advance in stream order, keeps per-message boundaries for headAt, and tells
-// the ingest what happened to every transaction. docs/design/shard.md, "Apply loop".
+// the ingest what happened to every transaction. Up to appends_inflight_max appends are handed to
+// the store at once, so the store decides the next run while the previous write syncs; their
+// results are still taken in one at a time, in stream order. docs/design/shard.md, "Apply loop".
 import type { AppendResult, Store, TxResult as StoreTxResult } from '@cairn/storage';
 import { encodeCommitEvent, type CommitEvent, type TxResult } from '@cairn/wire';
 import { Boundaries } from './boundaries.js';
 import { isInputError, ShardError } from './errors.js';
-import { decodeMessage, planRuns, runTxs, type Decoded, type InboundMessage, type Layout, type Run, type RunLimits } from './plan.js';
+import { decodeMessage, planRuns, runTxs, storeRefusal, type Decoded, type InboundMessage, type Layout, type Run, type RunLimits } from './plan.js';
 
 export interface ApplierOptions {
   readonly layout: Layout;
   readonly limits: RunLimits;
   readonly boundaries_max: number;
+  /** Appends handed to the store and not yet taken in (1 = one at a time); at most the store's append_queue_max. */
+  readonly appends_inflight_max: number;
   /** Called once per transaction message after its commit, in stream order. */
   readonly publish: (event: Uint8Array) => void;
   readonly log: (line: string) => void;
@@ -24,6 +28,8 @@ export interface ApplyStats {
   appends: number;
   txs: number;
   skipped: number;
+  /** Appends handed to the store while an earlier one was still in flight. */
+  pipelined: number;
 }
 
 interface Waiter {
@@ -31,21 +37,57 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
+type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
+
+/** An append handed to the store whose result the loop has not taken in yet. */
+interface InFlight {
+  readonly run: Run;
+  /** Resolves once its result was taken in (or the loop stopped); never rejects. */
+  readonly settled: Promise<void>;
+}
+
 export class Applier {
   readonly boundaries: Boundaries;
-  readonly stats: ApplyStats = { messages: 0, markers: 0, rejected: 0, appends: 0, txs: 0, skipped: 0 };
+  readonly stats: ApplyStats = { messages: 0, markers: 0, rejected: 0, appends: 0, txs: 0, skipped: 0, pipelined: 0 };
+  /** Rejects with the error that stopped the loop, also when no apply() call was running to throw it. */
+  readonly failure: Promise<never>;
   #applied: number;
+  /** Sequence of the last run handed to the store (>= applied): redeliveries are checked against it. */
+  #issued: number;
+  readonly #inflightMax: number;
+  /** Oldest first; at most appends_inflight_max. */
+  readonly #inflight: InFlight[] = [];
+  /** End of the chain that takes results in, in issue order. */
+  #taken: Promise<void> = Promise.resolve();
+  /** Set while a refused run is retried message by message: nothing may be issued behind it. */
+  #recovering: Promise<void> | undefined;
+  #stopped: { readonly error: unknown } | undefined;
+  #rejectFailure: (error: unknown) => void = () => undefined;
+  #applying = false;
   #waiters: Waiter[] = [];
 
   constructor(
     readonly store: Store,
     private readonly options: ApplierOptions,
   ) {
+    const max = options.appends_inflight_max;
+    const queueMax = store.limits.append_queue_max;
+    // The store pushes back beyond append_queue_max (STORAGE_BUSY), which would stop the shard.
+    if (!Number.isSafeInteger(max) || max < 1 || max > queueMax) {
+      throw new ShardError('SHARD_CONFIG', `appends_inflight_max must be in [1, ${queueMax}] (the store's append_queue_max), got ${max}`);
+    }
+    this.#inflightMax = max;
     this.boundaries = new Boundaries(options.boundaries_max);
     const head = store.head();
     this.#applied = head.seq;
+    this.#issued = head.seq;
     // The stored head is exact at its own sequence: the ring starts there.
     if (head.seq > 0) this.boundaries.push(head.seq, head.size);
+    this.failure = new Promise<never>((_, reject) => {
+      this.#rejectFailure = reject;
+    });
+    // A caller that never looks at `failure` must not see an unhandled rejection.
+    this.failure.catch(() => undefined);
   }
 
   /** Stream sequence of the last applied message; every message of the subject up to it is in the store. */
@@ -53,18 +95,49 @@ export class Applier {
     return this.#applied;
   }
 
-  /** Applies a batch of consumed messages (stream order). Throws only on errors that must stop the shard. */
+  /** Appends handed to the store whose results were not taken in yet. */
+  get inflight(): number {
+    return this.#inflight.length;
+  }
+
+  /**
+   * Applies a batch of consumed messages (stream order). Resolves once every run is handed to the
+   * store and at most appends_inflight_max - 1 are still in flight, so the next batch's first run
+   * is decided while they sync (with 1, only after every write synced). Throws only on errors that
+   * must stop the shard, including one an earlier batch's append met after its apply() resolved.
+   */
   async apply(msgs: readonly InboundMessage[]): Promise<void> {
-    const fresh: Decoded[] = [];
-    for (const msg of msgs) {
-      // Redelivered at or below the committed sequence: already in the store, skip (exactly once).
-      if (msg.seq <= this.#applied) {
-        this.stats.skipped += 1;
-        continue;
+    this.#throwIfStopped();
+    if (this.#applying) throw new ShardError('SHARD_INTERNAL', 'apply() called while another call is running');
+    this.#applying = true;
+    try {
+      const fresh: Decoded[] = [];
+      for (const msg of msgs) {
+        // Redelivered at or below what the store was handed: already in it or on its way (exactly
+        // once; if that write fails the shard stops and restarts from the committed sequence).
+        if (msg.seq <= this.#issued) {
+          this.stats.skipped += 1;
+          continue;
+        }
+        fresh.push(decodeMessage(msg, this.options.layout));
       }
-      fresh.push(decodeMessage(msg, this.options.layout));
+      for (const run of planRuns(fresh, this.options.limits)) {
+        if (storeRefusal(run, this.store.limits) === undefined) await this.#issue(run);
+        else await this.#applyAlone(run);
+      }
+      await this.#waitInflightAtMost(this.#inflightMax - 1);
+    } catch (error) {
+      // Whatever stops this call stops the loop: appends after it would skip what it did not apply.
+      this.#stop(error);
+      throw error;
+    } finally {
+      this.#applying = false;
     }
-    for (const run of planRuns(fresh, this.options.limits)) await this.#applyRun(run);
+  }
+
+  /** Resolves once every append handed to the store was taken in; rejects with the error that stopped the loop. */
+  drain(): Promise<void> {
+    return this.#waitInflightAtMost(0);
   }
 
   /** Resolves once `seq` is applied, or rejects at the deadline. Bounded by the caller's in-flight limit. */
@@ -86,29 +159,111 @@ export class Applier {
     });
   }
 
-  async #applyRun(run: Run): Promise<void> {
+  async #waitInflightAtMost(count: number): Promise<void> {
+    // Each pass waits for the oldest append to be taken in; at most appends_inflight_max passes.
+    while (this.#inflight.length > count || this.#recovering !== undefined) {
+      await (this.#recovering ?? (this.#inflight[0] as InFlight).settled);
+    }
+    this.#throwIfStopped();
+  }
+
+  /** Hands a run the store is sure to accept to the store, behind those in flight. */
+  async #issue(run: Run): Promise<void> {
+    // The check and the append are in one synchronous step: a recovery cannot start in between.
+    while (this.#inflight.length >= this.#inflightMax || this.#recovering !== undefined) {
+      await (this.#recovering ?? (this.#inflight[0] as InFlight).settled);
+    }
+    this.#throwIfStopped();
+    if (this.#inflight.length > 0) this.stats.pipelined += 1;
+    this.#issued = run.seq;
+    const outcome = this.store.append({ seq: run.seq, txs: runTxs(run) }).then(
+      (result): Outcome => ({ ok: true, result }),
+      (error: unknown): Outcome => ({ ok: false, error }),
+    );
+    const settled = this.#taken.then(() => this.#takeIn(run, outcome));
+    this.#taken = settled;
+    this.#inflight.push({ run, settled });
+  }
+
+  /** Takes one pipelined append's result in, after every earlier one. Never rejects: a fatal error stops the loop. */
+  async #takeIn(run: Run, outcome: Promise<Outcome>): Promise<void> {
+    const result = await outcome;
+    try {
+      if (this.#stopped !== undefined) return;
+      if (result.ok) this.#finish(run, result.result);
+      else await this.#recover(run, result.error);
+    } catch (error) {
+      this.#stop(error);
+    } finally {
+      const head = this.#inflight.shift();
+      if (head?.run !== run) this.#stop(new ShardError('SHARD_INTERNAL', `append results taken in out of order at run ${run.seq}`));
+    }
+  }
+
+  /**
+   * A pipelined run the store refused. storeRefusal passed it, so this means the two disagree. With
+   * nothing issued behind it, nothing was decided on top of it: it is retried as before
+   * pipelining. With a later run issued, that run's sequence commits over the refused messages
+   * (the store decided it assuming this one commits), so the shard must stop rather than lose them.
+   */
+  async #recover(run: Run, error: unknown): Promise<void> {
+    if (!isInputError(error)) throw error;
+    if (this.#issued !== run.seq) {
+      throw new ShardError('SHARD_INTERNAL', `store refused run ${run.seq} with runs up to ${this.#issued} queued behind it: ${message(error)}`, {
+        cause: error,
+      });
+    }
+    this.options.log(`store refused run ${run.seq} that the shard's input check passed: ${message(error)}`);
+    const recovery = this.#applyAlone(run, message(error));
+    this.#recovering = recovery;
+    try {
+      await recovery;
+    } finally {
+      this.#recovering = undefined;
+    }
+  }
+
+  /**
+   * One append at a time, as before pipelining, for a run the store may refuse: a refused run is
+   * retried message by message so that only the offending one is rejected, and a single message it
+   * refuses is applied empty (the same decision on every replay). Nothing else is in flight
+   * meanwhile: called after a drain, or by #recover with nothing issued behind the run.
+   */
+  async #applyAlone(run: Run, refused?: string): Promise<void> {
+    if (refused === undefined) {
+      await this.#waitInflightAtMost(0);
+      this.#issued = run.seq;
+    }
+    const first = refused ?? (await this.#appendOne(run));
+    if (first === undefined) return;
+    for (const msg of run.msgs) {
+      const refusal = run.msgs.length > 1 ? await this.#appendOne({ msgs: [msg], seq: msg.seq }) : first;
+      if (refusal === undefined) continue;
+      const empty: Run = { msgs: [{ kind: 'rejected', seq: msg.seq, reason: `store refused: ${refusal}` }], seq: msg.seq };
+      const again = await this.#appendOne(empty);
+      if (again !== undefined) throw new ShardError('SHARD_INTERNAL', `store refused the empty append of message ${msg.seq}: ${again}`);
+    }
+  }
+
+  /** Appends and takes the result in; returns the refusal when the store refused the input. */
+  async #appendOne(run: Run): Promise<string | undefined> {
     let result: AppendResult;
     try {
       result = await this.store.append({ seq: run.seq, txs: runTxs(run) });
     } catch (error) {
       if (!isInputError(error)) throw error;
-      // The store refused the content. Retry message by message so that only the offending one
-      // is rejected; a single message it refuses is applied empty (same decision on every replay).
-      if (run.msgs.length > 1) {
-        for (const msg of run.msgs) await this.#applyRun({ msgs: [msg], seq: msg.seq });
-        return;
-      }
-      const msg = run.msgs[0] as Decoded;
-      const reason = error instanceof Error ? error.message : String(error);
-      await this.#applyRun({ msgs: [{ kind: 'rejected', seq: msg.seq, reason: `store refused: ${reason}` }], seq: msg.seq });
-      return;
+      return message(error);
     }
-    if (result.skipped) throw new ShardError('SHARD_INTERNAL', `store skipped seq ${run.seq} above applied ${this.#applied}`);
-    this.stats.appends += 1;
-    this.#finish(run, result.head.size, result.head.root, result.txs);
+    this.#finish(run, result);
+    return undefined;
   }
 
-  #finish(run: Run, size: number, root: Uint8Array, results: readonly StoreTxResult[]): void {
+  #finish(run: Run, result: AppendResult): void {
+    if (result.skipped) throw new ShardError('SHARD_INTERNAL', `store skipped seq ${run.seq} above applied ${this.#applied}`);
+    if (run.seq <= this.#applied) throw new ShardError('SHARD_INTERNAL', `run ${run.seq} finished after ${this.#applied}`);
+    this.stats.appends += 1;
+    const { size, root } = result.head;
+    const results = result.txs;
     const committedRecords = results.reduce((n, r) => n + (r.status === 'committed' ? r.records.length : 0), 0);
     let end = size - committedRecords;
     let at = 0;
@@ -136,6 +291,17 @@ export class Applier {
     this.#wake();
   }
 
+  #stop(error: unknown): void {
+    if (this.#stopped !== undefined) return;
+    this.#stopped = { error };
+    this.options.log(`apply loop stopped at applied ${this.#applied}: ${message(error)}`);
+    this.#rejectFailure(error);
+  }
+
+  #throwIfStopped(): void {
+    if (this.#stopped !== undefined) throw this.#stopped.error;
+  }
+
   #wake(): void {
     if (this.#waiters.length === 0) return;
     const ready = this.#waiters.filter((w) => w.seq <= this.#applied);
@@ -143,6 +309,10 @@ export class Applier {
     this.#waiters = this.#waiters.filter((w) => w.seq > this.#applied);
     for (const w of ready) w.resolve();
   }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function toWireResult(r: StoreTxResult): TxResult {

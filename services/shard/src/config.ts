@@ -4,7 +4,22 @@
 import { resolve } from 'node:path';
 import * as settings from '@cairn/config';
 import type { ConfigSpec, NumberSetting, NumberKeyOf, StringKeyOf, StringSetting } from '@cairn/config';
+import { resolveLimits, type StorageLimits } from '@cairn/storage';
 import { ShardError } from './errors.js';
+
+// The ingest validates every client-facing bound; the store's own bounds only guard its format.
+// They are set to the engine's maxima so that a message the ingest accepted is never refused here
+// (which would reject it, on every replay, for a configuration reason).
+export const storageLimitsForShard: Partial<StorageLimits> = {
+  key_bytes_max: 65_535,
+  tx_id_bytes_max: 65_535,
+  value_bytes_max: 64 * 1024 * 1024,
+  meta_bytes_max: 16 * 1024 * 1024,
+  tx_records_max: 1_000_000,
+  batch_txs_max: 1_000_000,
+  batch_records_max: 10_000_000,
+  batch_bytes_max: 1024 * 1024 * 1024,
+};
 
 export interface ShardConfig {
   readonly shard: number;
@@ -26,6 +41,9 @@ export interface ShardConfig {
   readonly merge_msgs_max: number;
   readonly merge_records_max: number;
   readonly merge_bytes_max: number;
+  // Storage appends handed to the store and not yet synced: the next run is decided while the
+  // previous write syncs (1 = await each append). At most the store's append_queue_max.
+  readonly appends_inflight_max: number;
   // Read requests answered at once; more are refused with back-pressure.
   readonly read_inflight_max: number;
   // How long headAt(seq) waits for the shard to catch up to seq.
@@ -42,6 +60,9 @@ export interface ShardConfig {
 }
 
 const MiB = 1_048_576;
+// 2 lets the store decide the next run while the previous write syncs; a third adds little on two
+// cores (docs/design/shard.md, "Apply loop", measured with npm run bench -w @cairn/shard).
+export const APPENDS_INFLIGHT_MAX_DEFAULT = 2;
 
 export const stringSettings: readonly StringSetting<StringKeyOf<ShardConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
@@ -61,6 +82,7 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<ShardConfig>>[] 
   { key: 'merge_msgs_max', min: 1, max: 10_000, default: 64, help: 'messages merged into one storage append (1 = no merging)' },
   { key: 'merge_records_max', min: 1, max: 1_000_000, default: 100_000, help: 'records of one merged append' },
   { key: 'merge_bytes_max', min: 1_024, max: 512 * MiB, default: 32 * MiB, help: 'message bytes of one merged append' },
+  { key: 'appends_inflight_max', min: 1, max: 64, default: APPENDS_INFLIGHT_MAX_DEFAULT, help: 'storage appends in flight (1 = one at a time)' },
   { key: 'read_inflight_max', min: 1, max: 10_000, default: 64, help: 'read requests answered at once' },
   { key: 'head_wait_ms_max', min: 0, max: 60_000, default: 5_000, help: 'how long headAt waits for the shard to reach a sequence' },
   { key: 'head_boundaries_max', min: 16, max: 10_000_000, default: 65_536, help: 'per-message heads kept in memory' },
@@ -76,6 +98,7 @@ const envOverrides: Partial<Record<keyof ShardConfig, string>> = {
   durable: 'CAIRN_SHARD_DURABLE',
   fetch_msgs_max: 'CAIRN_SHARD_FETCH_MSGS_MAX',
   read_inflight_max: 'CAIRN_SHARD_READ_INFLIGHT_MAX',
+  appends_inflight_max: 'CAIRN_SHARD_APPENDS_INFLIGHT_MAX',
   shutdown_ms_max: 'CAIRN_SHARD_SHUTDOWN_MS_MAX',
 };
 
@@ -119,6 +142,9 @@ export function checkConfig(c: ShardConfig): void {
   if (c.shard >= c.shards) throw spec.error(`shard ${c.shard} is not below shards ${c.shards}`);
   if (c.ack_pending_max < c.fetch_msgs_max) throw spec.error('ack_pending_max must be >= fetch_msgs_max (one pull must fit the unacked window)');
   if (c.merge_msgs_max > c.fetch_msgs_max) throw spec.error('merge_msgs_max must be <= fetch_msgs_max (a merge never spans two pulls)');
+  // More would make the store push back (STORAGE_BUSY), which stops the shard.
+  const queueMax = resolveLimits(storageLimitsForShard).append_queue_max;
+  if (c.appends_inflight_max > queueMax) throw spec.error(`appends_inflight_max must be <= the store's append_queue_max (${queueMax})`);
 }
 
 export function usage(): string {

@@ -1,13 +1,15 @@
 // From consumed stream messages to storage appends, without I/O: decode each message, then group
 // consecutive transaction messages into runs that become one storage append each. Pure, so the
 // rules that keep epochs exact (a marker is always alone) are tested without NATS or RocksDB.
-import type { TxInput } from '@cairn/storage';
+import type { StorageLimits, TxInput } from '@cairn/storage';
 import {
   CairnError,
   decodeEpochMarker,
   decodeShardMessage,
   epochMarkerKind,
+  leafEncodedBytes,
   messageKind,
+  utf8Length,
   wireKind,
   type DecodedTxPart,
   type EpochMarker,
@@ -138,4 +140,57 @@ function toTxInput(part: DecodedTxPart): TxInput {
     meta: part.meta,
     records: part.records.map((r) => (r.expect === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, expect: r.expect })),
   };
+}
+
+const CONTENT_HASH_BYTES = 32;
+
+/**
+ * Why the store would refuse the run's input (a StorageError the shard treats as an input error),
+ * or undefined when it is sure to accept it. The apply loop queues an append behind another only
+ * when the one before it passed this check: the store decides queued appends on the assumption
+ * that earlier ones commit, so a refusal with appends queued behind it would let a later sequence
+ * commit over the refused messages (docs/design/shard.md, "Apply loop").
+ *
+ * It mirrors the store's input checks (libs/storage/src/input.ts, prepareBatch) for what the wire
+ * decoder leaves open: the decoder already guarantees non-empty, well-formed UTF-8 ids and keys of
+ * at most 65,535 bytes, 32-byte content hashes and non-empty record lists; the bounds are checked
+ * again here anyway because they are the store's to choose. A test holds the two in step.
+ */
+export function storeRefusal(run: Run, limits: StorageLimits): string | undefined {
+  if (!Number.isSafeInteger(run.seq) || run.seq < 1) return `seq ${run.seq}`;
+  let txs = 0;
+  let records = 0;
+  let bytes = 0;
+  for (const msg of run.msgs) {
+    if (msg.kind !== 'txs') continue;
+    for (const tx of msg.txs) {
+      const idBytes = utf8Length(tx.id);
+      const refusal = txRefusal(tx, idBytes, limits);
+      if (refusal !== undefined) return `message ${msg.seq}: tx ${tx.id.slice(0, 64)}: ${refusal}`;
+      txs += 1;
+      records += tx.records.length;
+      bytes += idBytes + tx.meta.length;
+      for (const r of tx.records) bytes += leafEncodedBytes(idBytes, r.keyBytes.length) + r.value.length;
+    }
+  }
+  if (txs > limits.batch_txs_max) return `${txs} transactions, above batch_txs_max ${limits.batch_txs_max}`;
+  if (records > limits.batch_records_max) return `${records} records, above batch_records_max ${limits.batch_records_max}`;
+  if (bytes > limits.batch_bytes_max) return `${bytes} bytes, above batch_bytes_max ${limits.batch_bytes_max}`;
+  return undefined;
+}
+
+function txRefusal(tx: DecodedTxPart, idBytes: number, limits: StorageLimits): string | undefined {
+  if (idBytes === 0 || idBytes > limits.tx_id_bytes_max) return `id of ${idBytes} bytes`;
+  if (tx.contentHash.length !== CONTENT_HASH_BYTES) return `content hash of ${tx.contentHash.length} bytes`;
+  if (tx.meta.length > limits.meta_bytes_max) return `meta of ${tx.meta.length} bytes`;
+  if (tx.records.length === 0 || tx.records.length > limits.tx_records_max) return `${tx.records.length} records`;
+  for (const r of tx.records) {
+    if (r.keyBytes.length === 0 || r.keyBytes.length > limits.key_bytes_max) return `key of ${r.keyBytes.length} bytes`;
+    if (r.value.length > limits.value_bytes_max) return `value of ${r.value.length} bytes`;
+    const expect = r.expect;
+    if (expect !== undefined && 'version' in expect && !(Number.isSafeInteger(expect.version) && expect.version >= 1)) {
+      return `expect version ${expect.version}`;
+    }
+  }
+  return undefined;
 }

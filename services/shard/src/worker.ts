@@ -1,7 +1,7 @@
 // Composition of one shard worker: store, transport, apply loop on a durable pull consumer, commit
 // events, read API. startShard is what main.ts and the tests run.
 import { jetstreamManager, JetStreamApiError, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
-import { openStore, type StorageLimits, type Store } from '@cairn/storage';
+import { openStore, type Store } from '@cairn/storage';
 import {
   commitSubject,
   connectTransport,
@@ -13,22 +13,11 @@ import {
   type Transport,
 } from '@cairn/transport';
 import { Applier } from './apply.js';
-import type { ShardConfig } from './config.js';
+import { storageLimitsForShard, type ShardConfig } from './config.js';
 import { ReadApi, type StreamView } from './reads.js';
 
-// The ingest validates every client-facing bound; the store's own bounds only guard its format.
-// They are set to the engine's maxima so that a message the ingest accepted is never refused here
-// (which would reject it, on every replay, for a configuration reason).
-export const storageLimitsForShard: Partial<StorageLimits> = {
-  key_bytes_max: 65_535,
-  tx_id_bytes_max: 65_535,
-  value_bytes_max: 64 * 1024 * 1024,
-  meta_bytes_max: 16 * 1024 * 1024,
-  tx_records_max: 1_000_000,
-  batch_txs_max: 1_000_000,
-  batch_records_max: 10_000_000,
-  batch_bytes_max: 1024 * 1024 * 1024,
-};
+export { storageLimitsForShard };
+
 
 export interface ShardWorker {
   readonly config: ShardConfig;
@@ -36,7 +25,7 @@ export interface ShardWorker {
   readonly transport: Transport;
   readonly applier: Applier;
   readonly reads: ReadApi;
-  /** Rejects when consumption stopped on its own (handler or consumer failure): the process should exit. */
+  /** Rejects when consumption stopped on its own (handler, consumer or apply loop failure): the process should exit. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -54,6 +43,7 @@ export async function startShard(config: ShardConfig, log: (line: string) => voi
       layout: { shard: config.shard, shards: config.shards },
       limits: config,
       boundaries_max: config.head_boundaries_max,
+      appends_inflight_max: config.appends_inflight_max,
       publish: (event) => t.publishEvent(events, event),
       log,
     });
@@ -74,13 +64,18 @@ export async function startShard(config: ShardConfig, log: (line: string) => voi
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         await consumer.stop();
+        // Appends the last handler left in flight: their commit events go out before the transport closes.
+        await applier.drain().catch(() => undefined);
         await service.stop();
         await t.close();
         await store.close();
       })();
       return stopping;
     };
-    return { config, store, transport: t, applier, reads, done: consumer.done, stop };
+    // An append left in flight by a handler that already resolved fails outside any handler call.
+    const done = Promise.race([consumer.done, applier.failure]);
+    done.catch(() => undefined);
+    return { config, store, transport: t, applier, reads, done, stop };
   } catch (error) {
     await transport?.close().catch(() => undefined);
     await store.close().catch(() => undefined);

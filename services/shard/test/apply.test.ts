@@ -1,7 +1,7 @@
 // The apply loop on a real store, without NATS: random message streams (markers, duplicates, id
-// conflicts, preconditions) applied with random merging, pull sizes and a crash-and-redeliver in the
-// middle must give exactly what one append per message gives: the same outcome for every
-// transaction, the same tree size after every message, the same roots.
+// conflicts, preconditions) applied with random merging, appends in flight, pull sizes and a
+// crash-and-redeliver in the middle must give exactly what one append per message gives: the same
+// outcome for every transaction, the same tree size after every message, the same roots.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -58,11 +58,12 @@ async function open(dir: string): Promise<Store> {
   return openStore({ dir, limits: storageLimitsForShard, pool: false });
 }
 
-function applier(store: Store, merge: number, events: Map<number, CommitEvent>): Applier {
+function applier(store: Store, merge: number, events: Map<number, CommitEvent>, inflight = 1): Applier {
   return new Applier(store, {
     layout: { shard: 0, shards: 1 },
     limits: { merge_msgs_max: merge, merge_records_max: 100_000, merge_bytes_max: 1 << 30 },
     boundaries_max: 1_024,
+    appends_inflight_max: inflight,
     publish: (bytes) => {
       const e = decodeCommitEvent(bytes);
       // A message's event is published once, even across a crash and redelivery.
@@ -75,6 +76,7 @@ function applier(store: Store, merge: number, events: Map<number, CommitEvent>):
 
 async function applyAll(a: Applier, msgs: readonly InboundMessage[], pull: number): Promise<void> {
   for (let i = 0; i < msgs.length; i += pull) await a.apply(msgs.slice(i, i + pull));
+  await a.drain();
 }
 
 async function reference(msgs: readonly InboundMessage[]): Promise<Outcome> {
@@ -91,16 +93,16 @@ async function reference(msgs: readonly InboundMessage[]): Promise<Outcome> {
   return { events, sizes, root: Buffer.from(head.root).toString('hex'), size: head.size };
 }
 
-async function merged(msgs: readonly InboundMessage[], merge: number, pull: number, crashAt: number): Promise<Outcome> {
+async function merged(msgs: readonly InboundMessage[], merge: number, pull: number, crashAt: number, inflight: number): Promise<Outcome> {
   const dir = tempDir('apply-merged');
   const events = new Map<number, CommitEvent>();
   const sizes = new Map<number, number>();
   let store = await open(dir.path);
-  await applyAll(applier(store, Math.min(merge, pull), events), msgs.slice(0, crashAt), pull);
+  await applyAll(applier(store, Math.min(merge, pull), events, inflight), msgs.slice(0, crashAt), pull);
   await store.close();
   // Crash: the consumer redelivers from the start; everything applied must be skipped.
   store = await open(dir.path);
-  const a = applier(store, Math.min(merge, pull), events);
+  const a = applier(store, Math.min(merge, pull), events, inflight);
   await applyAll(a, msgs, pull);
   for (const m of msgs) {
     const b = a.boundaries.lastAtOrBefore(m.seq);
@@ -117,17 +119,18 @@ function strip(e: CommitEvent): unknown {
   return { seq: e.seq, txs: e.txs };
 }
 
-test('merged, sliced and crash-redelivered application equals one append per message', async () => {
+test('merged, pipelined, sliced and crash-redelivered application equals one append per message', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.array(msgShape, { minLength: 1, maxLength: 14 }),
       fc.integer({ min: 1, max: 6 }),
       fc.integer({ min: 1, max: 6 }),
       fc.nat(),
-      async (shapes, merge, pull, crash) => {
+      fc.integer({ min: 1, max: 3 }),
+      async (shapes, merge, pull, crash, inflight) => {
         const msgs = stream(shapes);
         const ref = await reference(msgs);
-        const got = await merged(msgs, merge, pull, crash % (msgs.length + 1));
+        const got = await merged(msgs, merge, pull, crash % (msgs.length + 1), inflight);
         assert.equal(got.root, ref.root);
         assert.equal(got.size, ref.size);
         assert.deepEqual([...got.events.values()].map(strip), [...ref.events.values()].map(strip));
