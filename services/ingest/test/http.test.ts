@@ -172,9 +172,10 @@ const jsonMediaTypeRef = /^[ \t]*application\/json[ \t]*(;[ \t]*(charset=(utf-8|
 
 test('http: the media-type check agrees with the reference grammar', () => {
   const piece = fc.constantFrom('application', 'Application', '/', 'json', 'JSON', 'jsonp', 'text', 'plain', ';', ' ', '\t', ',', 'charset', 'Charset', '=', '"', 'utf-8', 'UTF-8', 'utf8', 'latin1', 'x');
+  const param = fc.constantFrom('', ' ', '\t', 'charset=', 'CHARSET=', 'charset =', 'foo=', 'utf-8', 'Utf-8', '"utf-8"', '"utf-8', 'utf-16', 'latin1', '"', '=', ' ;');
   const header = fc.oneof(
     fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
-    fc.array(piece, { maxLength: 8 }).map((p) => `application/json${p.join('')}`),
+    fc.array(fc.array(param, { maxLength: 3 }), { maxLength: 3 }).map((ps) => `application/json${ps.map((p) => `;${p.join('')}`).join('')}`),
     fc.string({ maxLength: 40 }),
   );
   fc.assert(
