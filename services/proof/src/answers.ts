@@ -36,6 +36,14 @@ export interface RecordJson {
   readonly inclusion: string[];
 }
 
+/** One shard's RFC 9162 consistency proof between two of its tree sizes. */
+export interface ShardConsistencyJson {
+  readonly shard: number;
+  readonly from: number;
+  readonly to: number;
+  readonly proof: string[];
+}
+
 export interface AnswerLimits {
   readonly shards: number;
   readonly history_versions_max: number;
@@ -138,6 +146,28 @@ export class Answers {
     return { checkpoint: head.note, from: fromState, to: toState, proof: proof.map(b64), shards };
   }
 
+  /**
+   * The consistency proof of one shard's tree from size `from` to size `to`. `to` must not pass
+   * that shard's size in the current signed state: a client ties a receipt to the signed state, and
+   * a proof up to an unsigned size (the shard's newer head) would tie it to nothing it can check.
+   */
+  async shardConsistency(head: SignedHead, shard: number, from: number, to: number, signal?: AbortSignal): Promise<ShardConsistencyJson> {
+    if (!Number.isSafeInteger(shard) || shard < 0 || shard >= this.limits.shards) {
+      throw new CairnError('not_found', `no shard ${shard} (shards: ${this.limits.shards})`, { path: 'shard' });
+    }
+    if (!Number.isSafeInteger(from) || from < 1 || !Number.isSafeInteger(to) || to < from) {
+      throw new CairnError('bad_query', `need 1 <= from <= to, got from=${from} to=${to}`);
+    }
+    if (head.size === 0) throw noEpoch();
+    const signed = shardSize(await this.log.state(head.size), shard);
+    if (to > signed) throw new CairnError('not_found', `shard ${shard} size ${to} is not signed yet (size ${signed} in state ${head.size})`, { path: 'to' });
+    // Equal sizes need no shard read: the RFC 9162 proof between a tree and itself is empty.
+    if (from === to) return { shard, from, to, proof: [] };
+    if (signal?.aborted === true) throw abandoned();
+    const proof = await this.reads.consistencyProof(shard, from, to);
+    return { shard, from, to, proof: proof.map(b64) };
+  }
+
   #shardOf(key: string): number {
     validateKey(key, txLimitsDefault, 'key');
     return shardOfKey(key, this.limits.shards);
@@ -171,6 +201,10 @@ function notSigned(size: number, head: SignedHead): CairnError {
   return new CairnError('not_found', `state ${size} is not signed yet (checkpoint size ${head.size})`);
 }
 
+function abandoned(): CairnError {
+  return new CairnError('timeout', 'the answer was abandoned (client gone or answer_ms_max passed)');
+}
+
 function noEpoch(): CairnError {
   return new CairnError('unavailable', 'no epoch is sealed yet', { retryAfterSeconds: 1 });
 }
@@ -199,7 +233,7 @@ async function boundedMap<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
-      if (signal?.aborted === true) throw new CairnError('timeout', 'the answer was abandoned (client gone or answer_ms_max passed)');
+      if (signal?.aborted === true) throw abandoned();
       const i = next;
       next += 1;
       out[i] = await fn(items[i] as T);

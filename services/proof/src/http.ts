@@ -31,6 +31,8 @@ export const ANSWER_MS_MAX_DEFAULT = 60_000;
 /** The longest request target we parse: a key is at most 1 KiB, URL-encoded at most 3x. */
 const URL_BYTES_MAX = 8_192;
 const SIZE_PATTERN = /^[1-9][0-9]*$/;
+/** At most 9 digits: far above any shard count, and never past 2^53. */
+const SHARD_PATTERN = /^(0|[1-9][0-9]{0,8})$/;
 
 export function createProofServer(o: HttpOptions): Server {
   const answerMs = o.answer_ms_max ?? ANSWER_MS_MAX_DEFAULT;
@@ -119,11 +121,31 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, 
     if (parts.length === 1) return sendJson(res, 200, await o.answers.transaction(head, decodeSegment(parts[0] ?? '', 'id'), signal));
   }
   if (path === '/v1/consistency') {
-    const from = optionalSize(query, 'from');
-    if (from === undefined) throw new CairnError('bad_query', 'from is required', { path: 'from' });
+    const from = requiredSize(query, 'from');
     return sendJson(res, 200, await o.answers.consistency(head, from, optionalSize(query, 'to')));
   }
+  if (path.startsWith('/v1/shards/')) {
+    const parts = path.slice('/v1/shards/'.length).split('/');
+    if (parts.length === 2 && parts[1] === 'consistency') {
+      const shard = shardIndex(parts[0] ?? '');
+      const from = requiredSize(query, 'from');
+      const to = requiredSize(query, 'to');
+      return sendJson(res, 200, await o.answers.shardConsistency(head, shard, from, to, signal));
+    }
+  }
   throw new CairnError('not_found', `no route ${path}`);
+}
+
+/** A shard is named by its decimal index; anything else names no shard (404, like an index past the count). */
+function shardIndex(raw: string): number {
+  if (!SHARD_PATTERN.test(raw)) throw new CairnError('not_found', 'no such shard', { path: 'shard' });
+  return Number(raw);
+}
+
+function requiredSize(query: URLSearchParams, name: string): number {
+  const n = optionalSize(query, name);
+  if (n === undefined) throw new CairnError('bad_query', `${name} is required`, { path: name });
+  return n;
 }
 
 function hasBody(req: IncomingMessage): boolean {

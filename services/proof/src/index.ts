@@ -4,7 +4,7 @@ export { StateLog, type StateLogHead, type StoredState } from './state-log.js';
 export { Sealer, FAILURE_BACKOFF_MS_MAX, type SealerOptions, type SealOutcome, type SignedHead, type MarkerPublisher } from './sealer.js';
 export type { ShardReads, ShardLeaf, ShardTx, TreeHead } from './shard-reads.js';
 export { NatsShards } from './nats-shards.js';
-export { Answers, entryJson, type AnswerLimits, type EntryJson, type StateJson, type RecordJson } from './answers.js';
+export { Answers, entryJson, type AnswerLimits, type EntryJson, type ShardConsistencyJson, type StateJson, type RecordJson } from './answers.js';
 export { ANSWER_MS_MAX_DEFAULT, createProofServer, toCairnError, type HttpOptions } from './http.js';
 export { openApiDocument } from './openapi.js';
 export { startProof, type ProofService } from './service.js';

@@ -71,6 +71,24 @@ export function openApiDocument(): object {
           responses: { '200': { description: 'the proofs', content: json('ConsistencyAnswer') }, ...errors },
         },
       },
+      '/v1/shards/{shard}/consistency': {
+        get: {
+          summary: "One shard's RFC 9162 consistency proof from tree size `from` to `to`; `to` at most that shard's size in the current signed state",
+          parameters: [
+            { name: 'shard', in: 'path', required: true, description: 'shard index, 0 .. shards-1', schema: { type: 'integer', minimum: 0 } },
+            size('from', 'older shard tree size (a receipt\'s size)', true),
+            size('to', "newer shard tree size, at most the shard's size in the current signed state", true),
+          ],
+          responses: {
+            '200': { description: 'the proof (empty when from = to)', content: json('ShardConsistencyAnswer') },
+            '400': { description: 'bad_query: from or to missing, malformed, or from > to', content: json('Error') },
+            '404': { description: "not_found: no such shard, or to is past the shard's size in the current signed state", content: json('Error') },
+            '500': errors['500'],
+            '503': errors['503'],
+            '504': errors['504'],
+          },
+        },
+      },
       '/healthz': { get: { summary: 'Liveness and the newest signed size', responses: { '200': { description: 'ok' }, '503': { description: 'epochs are failing' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },
@@ -130,6 +148,11 @@ export function openApiDocument(): object {
             state: { $ref: '#/components/schemas/State' },
             records: { type: 'array', items: { $ref: '#/components/schemas/Record' } },
           },
+        },
+        ShardConsistencyAnswer: {
+          type: 'object',
+          required: ['shard', 'from', 'to', 'proof'],
+          properties: { shard: { type: 'integer' }, from: { type: 'integer' }, to: { type: 'integer' }, proof: b64List },
         },
         ConsistencyAnswer: {
           type: 'object',

@@ -209,6 +209,28 @@ test('consistency between two checkpoints: state log and every shard', async () 
   assert.throws(() => verifyConsistency(first.size, second.size, (b['proof'] as string[]).map(fromB64), second.root, second.root));
 });
 
+test('shard consistency: from a shard size of an older signed state to a newer one, over the real shards', async () => {
+  await write({ id: 'scons-1', records: [{ key: `{${A}}:sc:1`, value: 1 }, { key: `{${B}}:sc:1`, value: 1 }] });
+  const older = verifyEnvelope(await getProven('/v1/transactions/scons-1')).state;
+  await write({ id: 'scons-2', records: [{ key: `{${A}}:sc:2`, value: 2 }, { key: `{${B}}:sc:2`, value: 2 }] });
+  const newer = verifyEnvelope(await getProven('/v1/transactions/scons-2')).state;
+  for (let shard = 0; shard < SHARDS; shard += 1) {
+    const h1 = older.shards[shard];
+    const h2 = newer.shards[shard];
+    assert.ok(h1 !== undefined && h2 !== undefined && h1.size >= 1 && h2.size > h1.size, `shard ${shard} grew`);
+    const a = await http(`${cluster.proofUrl}/v1/shards/${shard}/consistency?from=${h1.size}&to=${h2.size}`);
+    assert.equal(a.status, 200, a.text);
+    assert.deepEqual([a.body['shard'], a.body['from'], a.body['to']], [shard, h1.size, h2.size]);
+    const proof = (a.body['proof'] as string[]).map(fromB64);
+    verifyConsistency(h1.size, h2.size, proof, h1.root, h2.root);
+    assert.throws(() => verifyConsistency(h1.size, h2.size, proof, h2.root, h2.root), 'a wrong old root must not verify');
+  }
+  // Past any signed size of the shard: not served, even though the shard may hold it by now.
+  const past = await http(`${cluster.proofUrl}/v1/shards/0/consistency?from=1&to=${Number.MAX_SAFE_INTEGER}`);
+  assert.equal(past.status, 404, past.text);
+  assert.equal((past.body['error'] as { code: string }).code, 'not_found');
+});
+
 test('bad input gets codes from the error table; openapi and healthz answer', async () => {
   const cases: [string, number, string][] = [
     ['/v1/keys/%7Bnever%7D:missing', 404, 'not_found'],
@@ -233,7 +255,7 @@ test('bad input gets codes from the error table; openapi and healthz answer', as
   const api = await http(`${cluster.proofUrl}/openapi.json`);
   assert.equal(api.status, 200);
   const paths = Object.keys(api.body['paths'] as object);
-  for (const p of ['/v1/checkpoint', '/v1/keys/{key}', '/v1/keys/{key}/history', '/v1/transactions/{id}', '/v1/consistency']) assert.ok(paths.includes(p), p);
+  for (const p of ['/v1/checkpoint', '/v1/keys/{key}', '/v1/keys/{key}/history', '/v1/transactions/{id}', '/v1/consistency', '/v1/shards/{shard}/consistency']) assert.ok(paths.includes(p), p);
   const health = await http(`${cluster.proofUrl}/healthz`);
   assert.equal(health.status, 200);
 });
