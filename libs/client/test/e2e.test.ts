@@ -55,9 +55,9 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
     const key = keyOn(0, 'order');
     const first = await client.write({ id: 'e2e-1', records: [{ key, value: { status: 'new' } }], meta: { by: 'e2e' } });
     assert.equal(first.receipt.records[0]?.version, 1);
-    // This proof service has no shard consistency route: a head the signed state overtook stays
-    // unproven and the receipt is then not reported verified (docs/design/client.md, "Receipts").
-    assert.equal(first.receiptVerified, first.heads.every((h) => h.check === 'same_root'), JSON.stringify(first.heads));
+    // Whether the first signed state had already overtaken the head or not, it is proven.
+    assert.equal(first.receiptVerified, true, JSON.stringify(first.heads));
+    assert.ok(first.heads.every((h) => h.check !== 'unproven'), JSON.stringify(first.heads));
     const second = await client.write({ id: 'e2e-2', records: [{ key, value: { status: 'paid' } }] });
     assert.ok(second.proof.epoch > first.proof.epoch);
     const now = await client.get(key);
@@ -69,6 +69,26 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
     const history = await client.history(key);
     assert.deepEqual(history.records.map((r) => [r.version, r.txId]), [[1, 'e2e-1'], [2, 'e2e-2']]);
     assert.ok(((await client.trusted())?.size ?? 0) >= now.epoch);
+  });
+
+  it('a receipt overtaken by a later signed state is proven by the shard consistency route (receiptVerified)', async () => {
+    const client = sdk();
+    const key = keyOn(1, 'overtaken');
+    const tx = { id: 'e2e-ov-1', records: [{ key, value: 'early' }] };
+    const early = await client.write(tx);
+    // A later write on the same shard, proven, so the signed state now holds that shard past the
+    // early receipt's size: its head can only be tied to the signed state by a consistency proof.
+    const later = await client.write({ id: 'e2e-ov-2', records: [{ key, value: 'later' }] });
+    const head = early.receipt.shards[0];
+    const laterHead = later.receipt.shards[0];
+    assert.ok(head !== undefined && laterHead !== undefined && laterHead.size > head.size);
+    const proven = await client.proveReceipt(tx, early.receipt);
+    assert.ok((proven.proof.state.shards[head.shard]?.size ?? 0) > head.size, 'the signed state overtook the receipt');
+    assert.deepEqual(proven.heads, [{ shard: head.shard, size: head.size, check: 'consistency' }]);
+    assert.equal(proven.receiptVerified, true);
+    // The proof is really checked: the same size with another root is refused.
+    const forged = { ...early.receipt, shards: [{ ...head, root: laterHead.root }] };
+    await refused('consistency_failed', client.proveReceipt(tx, forged), () => cluster.logs());
   });
 
   it('proves a cross-shard transaction on both shards at one checkpoint, and a batch', async () => {
