@@ -112,3 +112,44 @@ test('workers: several gateway processes share the port, each with its own sessi
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('workers: a connection past connections_max is closed at once, not queued in the primary', async () => {
+  const child = spawn(process.execPath, [mainJs], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      CAIRN_NATS_URL: nats.url,
+      CAIRN_INGEST_PORT: '0',
+      CAIRN_INGEST_WORKERS: '2',
+      CAIRN_CONNECTIONS_MAX: '1',
+      CAIRN_SHUTDOWN_MS_MAX: '300',
+      CAIRN_STREAM: 'CONNMAX',
+      CAIRN_SUBJECT_PREFIX: 'connmax',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const { connect } = await import('node:net');
+  const sockets: import('node:net').Socket[] = [];
+  try {
+    const [, url] = await waitFor(child, /listening on (http:\/\/[0-9.:]+)[^]*listening on \1/);
+    const { hostname, port } = new URL(url ?? '');
+    // Two workers with one slot each: of three idle connections at least one is past a bound.
+    let closed = 0;
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => undefined);
+      socket.once('close', () => (closed += 1));
+      sockets.push(socket);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+    }
+    for (let waited = 0; closed === 0 && waited < 3_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(closed >= 1, 'no connection was closed: the refused one is waiting in the primary');
+    assert.ok(closed <= 2, 'every connection was closed');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 5_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    assert.equal(code, 0);
+  }
+});
