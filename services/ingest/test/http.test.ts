@@ -266,3 +266,19 @@ test('config: connections_max has a default and is checked at start', () => {
   assert.throws(() => loadConfig({}, ['--connections-max=0']), /connections_max/);
   assert.throws(() => loadConfig({ CAIRN_CONNECTIONS_MAX: '1.5' }, []), /connections_max/);
 });
+
+test('http: a CORS preflight for a JSON write is not granted', async () => {
+  const s = await serve();
+  try {
+    const res = await fetch(`http://127.0.0.1:${s.port}/v1/transactions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+    assert.equal(res.headers.get('access-control-allow-headers'), null);
+    assert.equal(s.submitted(), 0);
+  } finally {
+    await s.close();
+  }
+});
