@@ -2,14 +2,20 @@
 // 10,000 records, beside raw SHA-256 throughput measured in the same run. Not a test: it prints.
 // CAIRN_BENCH_SCALE (default 1) scales the records per size, CAIRN_BENCH_SIZES=1000,10000 picks
 // batch sizes, CAIRN_ROCKSDB_BINDING picks the binding, CAIRN_BENCH_MAIN_HASH_SHARE_PCT sets
-// main_hash_share_pct, CAIRN_BENCH_INFLIGHT (default 1) is how many appends the bench keeps issued
-// before awaiting the oldest (1: each append is awaited before the next, as a one-at-a-time caller).
+// main_hash_share_pct, CAIRN_BENCH_INFLIGHT (default 2, as the shard worker keeps them) is how many
+// appends the bench keeps issued before awaiting the oldest (1: each append is awaited before the
+// next). CAIRN_NATIVE_HASH=0 runs without the native hashing addon.
 import { hash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeLeaf } from '@cairn/wire';
 import { openStore, type BatchInput, type TxInput } from '../src/index.js';
+import { hashRecords } from '../src/hash-task.js';
+import { prepareBatch } from '../src/input.js';
+import { resolveLimits } from '../src/limits.js';
+import { nativeHashStatus } from '../src/native-hash.js';
+import { packBatch, PackBuffer } from '../src/pack.js';
 
 const SCALE = Number(process.env['CAIRN_BENCH_SCALE'] ?? 1);
 /** Batch size -> records committed in the timed run (bounded memory and time). */
@@ -23,7 +29,7 @@ const RECORDS_PER_TX = 10;
 /** Records whose inputs exist at once; each round is timed separately and summed. */
 const ROUND_RECORDS = 20_000;
 const HOT_KEYS = 10_000;
-const INFLIGHT = Number(process.env['CAIRN_BENCH_INFLIGHT'] ?? 1);
+const INFLIGHT = Number(process.env['CAIRN_BENCH_INFLIGHT'] ?? 2);
 const encoder = new TextEncoder();
 
 function value(n: number): Uint8Array {
@@ -74,6 +80,39 @@ function hashCost(size: number, runs: number, runMs: number): number {
   return best;
 }
 
+/**
+ * Records/s the store's own batch hashing reaches (value, meta and leaf hashes of one packed
+ * 1,000-record batch, as append hashes them): the native addon when loaded, else node:crypto.
+ */
+function batchHashingRate(runMs: number): number {
+  const [batch] = makeBatches(1_000, 1_000, 1, 777);
+  const txs = prepareBatch(batch as BatchInput, resolveLimits());
+  const committed = txs.map((tx) => ({ tx }));
+  const accepted = txs.flatMap((tx, t) =>
+    tx.records.map((record, i) => {
+      record.version = 1;
+      record.leafIndex = i;
+      record.txOrdinal = t;
+      return record;
+    }),
+  );
+  const packed = packBatch(accepted, committed, 0, new PackBuffer(false));
+  let records = 0;
+  const started = performance.now();
+  while (performance.now() - started < runMs) records += hashRecords({ ...packed, begin: 0, end: packed.count });
+  return (records / (performance.now() - started)) * 1000;
+}
+
+/** CPU time of the calling thread in microseconds (Linux, from /proc), or NaN elsewhere. */
+function mainThreadCpuMicros(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function benchSize(batchRecords: number, totalRecords: number, pool: boolean): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-storage-bench-'));
   const share = process.env['CAIRN_BENCH_MAIN_HASH_SHARE_PCT'];
@@ -88,6 +127,7 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
     const before = store.metrics();
     let elapsedMs = 0;
     let cpuMicros = 0;
+    let mainMicros = 0;
     // Inputs are made in rounds outside the timed part: made all at once, hundreds of thousands of
     // live input objects made the collector's work part of the figure.
     const total = totalRecords * SCALE;
@@ -96,6 +136,7 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
       const batches = makeBatches(batchRecords, Math.min(perRound, total - done), seq, 10_000_000 + done);
       seq += batches.length;
       const cpuBefore = process.cpuUsage();
+      const mainBefore = mainThreadCpuMicros();
       const started = performance.now();
       const window: Promise<unknown>[] = [];
       for (const batch of batches) {
@@ -106,6 +147,7 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
       elapsedMs += performance.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       cpuMicros += cpu.user + cpu.system;
+      mainMicros += mainThreadCpuMicros() - mainBefore;
     }
     const after = store.metrics();
     const records = after.records - before.records;
@@ -122,6 +164,7 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
       write: phase('writeMs') / elapsedMs,
       binding: store.binding,
       cpuUsPerRecord: cpuMicros / records,
+      mainUsPerRecord: mainMicros / records,
       mode: pool ? 'pool' : 'inline',
     };
   } finally {
@@ -146,9 +189,13 @@ async function main(): Promise<void> {
   const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
   console.log(`cpu: ${cpus()[0]?.model ?? '?'} x${cpus().length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine)`);
   console.log(`baseline (best of 10 runs): node crypto.hash sha256 ${valueBytes} B value ${valueNs.toFixed(0)} ns/call, ${1 + leafBytes} B leaf ${leafNs.toFixed(0)} ns/call`);
-  console.log(`single-core hashing limit (value + leaf hash per record): ${Math.round(limit).toLocaleString('en')} records/s`);
+  console.log(`single-core hashing limit (value + leaf hash per record, one node:crypto call each): ${Math.round(limit).toLocaleString('en')} records/s`);
+  const batchRate = batchHashingRate(300);
+  console.log(
+    `the store's batch hashing (native addon: ${nativeHashStatus}): ${Math.round(batchRate).toLocaleString('en')} records/s on one core = ${(batchRate / limit).toFixed(1)}x the limit above`,
+  );
   console.log('');
-  console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write | cpu us/rec  hashing  binding');
+  console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write | cpu us/rec  main us/rec  hashing  binding');
   const only = process.env['CAIRN_BENCH_SIZES']?.split(',').map(Number);
   // The last row repeats 1,000 with hashing on the main thread: what the pool buys on this machine.
   const runs: [number, number, boolean][] = [...PLAN.map(([b, t]): [number, number, boolean] => [b, t, true]), [1_000, 100_000, false]];
@@ -170,6 +217,7 @@ async function main(): Promise<void> {
         pct(r['write'] as number).padStart(6),
         ' |',
         (r['cpuUsPerRecord'] as number).toFixed(1).padStart(10),
+        (r['mainUsPerRecord'] as number).toFixed(1).padStart(12),
         String(r['mode']).padStart(8),
         ` ${String(r['binding'])}`,
       ].join(' '),
@@ -179,7 +227,7 @@ async function main(): Promise<void> {
   console.log(`records per transaction: ${RECORDS_PER_TX}; 1 in 5 writes updates one of ${HOT_KEYS} hot keys; values ${valueBytes} B.`);
   console.log(`appends in flight: ${INFLIGHT} (CAIRN_BENCH_INFLIGHT).`);
   console.log('hashing = leaf hashing the main thread waited for (pool or inline) + tree node hashing and tiles.');
-  console.log('cpu us/rec = process CPU time (all threads) per committed record.');
+  console.log('cpu us/rec = process CPU time (all threads) per committed record; main us/rec = the calling thread only.');
 }
 
 await main();

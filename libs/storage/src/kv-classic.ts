@@ -86,6 +86,8 @@ export async function openClassicKv(dir: string): Promise<Kv> {
     },
     range: (range) => readRange(db, range),
     batch: () => new ClassicBatchAdapter(db.batch()),
+    // Each write is its own libuv job: two issued together may land in either order.
+    orderedWrites: false,
     async write(batch, options) {
       const native = (batch as ClassicBatchAdapter).native;
       await call((cb) => native.write({ sync: options.sync }, cb));

@@ -175,6 +175,11 @@ class Writer {
     });
   }
 
+  /** Writes are pending on the thread: a write on the calling thread now would overtake them. */
+  get busy(): boolean {
+    return this.#pending.size > 0;
+  }
+
   /** The buffer is no longer reused: the writer lets go of it too. */
   forget(buffer: SharedArrayBuffer): void {
     const id = this.#bufferIds.get(buffer);
@@ -232,9 +237,12 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
       return entries;
     },
     batch: () => new PutList(putListBuffers),
+    // The writer thread takes writes in order and stops at the first that fails; a write on this
+    // thread is done before write() returns, and waits behind the writer's pending ones.
+    orderedWrites: true,
     async write(batch, options) {
       const list = batch as PutList;
-      if (options.overlap === true) {
+      if (options.overlap === true || writer?.busy === true) {
         writer ??= new Writer(db.handle);
         // Released only when the writer is done with it, failed or not.
         return writer.write(list, options.sync).finally(() => list.release());

@@ -18,6 +18,12 @@ export interface Kv {
    * it the write takes the cheapest path, which may hold the calling thread.
    */
   write(batch: KvBatch, options: { sync: boolean; overlap?: boolean }): Promise<void>;
+  /**
+   * True if writes issued before the previous one resolved still land in issue order, and once
+   * one fails every later one fails without landing: the caller may then issue a write without
+   * waiting for the one before (and the binding may group them under one sync).
+   */
+  readonly orderedWrites: boolean;
   close(): Promise<void>;
 }
 

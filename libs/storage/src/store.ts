@@ -402,10 +402,20 @@ export class Store {
     return { done };
   }
 
-  /** Starts `write` once every write issued before it is synced; a failed write fails all after it. */
+  /**
+   * Starts `write` after every write issued before it; a failed write fails all after it. A kv
+   * with ordered writes gets it at once (and may sync it with the writes before it, as a group);
+   * otherwise it starts once the one before is synced.
+   */
   #issue(write: KvBatch): Promise<void> {
     // Another append is deciding or waiting to: the write goes where it does not hold it up.
     const overlap = this.#queued > 1;
+    if (this.#kv.orderedWrites) {
+      if (this.#closed !== undefined) return Promise.reject(this.#closed);
+      const issued = this.#commit(write, overlap);
+      this.#writes = issued;
+      return issued;
+    }
     const written = this.#writes.then(() => {
       if (this.#closed !== undefined) throw this.#closed;
       return this.#commit(write, overlap || this.#queued > 1);

@@ -104,6 +104,9 @@ for (const binding of bindingsUnderTest()) {
         const wrap = (kv: Kv): Kv => ({
           ...kv,
           binding: kv.binding,
+          // This wrapper fails one write and lets later ones through: not ordered, so the store
+          // must wait for each write before the next (kv-writer.test.ts covers the ordered kind).
+          orderedWrites: false,
           write: (batch, options) => {
             writes += 1;
             return writes === failing ? Promise.reject(new Error('injected disk failure')) : kv.write(batch, options);
