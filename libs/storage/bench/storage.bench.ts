@@ -165,7 +165,7 @@ async function benchSize(batchRecords: number, totalRecords: number, pool: boole
       binding: store.binding,
       cpuUsPerRecord: cpuMicros / records,
       mainUsPerRecord: mainMicros / records,
-      mode: pool ? 'pool' : 'inline',
+      mode: pool && batchRecords > store.limits.inline_records_max ? 'pool' : 'inline',
     };
   } finally {
     await store.close();
@@ -197,8 +197,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write | cpu us/rec  main us/rec  hashing  binding');
   const only = process.env['CAIRN_BENCH_SIZES']?.split(',').map(Number);
-  // The last row repeats 1,000 with hashing on the main thread: what the pool buys on this machine.
-  const runs: [number, number, boolean][] = [...PLAN.map(([b, t]): [number, number, boolean] => [b, t, true]), [1_000, 100_000, false]];
+  // The last row repeats 10,000 (the first size above inline_records_max with the native addon)
+  // with every hash on the main thread: what the pool buys on this machine.
+  const runs: [number, number, boolean][] = [...PLAN.map(([b, t]): [number, number, boolean] => [b, t, true]), [10_000, 300_000, false]];
   for (const [batchRecords, totalRecords, pool] of runs) {
     if (only !== undefined && !only.includes(batchRecords)) continue;
     const r = await benchSize(batchRecords, totalRecords, pool);

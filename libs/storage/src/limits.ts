@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { StorageError, StorageErrorCode } from './errors.js';
+import { nativeHash } from './native-hash.js';
 
 /**
  * Every bound of the engine, units last. Defaults are checked against [min, max] at open so a bad
@@ -67,7 +68,10 @@ export const defaultLimits: StorageLimits = Object.freeze({
   pool_threads_max: Math.max(1, Math.min(8, availableParallelism() - 1)),
   pool_queue_max: 256,
   task_records_max: 2048,
-  inline_records_max: 64,
+  // With the native addon one core hashes ~1.9M records/s, so a pool round trip (posting, a
+  // wake-up on a busy core, waiting) costs more than hashing a few thousand records inline; with
+  // node:crypto (~1 us a hash) it pays from about 64 (docs/design/storage.md, "Hashing").
+  inline_records_max: nativeHash === undefined ? 64 : 4096,
   main_hash_share_pct: 30,
   key_cache_entries_max: 1_000_000,
   history_versions_max: 10_000,
