@@ -1,3 +1,4 @@
+import { writeU64 } from './bytes.js';
 import { createRequire } from 'node:module';
 import { asBuffer, plain, type Kv, type KvBatch, type KvEntry, type KvRange } from './kv.js';
 
@@ -33,6 +34,13 @@ class ClassicBatchAdapter implements KvBatch {
   put(key: Uint8Array, value: Uint8Array): void {
     this.native.put(asBuffer(key), asBuffer(value));
     this.#length += 1;
+  }
+  putKeyVersion(prefix: Uint8Array, version: number, leafIndex: number): void {
+    const entry = Buffer.allocUnsafe(prefix.length + 16);
+    entry.set(prefix);
+    writeU64(entry, prefix.length, version);
+    writeU64(entry, prefix.length + 8, leafIndex);
+    this.put(entry.subarray(0, prefix.length + 8), entry.subarray(prefix.length + 8));
   }
   del(key: Uint8Array): void {
     this.native.del(asBuffer(key));

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { writeU32 } from './bytes.js';
+import { writeU32, writeU64 } from './bytes.js';
 import { asBuffer, plain, type Kv, type KvBatch, type KvEntry, type KvRange } from './kv.js';
 import {
   CONTROL_IDLE,
@@ -82,6 +82,16 @@ class PutList implements KvBatch {
     writeU32(this.bytes, at + 4, value.length);
     this.bytes.set(key, at + 8);
     this.bytes.set(value, at + 8 + key.length);
+  }
+  putKeyVersion(prefix: Uint8Array, version: number, leafIndex: number): void {
+    if (prefix.length === 0) throw new RangeError('empty RocksDB key');
+    const keyLength = prefix.length + 8;
+    const at = this.#reserve(8 + keyLength + 8);
+    writeU32(this.bytes, at, keyLength);
+    writeU32(this.bytes, at + 4, 8);
+    this.bytes.set(prefix, at + 8);
+    writeU64(this.bytes, at + 8 + prefix.length, version);
+    writeU64(this.bytes, at + 8 + keyLength, leafIndex);
   }
   del(key: Uint8Array): void {
     if (key.length === 0) throw new RangeError('empty RocksDB key');

@@ -29,6 +29,11 @@ export interface Kv {
 
 export interface KvBatch {
   put(key: Uint8Array, value: Uint8Array): void;
+  /**
+   * put(prefix || u64 version, u64 leafIndex): a key-index entry (layout.ts), the one put an
+   * append makes per record, written without building its key and value first.
+   */
+  putKeyVersion(prefix: Uint8Array, version: number, leafIndex: number): void;
   del(key: Uint8Array): void;
   readonly length: number;
 }

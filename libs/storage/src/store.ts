@@ -12,7 +12,7 @@ import {
   type NodeId,
 } from '@cairn/merkle';
 import { decodeLeaf, type LeafEntry } from '@cairn/wire';
-import { equalBytes, readU32, readU64, utf8, writeU64 } from './bytes.js';
+import { equalBytes, readU32, readU64, utf8 } from './bytes.js';
 import { decideBatch, KeySlot, newKeySlot, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
@@ -872,19 +872,7 @@ export function createHashPool(limits: StorageLimits): Piscina {
 
 /** One key-index put per record; keys and values of the whole batch share one allocation. */
 function putKeyIndex(write: KvBatch, accepted: readonly PreparedRecord[]): void {
-  let total = 0;
-  for (const a of accepted) total += a.prefix.length + 16;
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const a of accepted) {
-    const prefix = a.prefix;
-    bytes.set(prefix, at);
-    const valueAt = at + prefix.length + 8;
-    writeU64(bytes, valueAt - 8, a.version);
-    writeU64(bytes, valueAt, a.leafIndex);
-    write.put(bytes.subarray(at, valueAt), bytes.subarray(valueAt, valueAt + 8));
-    at = valueAt + 8;
-  }
+  for (const record of accepted) write.putKeyVersion(record.prefix, record.version, record.leafIndex);
 }
 
 function keyRangeEnd(prefix: Uint8Array): Uint8Array {
