@@ -379,6 +379,10 @@ export class Store {
     }
     const inflight: InFlight = { slots: keys, txs: txsWritten };
     this.#inflight.push(inflight);
+    // From here the batch is committed unless its write fails (and then the store stops), so
+    // the cache takes its keys now: the next batch decides against the cache alone, without
+    // looking through the batches in flight. Readers filter what is not durable (#latestState).
+    for (const [key, slot] of keys) if (slot.version !== slot.initialVersion) this.#keys.setState(key, slot.version, slot.leaf);
     metrics.treeMs += lap();
     const issued = performance.now();
     const written = this.#issue(write);
@@ -389,7 +393,6 @@ export class Store {
       this.#inflight.shift();
       this.#state = state;
       this.#root = root;
-      for (const [key, slot] of keys) if (slot.version !== slot.initialVersion) this.#keys.setState(key, slot.version, slot.leaf);
       metrics.appends += 1;
       metrics.records += packed.count;
       return {
@@ -539,14 +542,15 @@ export class Store {
       for (const record of tx.records) {
         let slot = slots.get(record.key);
         if (slot === undefined) {
-          let pending: KeySlot | undefined;
-          for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(record.key);
-          if (pending !== undefined) {
-            slot = new KeySlot(pending.version, pending.leaf);
-          } else {
-            const cached = this.#keys.get(record.key);
-            if (cached === undefined && !this.#keys.complete) misses.push(record);
+          const cached = this.#keys.get(record.key);
+          if (cached !== undefined || this.#keys.complete) {
             slot = newKeySlot(cached);
+          } else {
+            // Not cached (evicted, or never loaded): a batch in flight may hold it, else RocksDB.
+            let pending: KeySlot | undefined;
+            for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(record.key);
+            if (pending === undefined) misses.push(record);
+            slot = pending === undefined ? newKeySlot(undefined) : new KeySlot(pending.version, pending.leaf);
           }
           slots.set(record.key, slot);
         }
@@ -719,7 +723,19 @@ export class Store {
     this.#assertOpen();
     const keyBytes = keyBytesOf(key);
     const cached = this.#keys.get(key);
-    if (cached !== undefined || this.#keys.complete) return cached;
+    if (cached !== undefined && cached.leafIndex < this.#state.size) return cached;
+    if (cached !== undefined) {
+      // Decided but not durable yet: the durable state is the one the oldest batch in flight that
+      // wrote the key started from.
+      for (const batch of this.#inflight) {
+        const slot = batch.slots.get(key);
+        if (slot !== undefined && slot.version !== slot.initialVersion) {
+          return slot.initialVersion === 0 ? undefined : { version: slot.initialVersion, leafIndex: slot.initialLeaf };
+        }
+      }
+      throw corrupt(`key cache holds version ${cached.version} of ${key} beyond the head and no batch in flight wrote it`);
+    }
+    if (this.#keys.complete) return undefined;
     const stored = await this.#latestStored(keyPrefix(keyBytes));
     // A write the binding finished but this store has not yet taken as its head must stay unseen.
     return stored === undefined ? undefined : this.#stateBelow(key, stored, this.#state.size);

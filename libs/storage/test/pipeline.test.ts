@@ -95,6 +95,57 @@ for (const binding of bindingsUnderTest()) {
       });
     });
 
+    test('reads see only durable versions while later batches are decided and in flight', async () => {
+      for (const cacheEntries of [1_000_000, 1]) {
+        const { dir, cleanup } = tempDir('durable-reads');
+        try {
+          // Writes held back until released, in order: the batches behind them get decided (and
+          // the key cache takes their versions) while nothing of theirs is on disk.
+          let release: () => void = () => undefined;
+          const gate = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          let writes = 0;
+          let ordered = false;
+          let chain: Promise<void> = Promise.resolve();
+          const wrap = (kv: Kv): Kv => ({
+            ...kv,
+            orderedWrites: (ordered = kv.orderedWrites),
+            binding: kv.binding,
+            write: (batch, options) => {
+              writes += 1;
+              const held = writes > 2 ? gate : Promise.resolve();
+              chain = chain.then(() => held).then(() => kv.write(batch, options));
+              return chain;
+            },
+          });
+          const store = await openStoreOnWrappedKv({ dir, binding, limits: { key_cache_entries_max: cacheEntries } }, wrap);
+          await store.append({ seq: 1, txs: [tx('a', [put('k', 'v1'), put('j', 'j1')])] });
+          const later = [2, 3, 4].map((seq) => store.append({ seq, txs: [tx(`t${seq}`, [put('k', `v${seq}`), put(`other${seq}`, 'x')])] }));
+          // Let all three be decided. Writes 1 and 2 were the format marker and seq 1; a kv with
+          // ordered writes gets the three at once, another only the first until it is done.
+          const issued = ordered ? 5 : 3;
+          for (let i = 0; i < 50 && writes < issued; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          assert.equal(writes, issued);
+          assert.equal(store.head().size, 2);
+          assert.equal((await store.latest('k'))?.entry.version, 1);
+          assert.equal((await store.latest('j'))?.entry.version, 1);
+          assert.equal(await store.latest('other3'), undefined);
+          release();
+          await Promise.all(later);
+          assert.equal((await store.latest('k'))?.entry.version, 4);
+          assert.equal((await store.latest('other3'))?.entry.version, 1);
+          // And the next batch decided against them: a precondition on the newest version holds.
+          const next = await store.append({ seq: 5, txs: [tx('t5', [put('k', 'v5', { version: 4 })])] });
+          assert.ok(!next.skipped && next.txs[0]?.status === 'committed');
+          await store.close();
+        } finally {
+          cleanup();
+        }
+      }
+    });
+
     test('a failed write closes the store: no later batch is written on top of it', async () => {
       const { dir, cleanup } = tempDir('failed-write');
       try {
