@@ -1,7 +1,7 @@
 export { loadConfig, checkConfig, configDefaults, envName, flagName, usage, dataDirOf, numberSettings, stringSettings, ConfigError, type ProofConfig } from './config.js';
 export { loadSigner, keygen, verifierKeyOf, type KeygenResult } from './signer.js';
 export { StateLog, type StateLogHead, type StoredState } from './state-log.js';
-export { Sealer, FAILURE_BACKOFF_MS_MAX, type SealerOptions, type SealOutcome, type SignedHead, type MarkerPublisher } from './sealer.js';
+export { Sealer, SealError, SealErrorCode, FAILURE_BACKOFF_MS_MAX, type SealerOptions, type SealOutcome, type SignedHead, type MarkerPublisher } from './sealer.js';
 export type { ShardReads, ShardLeaf, ShardTx, TreeHead } from './shard-reads.js';
 export { NatsShards } from './nats-shards.js';
 export { Answers, entryJson, type AnswerLimits, type EntryJson, type ShardConsistencyJson, type StateJson, type RecordJson } from './answers.js';
