@@ -2,7 +2,8 @@
 // buy: the same stream of shard messages is applied to a fresh store with merge_msgs_max = 1 and one
 // append at a time (the baseline) and with larger merges and more appends in flight, in the same
 // run. Prints messages/s, transactions/s and the ratios to the baseline and to the same merge with
-// one append in flight. Not a test. Run: npm run bench -w @cairn/shard
+// one append in flight, as medians over rounds that alternate the settings. Not a test.
+// Run: npm run bench -w @cairn/shard (BENCH_MESSAGES, BENCH_ROUNDS to change the size)
 import { createHash } from 'node:crypto';
 import { openStore } from '@cairn/storage';
 import { tempDir } from '@cairn/testkit';
@@ -12,6 +13,7 @@ import { Applier, storageLimitsForShard, type InboundMessage } from '../src/inde
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 1_000);
 const FETCH = 64;
 const INFLIGHT = [1, 2, 3];
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const utf8 = new TextEncoder();
 
 function messages(txsPerMessage: number): InboundMessage[] {
@@ -29,7 +31,7 @@ function messages(txsPerMessage: number): InboundMessage[] {
   return out;
 }
 
-async function run(msgs: readonly InboundMessage[], mergeMsgsMax: number, inflight: number): Promise<{ ms: number; txs: number; appends: number }> {
+async function run(msgs: readonly InboundMessage[], mergeMsgsMax: number, inflight: number): Promise<{ ms: number; appends: number }> {
   const dir = tempDir('shard-bench');
   const store = await openStore({ dir: dir.path, limits: storageLimitsForShard });
   const applier = new Applier(store, {
@@ -45,27 +47,42 @@ async function run(msgs: readonly InboundMessage[], mergeMsgsMax: number, inflig
   for (let i = 0; i < msgs.length; i += FETCH) await applier.apply(msgs.slice(i, i + FETCH));
   await applier.drain();
   const ms = performance.now() - started;
-  const { txs, appends } = applier.stats;
+  const { appends } = applier.stats;
   await store.close();
   dir.remove();
-  return { ms, txs, appends };
+  return { ms, appends };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function main(): Promise<void> {
-  console.log(`apply ${MESSAGES} shard messages, consumer pulls of ${FETCH}, 1 record per transaction`);
+  console.log(`apply ${MESSAGES} shard messages, consumer pulls of ${FETCH}, 1 record per transaction; median of ${ROUNDS} rounds (min-max)`);
   for (const txsPerMessage of [1, 20]) {
     const msgs = messages(txsPerMessage);
     let baseline = 0;
     for (const merge of [1, 8, 64]) {
-      let oneInFlight = 0;
+      // Rounds alternate the in-flight settings so that a slow spell of the disk hits them alike.
+      const rates = new Map<number, number[]>(INFLIGHT.map((n) => [n, []]));
+      const appends = new Map<number, number>();
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const inflight of INFLIGHT) {
+          const r = await run(msgs, merge, inflight);
+          rates.get(inflight)?.push((MESSAGES / r.ms) * 1000);
+          appends.set(inflight, r.appends);
+        }
+      }
+      const oneInFlight = median(rates.get(1) ?? []);
+      if (merge === 1) baseline = oneInFlight;
       for (const inflight of INFLIGHT) {
-        const r = await run(msgs, merge, inflight);
-        const msgsPerS = (MESSAGES / r.ms) * 1000;
-        if (merge === 1 && inflight === 1) baseline = msgsPerS;
-        if (inflight === 1) oneInFlight = msgsPerS;
+        const xs = rates.get(inflight) ?? [];
+        const msgsPerS = median(xs);
         console.log(
           `  ${String(txsPerMessage).padStart(2)} txs/msg  merge_msgs_max ${String(merge).padStart(2)}  in flight ${inflight}: ` +
-            `${msgsPerS.toFixed(0).padStart(6)} msgs/s ${((r.txs / r.ms) * 1000).toFixed(0).padStart(7)} txs/s  ${String(r.appends).padStart(4)} appends  ` +
+            `${msgsPerS.toFixed(0).padStart(6)} msgs/s (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}) ` +
+            `${(msgsPerS * txsPerMessage).toFixed(0).padStart(7)} txs/s  ${String(appends.get(inflight)).padStart(5)} appends  ` +
             `x${(msgsPerS / baseline).toFixed(2)} vs merge 1  x${(msgsPerS / oneInFlight).toFixed(2)} vs 1 in flight`,
         );
       }
