@@ -157,7 +157,8 @@ export class Store {
   readonly limits: StorageLimits;
   readonly #kv: Kv;
   readonly #hasher: Hasher;
-  readonly #pool: Piscina | undefined;
+  /** The pool hashing big batches; the store's own is created at the first batch that needs it. */
+  #pool: Piscina | undefined;
   readonly #ownsPool: boolean;
   readonly #keys: KeyCache;
   #tiles: TileWriter;
@@ -227,7 +228,11 @@ export class Store {
       const keys = new KeyCache(limits.key_cache_entries_max);
       await warmKeys(kv, keys, state.size);
       const ownsPool = options.pool === undefined;
-      const pool = ownsPool ? createHashPool(limits) : options.pool === false ? undefined : options.pool;
+      // A pool of our own starts with the first batch above inline_records_max: stores that never
+      // see one (most, with the native addon) run no threads, and a pool is never torn down while
+      // its workers are still loading their module (Node 20 aborts the process on a require(esm)
+      // cut short by terminate(), seen in the tests when a store was opened and closed at once).
+      const pool = ownsPool || options.pool === false ? undefined : options.pool;
       return new Store({ kv, limits, hasher, pool, ownsPool, keys, tiles, range, state });
     } catch (error) {
       await kv.close().catch(() => undefined);
@@ -463,7 +468,7 @@ export class Store {
   }
 
   #usesPool(records: number): boolean {
-    return this.#pool !== undefined && records > this.limits.inline_records_max;
+    return (this.#pool !== undefined || this.#ownsPool) && records > this.limits.inline_records_max;
   }
 
   /**
@@ -471,11 +476,12 @@ export class Store {
    * to keep every thread busy and to let the tree work here overlap the pool's.
    */
   #startHashing(packed: PackedBatch): HashSlice[] {
-    const pool = this.#pool;
-    if (pool === undefined || !this.#usesPool(packed.count)) {
+    if (!this.#usesPool(packed.count)) {
       if (packed.count > 0) hashRecords({ ...packed, begin: 0, end: packed.count });
       return [{ begin: 0, end: packed.count, done: Promise.resolve() }];
     }
+    this.#pool ??= createHashPool(this.limits);
+    const pool = this.#pool;
     // The calling thread hashes the tail itself after its index puts, so it does not sit idle
     // waiting for the pool (main_hash_share_pct, measured in the design doc).
     const mainCount = Math.floor((packed.count * this.limits.main_hash_share_pct) / 100);
