@@ -151,9 +151,14 @@ export class ReadApi {
     }
   }
 
+  /**
+   * One snapshot of the store: size, root and the stream sequence they include. The applier's
+   * sequence catches up a moment after a pipelined write lands, so pairing it with the store's
+   * size could name a size with the sequence before it.
+   */
   async head(): Promise<HeadJson & { seq: number }> {
     const head = this.store.head();
-    return { size: head.size, root: b64(head.root), seq: this.applier.applied };
+    return { size: head.size, root: b64(head.root), seq: head.seq };
   }
 
   /**

@@ -268,3 +268,18 @@ test('property: headAt never answers a cut that misses a message of its subject,
     );
   });
 });
+
+test('head names the size, root and sequence of one store snapshot, not the apply loop\'s sequence', async () => {
+  await withStore(async (store, writer) => {
+    await writer.commit('h1', ['a']);
+    await writer.commit('h2', ['b']);
+    // The apply loop takes a result a moment after the store's write lands: it can lag one run.
+    const lagging: AppliedView = { ...idle, applied: 1 };
+    const api = new ReadApi(store, lagging, LIMITS, noStream);
+    const head = await api.head();
+    const stored = store.head();
+    assert.equal(head.size, stored.size);
+    assert.equal(head.seq, stored.seq);
+    assert.equal(head.seq, 2);
+  });
+});
