@@ -34,6 +34,10 @@ export class KeySlot {
   pendingVersion = 0;
   pendingLeaf = -1;
   pendingTx = -1;
+  /** The key cache's handle from the lookup that made this slot (KeyCache.lookup), to set it back. */
+  cacheHash = 0;
+  cacheSlot = -1;
+  cacheGeneration = -1;
 
   /** A class for the reason PreparedRecord is one (input.ts). */
   constructor(version: number, leaf: number) {

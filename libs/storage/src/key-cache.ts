@@ -32,6 +32,7 @@ export class KeyCache {
   /** Slots not empty: live keys and evicted ones. */
   #used = 0;
   #complete = false;
+  #generation = 0;
 
   constructor(readonly capacity: number) {}
 
@@ -49,15 +50,56 @@ export class KeyCache {
     return { version: this.#values[2 * slot] as number, leafIndex: this.#values[2 * slot + 1] as number };
   }
 
+  /**
+   * Where `key` sits (-1: absent), for a caller that will set it again soon: the store looks each
+   * key of a batch up once and sets it once, and with the handle the set skips the hashing and
+   * the probe (at a million keys each probe is a few cache misses). Valid while `generation`
+   * is unchanged.
+   */
+  lookup(key: string, hash: number): number {
+    return this.#find(key, hash);
+  }
+
+  /** Bumped whenever slots move or are freed (rebuild, eviction): handles from before are stale. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  versionAt(slot: number): number {
+    return this.#values[2 * slot] as number;
+  }
+
+  leafAt(slot: number): number {
+    return this.#values[2 * slot + 1] as number;
+  }
+
+  /** setState() with what lookup() gave: `slot` (or -1, absent) from `generation`, and the key's hash. */
+  setFound(key: string, hash: number, slot: number, generation: number, version: number, leafIndex: number): void {
+    if (slot >= 0 && generation === this.#generation && this.#keys[slot] === key) {
+      this.#values[2 * slot] = version;
+      this.#values[2 * slot + 1] = leafIndex;
+      return;
+    }
+    this.#setHashed(key, hash, slot < 0 && generation === this.#generation, version, leafIndex);
+  }
+
+  static hashOf(key: string): number {
+    return hashOf(key);
+  }
+
   set(key: string, state: KeyState): void {
     this.setState(key, state.version, state.leafIndex);
   }
 
   /** set() without a state object: the store calls it for every key a batch wrote. */
   setState(key: string, version: number, leafIndex: number): void {
+    this.#setHashed(key, hashOf(key), false, version, leafIndex);
+  }
+
+  /** `absent`: the caller knows the key is not in the table (its lookup at this generation missed). */
+  #setHashed(key: string, hash: number, absent: boolean, version: number, leafIndex: number): void {
     if (this.capacity === 0) return;
-    const hash = hashOf(key);
-    let slot = this.#find(key, hash);
+    let slot = absent ? -1 : this.#find(key, hash);
     if (slot < 0) {
       // An update keeps the key's place in first-write order: eviction is first-written-first-out.
       if (this.#used + 1 > TABLE_LOAD_MAX * this.#slots) this.#rebuild();
@@ -101,6 +143,7 @@ export class KeyCache {
   }
 
   #evictOldest(): void {
+    this.#generation += 1;
     const slot = this.#order[this.#orderHead] as number;
     this.#keys[slot] = undefined;
     this.#orderHead = (this.#orderHead + 1) % this.#slots;
@@ -109,6 +152,7 @@ export class KeyCache {
 
   /** Re-inserts the live keys in first-write order into a table sized for them: drops evicted slots. */
   #rebuild(): void {
+    this.#generation += 1;
     const slots = this.#slots;
     const hashes = this.#hashes;
     const keys = this.#keys;

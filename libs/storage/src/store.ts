@@ -387,7 +387,12 @@ export class Store {
     // From here the batch is committed unless its write fails (and then the store stops), so
     // the cache takes its keys now: the next batch decides against the cache alone, without
     // looking through the batches in flight. Readers filter what is not durable (#latestState).
-    for (const [key, slot] of keys) if (slot.version !== slot.initialVersion) this.#keys.setState(key, slot.version, slot.leaf);
+    const cache = this.#keys;
+    keys.forEach((slot, key) => {
+      if (slot.version === slot.initialVersion) return;
+      if (slot.cacheGeneration < 0) cache.setState(key, slot.version, slot.leaf);
+      else cache.setFound(key, slot.cacheHash, slot.cacheSlot, slot.cacheGeneration, slot.version, slot.leaf);
+    });
     metrics.treeMs += lap();
     const issued = performance.now();
     const written = this.#issue(write);
@@ -548,9 +553,14 @@ export class Store {
       for (const record of tx.records) {
         let slot = slots.get(record.key);
         if (slot === undefined) {
-          const cached = this.#keys.get(record.key);
-          if (cached !== undefined || this.#keys.complete) {
-            slot = newKeySlot(cached);
+          const cache = this.#keys;
+          const hash = KeyCache.hashOf(record.key);
+          const at = cache.lookup(record.key, hash);
+          if (at >= 0 || cache.complete) {
+            slot = at >= 0 ? new KeySlot(cache.versionAt(at), cache.leafAt(at)) : new KeySlot(0, -1);
+            slot.cacheHash = hash;
+            slot.cacheSlot = at;
+            slot.cacheGeneration = cache.generation;
           } else {
             // Not cached (evicted, or never loaded): a batch in flight may hold it, else RocksDB.
             let pending: KeySlot | undefined;

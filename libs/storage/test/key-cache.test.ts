@@ -61,3 +61,34 @@ test('the key cache keeps every key across table growth and evicts the oldest at
   assert.deepEqual(cache.get(`key:${2 * capacity}`), { version: 1, leafIndex: 2 * capacity });
   assert.deepEqual(cache.get(`key:${3 * capacity - 1}`), { version: 1, leafIndex: 3 * capacity - 1 });
 });
+
+test('a set through a lookup handle answers like a plain set, also after the table grew or evicted', () => {
+  // The store looks a batch's keys up, then sets them at the batch's end, with other keys of the
+  // batch set in between (which can grow the table or evict): handles must never write a wrong slot.
+  const batchOp = fc.record({
+    keys: fc.uniqueArray(fc.oneof(fc.integer({ min: 0, max: 60 }).map((n) => `k${n}`), fc.string({ maxLength: 5 })), { maxLength: 40 }),
+    version: fc.integer({ min: 1, max: 1_000 }),
+  });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 50 }), fc.array(batchOp, { maxLength: 60 }), (capacity, batches) => {
+      const cache = new KeyCache(capacity);
+      const reference = new ReferenceCache(capacity);
+      cache.markComplete();
+      batches.forEach(({ keys, version }, b) => {
+        const handles = keys.map((key) => {
+          const hash = KeyCache.hashOf(key);
+          const slot = cache.lookup(key, hash);
+          assert.deepEqual(slot < 0 ? undefined : { version: cache.versionAt(slot), leafIndex: cache.leafAt(slot) }, reference.entries.get(key));
+          return { key, hash, slot, generation: cache.generation };
+        });
+        handles.forEach(({ key, hash, slot, generation }, i) => {
+          cache.setFound(key, hash, slot, generation, version, b * 100 + i);
+          reference.set(key, { version, leafIndex: b * 100 + i });
+        });
+      });
+      for (const key of reference.entries.keys()) assert.deepEqual(cache.get(key), reference.entries.get(key));
+      assert.equal(cache.complete, capacity > 0 && reference.complete);
+    }),
+    { numRuns: 300 },
+  );
+});
