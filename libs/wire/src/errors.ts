@@ -37,11 +37,12 @@ export const errorCodes = [
   'wire_malformed',
   'internal',
   'unsupported_media_type',
+  'host_not_allowed',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
 
-export type HttpStatus = 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503 | 504;
+export type HttpStatus = 400 | 404 | 405 | 409 | 413 | 415 | 421 | 500 | 503 | 504;
 
 // `satisfies Record<ErrorCode, ...>` rejects both a code without a status and a status for an
 // unknown code, so the table cannot drift from the list.
@@ -58,6 +59,10 @@ export const errorStatus = {
   // A body that does not say it is JSON is never read: it is what a browser can send cross-site
   // without a CORS preflight (text/plain, forms), so taking it would let any web page write.
   unsupported_media_type: 415,
+  // A Host header this server was not configured to answer for: what a page that rebinds its own
+  // domain to the server's address sends. 421 (RFC 9110 15.5.20), not 403: the request was sent to
+  // the wrong authority, not by an unauthorised client, and the body is never read.
+  host_not_allowed: 421,
   // Transaction content.
   invalid_id: 400,
   empty_records: 400,

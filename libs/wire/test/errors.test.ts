@@ -9,7 +9,7 @@ const publishedCodes = [
   'invalid_id', 'empty_records', 'too_many_records', 'invalid_key', 'key_too_large', 'bad_hash_tag', 'duplicate_key', 'value_too_large',
   'meta_too_large', 'tx_too_large', 'bad_expect', 'precondition_cross_shard', 'empty_batch', 'batch_too_large', 'precondition_failed',
   'id_conflict', 'backpressure', 'unavailable', 'timeout', 'wire_truncated', 'wire_version', 'wire_malformed', 'internal',
-  'unsupported_media_type',
+  'unsupported_media_type', 'host_not_allowed',
 ];
 
 test('error codes are append-only: every published code keeps its place', () => {
@@ -22,6 +22,13 @@ test('unsupported_media_type is 415 and travels like any other code', () => {
   const e = new CairnError('unsupported_media_type', 'Content-Type must be application/json');
   assert.equal(e.status, 415);
   assert.deepEqual(errorBody(e), { code: 'unsupported_media_type', message: 'Content-Type must be application/json' });
+});
+
+test('host_not_allowed is 421 and travels like any other code', () => {
+  assert.equal(statusOf('host_not_allowed'), 421);
+  const e = new CairnError('host_not_allowed', 'Host evil.example is not allowed');
+  assert.equal(e.status, 421);
+  assert.deepEqual(errorBody(e), { code: 'host_not_allowed', message: 'Host evil.example is not allowed' });
 });
 
 test('isErrorCode accepts exactly the table', () => {
