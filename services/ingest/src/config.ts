@@ -8,6 +8,8 @@ import { CairnError, txLimitsDefault, shardCountMax, type TxLimits } from '@cair
 export interface IngestConfig extends TxLimits {
   readonly nats_url: string;
   readonly host: string;
+  // Extra names the gateway answers for in the Host header, comma separated (see allowedHosts).
+  readonly allowed_hosts: string;
   readonly port: number;
   readonly shards: number;
   // Gateway processes sharing the HTTP port (node:cluster); each has its own NATS connection and session.
@@ -42,6 +44,7 @@ const MiB = 1_048_576;
 export const stringSettings: readonly StringSetting<StringKeyOf<IngestConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
+  { key: 'allowed_hosts', pattern: /^[A-Za-z0-9._:[\], -]{0,4096}$/, default: '', help: 'Host header names answered, comma separated (+ localhost, --host)' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
 ];
@@ -75,7 +78,12 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<IngestConfig>>[]
 ];
 
 // CAIRN_INGEST_PORT keeps the name the cluster scripts use; the rest follow CAIRN_<KEY>.
-const envOverrides: Partial<Record<keyof IngestConfig, string>> = { port: 'CAIRN_INGEST_PORT', host: 'CAIRN_INGEST_HOST', workers: 'CAIRN_INGEST_WORKERS' };
+const envOverrides: Partial<Record<keyof IngestConfig, string>> = {
+  port: 'CAIRN_INGEST_PORT',
+  host: 'CAIRN_INGEST_HOST',
+  allowed_hosts: 'CAIRN_INGEST_ALLOWED_HOSTS',
+  workers: 'CAIRN_INGEST_WORKERS',
+};
 
 const spec: ConfigSpec<IngestConfig> = {
   strings: stringSettings,
@@ -113,6 +121,49 @@ export function checkConfig(c: IngestConfig): void {
   if (c.request_txs_max > c.pending_txs_max) throw spec.error('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
   if (c.value_bytes_max > c.tx_bytes_max) throw spec.error('value_bytes_max must be <= tx_bytes_max');
   if (c.body_bytes_max > c.body_bytes_inflight_max) throw spec.error('body_bytes_max must be <= body_bytes_inflight_max');
+  allowedHosts(c);
+}
+
+// Names every gateway answers for: a browser on this machine reaches it by one of these, and no
+// page can rebind its own domain to one of them (a page's Host is always its own domain).
+export const allowed_hosts_builtin: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
+export const allowed_hosts_count_max = 256;
+const host_name_bytes_max = 253;
+
+// The Host header names the gateway answers for: the built-in loopback names, the listen address
+// and allowed_hosts, each in canonical form (canonicalHost). Throws on an entry that names no host.
+export function allowedHosts(c: Pick<IngestConfig, 'host' | 'allowed_hosts'>): ReadonlySet<string> {
+  const entries = c.allowed_hosts.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length > allowed_hosts_count_max) throw spec.error(`allowed_hosts lists ${entries.length} names, at most ${allowed_hosts_count_max}`);
+  const out = new Set<string>();
+  for (const entry of [...allowed_hosts_builtin, c.host, ...entries]) {
+    const name = canonicalHost(entry);
+    if (name === undefined) throw spec.error(`allowed_hosts: ${JSON.stringify(entry)} is not a host name or IP address`);
+    out.add(name);
+  }
+  return out;
+}
+
+// One spelling per host, as a browser sends it: lower case, no trailing root dot, IPv6 without
+// brackets in the WHATWG URL serialisation ("0:0::1" -> "::1"). undefined: not a host.
+export function canonicalHost(name: string): string | undefined {
+  let s = name.toLowerCase();
+  const bracketed = s.startsWith('[') && s.endsWith(']');
+  if (bracketed) s = s.slice(1, -1);
+  if (bracketed || s.includes(':')) return canonicalIpv6(s);
+  if (s.endsWith('.')) s = s.slice(0, -1);
+  if (s.length > host_name_bytes_max || !/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(s)) return undefined;
+  return s;
+}
+
+function canonicalIpv6(s: string): string | undefined {
+  // Zone ids ("%eth0") and anything but hex, ':' and a dotted IPv4 tail are refused outright.
+  if (s.length > 45 || !/^[0-9a-f:.]+$/.test(s)) return undefined;
+  try {
+    return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
 }
 
 export function usage(): string {

@@ -11,12 +11,14 @@ import {
   type ValidateOptions,
   type ValidTransaction,
 } from '@cairn/wire';
-import type { IngestConfig } from './config.js';
+import { allowedHosts, canonicalHost, type IngestConfig } from './config.js';
 import type { Gateway, Outcome, WaitFor } from './gateway.js';
 import { openApiDocument } from './openapi.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 const jsonType = 'application/json; charset=utf-8';
+// How much of a refused Host header an error message repeats.
+const host_shown_chars_max = 256;
 
 export interface HttpDeps {
   readonly config: IngestConfig;
@@ -36,7 +38,14 @@ interface HttpFigures {
 export function createIngestServer(deps: HttpDeps): Server {
   const openapi = JSON.stringify(openApiDocument);
   const figures: HttpFigures = { body_bytes_inflight: 0, connections_dropped: 0 };
-  const server = createServer((req, res) => {
+  const hosts = allowedHosts(deps.config);
+  // Node's own 400 for a request without Host would skip the check below and its stable code.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    if (!hostAllowed(req, hosts)) {
+      const shown = JSON.stringify((req.headers.host ?? '').slice(0, host_shown_chars_max));
+      refuse(req, res, new CairnError('host_not_allowed', `Host ${shown} is not one this gateway answers for (see allowed_hosts)`));
+      return;
+    }
     route(deps, openapi, figures, req, res).catch((error: unknown) => {
       if (!(error instanceof CairnError)) console.error('cairn-ingest: unexpected error', error);
       refuse(req, res, asError(error));
@@ -67,6 +76,34 @@ function boundConnections(server: Server, max: number, figures: HttpFigures): vo
       open -= 1;
     });
   });
+}
+
+// DNS rebinding: a page on evil.example points its own name at this gateway's address, and the
+// browser then counts the gateway as evil.example's origin and sends it JSON without a preflight.
+// The one thing such a request cannot fake is its Host header, which still says evil.example: so
+// every route answers only the names it was configured for, before the body is read.
+function hostAllowed(req: IncomingMessage, hosts: ReadonlySet<string>): boolean {
+  // Two Host fields are refused too (RFC 9112 section 3.2): Node would keep only the first.
+  const all = req.headersDistinct['host'];
+  if (all === undefined || all.length !== 1) return false;
+  const name = hostOfHeader(all[0] as string);
+  return name !== undefined && hosts.has(name);
+}
+
+// Host = uri-host [ ":" port ] (RFC 9110 section 7.2); an IPv6 literal is in brackets. The port is
+// ignored: a rebinding page can pick any port, so the name is what tells it apart.
+export function hostOfHeader(value: string): string | undefined {
+  let end: number;
+  if (value.startsWith('[')) {
+    end = value.indexOf(']') + 1;
+    if (end === 0) return undefined;
+  } else {
+    end = value.indexOf(':');
+    if (end < 0) end = value.length;
+  }
+  const port = value.slice(end);
+  if (port !== '' && !/^:[0-9]{0,5}$/.test(port)) return undefined;
+  return canonicalHost(value.slice(0, end));
 }
 
 interface Ctx {

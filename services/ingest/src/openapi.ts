@@ -18,6 +18,11 @@ const unsupportedMediaType = errorResponse(
   'unsupported_media_type: Content-Type is not application/json (a charset parameter, if any, must be utf-8). The body is not read.',
 );
 
+// Refused before the body is read, on every route: the defence against DNS rebinding.
+const hostNotAllowed = errorResponse(
+  'host_not_allowed: the Host header is missing or names a host this gateway was not configured for (allowed_hosts: the loopback names, the listen address, and any configured names). The body is not read.',
+);
+
 const jsonOnly = 'Content-Type must be application/json, optionally with charset=utf-8; any other type is 415.';
 
 const waitParam = {
@@ -52,6 +57,7 @@ export const openApiDocument = {
           '409': errorResponse('id_conflict (same id, different content) or precondition_failed'),
           '413': errorResponse('A size bound is exceeded'),
           '415': unsupportedMediaType,
+          '421': hostNotAllowed,
           '503': backpressure,
           '504': errorResponse('No commit within the wait bound; the outcome is unknown: retry with the same id'),
         },
@@ -71,16 +77,17 @@ export const openApiDocument = {
           '400': errorResponse('Invalid batch envelope'),
           '413': errorResponse('Body or batch too large'),
           '415': unsupportedMediaType,
+          '421': hostNotAllowed,
           '503': backpressure,
         },
       },
     },
-    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' }, '421': hostNotAllowed } } },
     '/healthz': {
       get: {
         operationId: 'health',
         summary: 'Liveness and queue figures',
-        responses: { '200': { description: 'Connected to the broker' }, '503': { description: 'Not connected or stopping' } },
+        responses: { '200': { description: 'Connected to the broker' }, '421': hostNotAllowed, '503': { description: 'Not connected or stopping' } },
       },
     },
   },

@@ -6,7 +6,8 @@ import { request } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { cachedShardOf, configDefaults, createIngestServer, loadConfig, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
-import { isJsonMediaType } from '../src/http.js';
+import { hostOfHeader, isJsonMediaType } from '../src/http.js';
+import { allowedHosts } from '../src/config.js';
 
 const CHUNK_BYTES = 16 * 1024;
 /** How long a client keeps streaming a body the server does not want. */
@@ -44,7 +45,12 @@ async function serve(overrides: Partial<IngestConfig> = {}): Promise<Served> {
 }
 
 /** Streams a chunked body for STREAM_MS; returns the status line and whether the server hung up. */
-async function endlessBody(port: number, requestLine: string, contentType = 'application/json'): Promise<{ status: string; closedByServer: boolean; sentBytes: number }> {
+async function endlessBody(
+  port: number,
+  requestLine: string,
+  contentType = 'application/json',
+  host = 'localhost',
+): Promise<{ status: string; closedByServer: boolean; sentBytes: number }> {
   const socket = connect(port, '127.0.0.1');
   let received = '';
   let closed = false;
@@ -53,7 +59,7 @@ async function endlessBody(port: number, requestLine: string, contentType = 'app
   socket.on('error', () => undefined);
   socket.on('close', () => (closed = true));
   await new Promise<void>((resolve) => socket.once('connect', resolve));
-  socket.write(`${requestLine}\r\nHost: x\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  socket.write(`${requestLine}\r\nHost: ${host}\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`);
   const chunk = `${CHUNK_BYTES.toString(16)}\r\n${' '.repeat(CHUNK_BYTES)}\r\n`;
   const until = Date.now() + STREAM_MS;
   while (!closed && Date.now() < until) {
@@ -67,7 +73,7 @@ async function endlessBody(port: number, requestLine: string, contentType = 'app
 test('http: a body the server will not read is answered and the connection closed, never drained without bound', async () => {
   const s = await serve();
   try {
-    const cases: [line: string, status: string, contentType?: string][] = [
+    const cases: [line: string, status: string, contentType?: string, host?: string][] = [
       ['POST /nope HTTP/1.1', '404'],
       ['POST /healthz HTTP/1.1', '405'],
       ['POST /v1/transactions?wait=soon HTTP/1.1', '400'],
@@ -75,9 +81,10 @@ test('http: a body the server will not read is answered and the connection close
       ['POST /v1/transactions HTTP/1.1', '415', 'text/plain'],
       ['POST /v1/transactions/batch HTTP/1.1', '415', 'application/x-www-form-urlencoded'],
       ['GET /healthz HTTP/1.1', '200'],
+      ['POST /v1/transactions HTTP/1.1', '421', 'application/json', 'evil.example'],
     ];
-    for (const [line, status, contentType] of cases) {
-      const r = await endlessBody(s.port, line, contentType);
+    for (const [line, status, contentType, host] of cases) {
+      const r = await endlessBody(s.port, line, contentType, host);
       assert.ok(r.status.includes(` ${status} `), `${line}: ${r.status}`);
       assert.ok(r.closedByServer, `${line}: the server kept reading (${r.sentBytes} bytes taken)`);
     }
@@ -93,7 +100,7 @@ test('http: answers to requests without a body keep the connection alive', async
     let received = '';
     socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
     await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.write('GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.write('GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const until = Date.now() + 5_000;
     while (!received.includes('"status":"ok"') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     socket.destroy();
@@ -225,7 +232,7 @@ function health(socket: Socket): Promise<string> {
     const timer = setTimeout(done, 5_000);
     socket.on('data', onData);
     socket.once('close', done);
-    if (!socket.destroyed) socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    if (!socket.destroyed) socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
   });
 }
 
@@ -278,6 +285,100 @@ test('http: a CORS preflight for a JSON write is not granted', async () => {
     assert.equal(res.headers.get('access-control-allow-origin'), null);
     assert.equal(res.headers.get('access-control-allow-headers'), null);
     assert.equal(s.submitted(), 0);
+  } finally {
+    await s.close();
+  }
+});
+
+/** One raw POST of a valid transaction with exactly the Host lines given; the status and error code. */
+async function postWithHost(port: number, hostLines: readonly string[], version = '1.1', method = 'POST /v1/transactions'): Promise<Answer> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  const head = [`${method} HTTP/${version}`, ...hostLines.map((h) => `Host: ${h}`), 'Content-Type: application/json', `Content-Length: ${oneTx.length}`, 'Connection: close'];
+  socket.write(`${head.join('\r\n')}\r\n\r\n${oneTx}`);
+  const timer = setTimeout(() => socket.destroy(), 5_000);
+  await closed;
+  clearTimeout(timer);
+  const status = Number(/^HTTP\/1\.[01] (\d{3}) /.exec(received)?.[1] ?? 0);
+  const body = received.slice(received.indexOf('\r\n\r\n') + 4);
+  return { status, code: status === 200 ? undefined : (JSON.parse(body) as { error: { code: string } }).error.code };
+}
+
+test('http: a Host the gateway was not configured for is refused 421 host_not_allowed on every route, before the gateway sees it', async () => {
+  const s = await serve({ allowed_hosts: 'ledger.example.com, [2001:db8::7]' });
+  try {
+    const allowed = [
+      `127.0.0.1:${s.port}`, '127.0.0.1', 'localhost', 'localhost:8080', 'LOCALHOST:8080', 'LocalHost', 'localhost.', 'localhost:',
+      '[::1]:8080', '[::1]', '[0:0:0:0:0:0:0:1]:80', 'ledger.example.com', 'Ledger.Example.COM:443', '[2001:DB8::7]:8443',
+    ];
+    for (const host of allowed) assert.deepEqual(await postWithHost(s.port, [host]), { status: 200, code: undefined }, host);
+    const accepted = s.submitted();
+    assert.equal(accepted, allowed.length);
+    const refused = [
+      'evil.example', 'evil.example:8080', 'EVIL.example', 'localhost.evil.example', '127.0.0.1.evil.example', 'example.com', 'ledger.example.com.evil',
+      'localhost:80x', 'localhost:8080:1', 'localhost@evil.example', 'evil.example#localhost', '::1', '[::1', '[::2]:8080', '[localhost]', '[127.0.0.1]',
+      ':8080', '',
+    ];
+    for (const host of refused) assert.deepEqual(await postWithHost(s.port, [host]), { status: 421, code: 'host_not_allowed' }, JSON.stringify(host));
+    // No Host at all (HTTP/1.1 and 1.0), and two of them.
+    assert.deepEqual(await postWithHost(s.port, []), { status: 421, code: 'host_not_allowed' }, 'no Host, HTTP/1.1');
+    assert.deepEqual(await postWithHost(s.port, [], '1.0'), { status: 421, code: 'host_not_allowed' }, 'no Host, HTTP/1.0');
+    assert.deepEqual(await postWithHost(s.port, ['evil.example', 'localhost']), { status: 421, code: 'host_not_allowed' }, 'two Hosts');
+    assert.deepEqual(await postWithHost(s.port, ['localhost', 'evil.example']), { status: 421, code: 'host_not_allowed' }, 'two Hosts');
+    assert.equal(s.submitted(), accepted, 'a refused request reached the gateway');
+    // Every route, not only the writes.
+    for (const route of ['GET /healthz', 'GET /openapi.json', 'POST /v1/transactions/batch', 'GET /nope']) {
+      assert.deepEqual(await postWithHost(s.port, ['evil.example'], '1.1', route), { status: 421, code: 'host_not_allowed' }, route);
+      assert.notEqual((await postWithHost(s.port, ['localhost'], '1.1', route)).status, 421, route);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+test('http: the Host parse keeps only the name, in one spelling', () => {
+  const cases: [string, string | undefined][] = [
+    ['localhost:8080', 'localhost'],
+    ['LOCALHOST', 'localhost'],
+    ['[::1]:8080', '::1'],
+    ['[0:0::1]', '::1'],
+    ['[::ffff:127.0.0.1]', '::ffff:7f00:1'],
+    ['a.b.example.:443', 'a.b.example'],
+    ['10.0.0.7', '10.0.0.7'],
+    ['::1', undefined],
+    ['[::1]x', undefined],
+    ['[fe80::1%25eth0]', undefined],
+    ['a..b', undefined],
+    ['localhost:123456', undefined],
+    ['', undefined],
+  ];
+  for (const [header, name] of cases) assert.equal(hostOfHeader(header), name, header);
+});
+
+test('config: allowed_hosts adds to the loopback names and the listen address; a bad entry stops the start', () => {
+  assert.equal(configDefaults().allowed_hosts, '');
+  assert.deepEqual([...allowedHosts(configDefaults())].sort(), ['127.0.0.1', '::1', 'localhost']);
+  assert.deepEqual([...allowedHosts({ host: '10.1.2.3', allowed_hosts: '' })].sort(), ['10.1.2.3', '127.0.0.1', '::1', 'localhost']);
+  const c = loadConfig({ CAIRN_INGEST_ALLOWED_HOSTS: 'Ledger.example.com,ingest.internal' }, []);
+  assert.ok(allowedHosts(c).has('ledger.example.com') && allowedHosts(c).has('ingest.internal'));
+  assert.ok(allowedHosts(loadConfig({}, ['--allowed-hosts', '[2001:db8::1]'])).has('2001:db8::1'));
+  assert.ok(allowedHosts(loadConfig({}, ['--host=::'])).has('::'));
+  for (const bad of ['evil example', 'a..b', '[nope]', 'http://x', 'a/b', Array.from({ length: 257 }, (_, i) => `h${i}`).join(',')]) {
+    assert.throws(() => loadConfig({}, [`--allowed-hosts=${bad}`]), /allowed_hosts/, bad.slice(0, 40));
+  }
+});
+
+test('http: the OpenAPI document names the 421 of every route', async () => {
+  const s = await serve();
+  try {
+    const doc = (await (await fetch(`http://127.0.0.1:${s.port}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) assert.ok(op.responses['421'], `${method} ${path}`);
+    }
   } finally {
     await s.close();
   }
