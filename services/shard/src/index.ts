@@ -15,4 +15,4 @@ export { Boundaries } from './boundaries.js';
 export { Applier, type ApplierOptions, type ApplyStats } from './apply.js';
 export { ReadApi, readOps, leafJson, b64, type ReadOp, type LeafJson, type HeadJson, type ReadLimits, type StreamView } from './reads.js';
 export { ShardReadClient, READ_TIMEOUT_MS_DEFAULT, type ReadClientOptions } from './client.js';
-export { startShard, storageLimitsForShard, type ShardWorker } from './worker.js';
+export { startShard, storageLimitsForShard, type ShardWorker, type OpenShardStore } from './worker.js';

@@ -1,7 +1,7 @@
 // Composition of one shard worker: store, transport, apply loop on a durable pull consumer, commit
 // events, read API. startShard is what main.ts and the tests run.
 import { jetstreamManager, JetStreamApiError, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
-import { openStore, type Store } from '@cairn/storage';
+import { openStore, type OpenStoreOptions, type Store } from '@cairn/storage';
 import {
   commitSubject,
   connectTransport,
@@ -30,9 +30,16 @@ export interface ShardWorker {
   stop(): Promise<void>;
 }
 
-export async function startShard(config: ShardConfig, log: (line: string) => void = () => undefined): Promise<ShardWorker> {
+/** How startShard opens its store; tests pass `(o) => Store.open(o, wrapKv)` to give it a failing disk. */
+export type OpenShardStore = (options: OpenStoreOptions) => Promise<Store>;
+
+export async function startShard(
+  config: ShardConfig,
+  log: (line: string) => void = () => undefined,
+  open: OpenShardStore = openStore,
+): Promise<ShardWorker> {
   const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
-  const store = await openStore({ dir: config.data_dir, limits: storageLimitsForShard });
+  const store = await open({ dir: config.data_dir, limits: storageLimitsForShard });
   let transport: Transport | undefined;
   try {
     transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}` });
