@@ -21,8 +21,14 @@ interface LeafJson {
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-/** Versions asked per history request: the shard's default history_versions_max. */
-const HISTORY_PAGE_MAX = 1_000;
+/**
+ * Versions asked per history request until a shard refuses that many: the shard's default
+ * history_versions_max. A shard configured lower answers SHARD_BAD_REQUEST; the page is then
+ * halved for that shard (remembered) until it is accepted. docs/design/proof.md, "Configuration".
+ */
+export const HISTORY_PAGE_MAX_DEFAULT = 1_000;
+/** Refusals one history request may meet before it fails: enough to halve HISTORY_PAGE_MAX_DEFAULT to 1. */
+const HISTORY_PAGE_HALVINGS_MAX = 10;
 
 function fromB64(text: unknown, what: string): Uint8Array {
   if (typeof text !== 'string') throw new CairnError('wire_malformed', `shard answer: ${what} is not base64`);
@@ -54,9 +60,17 @@ function mapError(error: unknown, shard: number): CairnError {
   }
 }
 
+/** The shard's stable error code inside a mapped error, if the shard answered one. */
+function remoteCode(error: unknown): string | undefined {
+  const cause = error instanceof CairnError ? error.cause : error;
+  return isTransportError(cause, TransportErrorCode.REMOTE_ERROR) ? cause.details.remote_code : undefined;
+}
+
 export class NatsShards implements ShardReads, MarkerPublisher {
   readonly #transport: Transport;
   readonly #timeoutMs: number;
+  /** Per shard, the history page it last accepted when smaller than HISTORY_PAGE_MAX_DEFAULT; at most one entry per shard. */
+  readonly #historyPages = new Map<number, number>();
   #jsm: JetStreamManager | undefined;
 
   constructor(transport: Transport, readTimeoutMs: number) {
@@ -96,23 +110,43 @@ export class NatsShards implements ShardReads, MarkerPublisher {
 
   async history(shard: number, key: string, size: number, limit: number): Promise<ShardLeaf[]> {
     const leaves: LeafJson[] = [];
-    // Pages of HISTORY_PAGE_MAX versions (the shard's default bound), oldest first.
-    for (let page = 0; page <= Math.ceil(limit / HISTORY_PAGE_MAX); page += 1) {
-      const want = Math.min(HISTORY_PAGE_MAX, limit - leaves.length);
-      if (want <= 0) break;
-      let a: { leaves: LeafJson[] };
+    // Pages oldest first. Every page but the last adds at least one version, so `limit` rounds suffice.
+    for (let round = 0; round < limit && leaves.length < limit; round += 1) {
+      let page: { asked: number; leaves: LeafJson[] };
       try {
-        a = await this.#call(shard, { op: 'history', key, fromVersion: leaves.length + 1, limit: want });
+        page = await this.#historyPage(shard, key, leaves.length + 1, limit - leaves.length);
       } catch (error) {
         if (error instanceof CairnError && error.code === 'not_found') break;
         throw error;
       }
       // The shard answers at its own (newer) head; the state names an older size.
-      const below = a.leaves.filter((l) => l.index < size);
+      const below = page.leaves.filter((l) => l.index < size);
       leaves.push(...below);
-      if (below.length < want) break;
+      if (below.length < page.asked) break;
     }
     return leaves.map(leafOf);
+  }
+
+  /**
+   * One page of at most `want` versions from `fromVersion`, as large as the shard allows. A shard
+   * refuses a limit above its history_versions_max with SHARD_BAD_REQUEST (the only bad request a
+   * well-formed history request can meet): the page is halved and remembered for that shard, so
+   * the proof service needs no setting that must match every shard's.
+   */
+  async #historyPage(shard: number, key: string, fromVersion: number, want: number): Promise<{ asked: number; leaves: LeafJson[] }> {
+    for (let refusals = 0; ; refusals += 1) {
+      const asked = Math.min(want, this.#historyPages.get(shard) ?? HISTORY_PAGE_MAX_DEFAULT);
+      let a: { leaves: LeafJson[] };
+      try {
+        a = await this.#call(shard, { op: 'history', key, fromVersion, limit: asked });
+      } catch (error) {
+        if (remoteCode(error) !== 'SHARD_BAD_REQUEST' || asked === 1 || refusals >= HISTORY_PAGE_HALVINGS_MAX) throw error;
+        this.#historyPages.set(shard, Math.floor(asked / 2));
+        continue;
+      }
+      if (a.leaves.length > asked) throw new CairnError('wire_malformed', `shard ${shard} answered ${a.leaves.length} versions for a page of ${asked}`);
+      return { asked, leaves: a.leaves };
+    }
   }
 
   async transaction(shard: number, id: string, size: number): Promise<ShardTx | undefined> {
