@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import * as settings from '@cairn/config';
 import type { ConfigSpec, NumberSetting, NumberKeyOf, StringKeyOf, StringSetting } from '@cairn/config';
 import { shardCountMax } from '@cairn/wire';
+import { CONNECTIONS_MAX_DEFAULT } from './http.js';
 
 export interface ProofConfig {
   readonly nats_url: string;
@@ -30,6 +31,8 @@ export interface ProofConfig {
   readonly publish_timeout_ms: number;
   /** HTTP requests answered at once; more get 503 + Retry-After. */
   readonly requests_inflight_max: number;
+  /** Open HTTP connections; past it new ones are closed at once, unanswered. */
+  readonly connections_max: number;
   readonly retry_after_s: number;
   /** Versions one history answer may hold. */
   readonly history_versions_max: number;
@@ -59,6 +62,7 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<ProofConfig>>[] 
   { key: 'read_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'one shard read or proof request' },
   { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'marker batch publish ack' },
   { key: 'requests_inflight_max', min: 1, max: 100_000, default: 256, help: 'HTTP requests answered at once' },
+  { key: 'connections_max', min: 1, max: 1_000_000, default: CONNECTIONS_MAX_DEFAULT, help: 'open HTTP connections; more are closed at once' },
   { key: 'retry_after_s', min: 1, max: 3_600, default: 1, help: 'Retry-After seconds on 503' },
   { key: 'history_versions_max', min: 1, max: 1_000_000, default: 10_000, help: 'versions in one history answer' },
   { key: 'tx_records_max', min: 1, max: 1_000_000, default: 10_000, help: 'records in one transaction answer' },

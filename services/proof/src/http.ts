@@ -2,6 +2,7 @@
 // A bounded number of requests run at once; beyond it the answer is 503 + Retry-After at once,
 // never a queue. Every error body is the @cairn/wire table's { error: { code, message } }.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { CairnError, errorBody } from '@cairn/wire';
 import type { Answers } from './answers.js';
 import { openApiDocument } from './openapi.js';
@@ -18,6 +19,16 @@ export interface HttpOptions {
   readonly health: () => { ok: boolean; detail: object };
   /** Longest time one request holds an in-flight slot, writing the answer included (default ANSWER_MS_MAX_DEFAULT). */
   readonly answer_ms_max?: number;
+  /** Open HTTP connections; past it a new one is closed at once, unanswered (default CONNECTIONS_MAX_DEFAULT). */
+  readonly connections_max?: number;
+}
+
+/** The connections_max of a server whose options do not name one (the proof config's default too). */
+export const CONNECTIONS_MAX_DEFAULT = 1_000;
+
+/** What /healthz shows of the HTTP layer. connections_dropped: connections closed unanswered at connections_max. */
+interface HttpFigures {
+  connections_dropped: number;
 }
 
 /**
@@ -37,6 +48,9 @@ const SHARD_PATTERN = /^(0|[1-9][0-9]{0,8})$/;
 export function createProofServer(o: HttpOptions): Server {
   const answerMs = o.answer_ms_max ?? ANSWER_MS_MAX_DEFAULT;
   if (!Number.isSafeInteger(answerMs) || answerMs < 1) throw new RangeError(`answer_ms_max must be a positive integer, got ${answerMs}`);
+  const connectionsMax = o.connections_max ?? CONNECTIONS_MAX_DEFAULT;
+  if (!Number.isSafeInteger(connectionsMax) || connectionsMax < 1) throw new RangeError(`connections_max must be a positive integer, got ${connectionsMax}`);
+  const figures: HttpFigures = { connections_dropped: 0 };
   let inFlight = 0;
   const server = createServer((req, res) => {
     // The read API takes no body. One sent anyway would be read and dropped after the answer,
@@ -77,17 +91,40 @@ export function createProofServer(o: HttpOptions): Server {
       cancel.abort();
       release();
     });
-    route(req, res, o, cancel.signal)
+    route(req, res, o, figures, cancel.signal)
       .catch((error: unknown) => sendError(res, toCairnError(error), o))
       .finally(release);
   });
   // Reads have no body worth waiting for; a slow client must not hold a slot for long.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  boundConnections(server, connectionsMax, figures);
   return server;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, signal: AbortSignal): Promise<void> {
+/**
+ * requests_inflight_max bounds the work, not the sockets: idle kept-alive connections, and clients
+ * that send half a request, each hold a socket and its buffers. Past connections_max a new socket is
+ * closed at once, before anything on it is parsed. Counted by hand rather than with
+ * server.maxConnections, as in the ingest: under node:cluster, Node 20 hands a connection refused that
+ * way back to the primary, which offers it again and again (docs/design/ingest.md, Connections).
+ */
+function boundConnections(server: Server, max: number, figures: HttpFigures): void {
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    if (open >= max) {
+      figures.connections_dropped += 1;
+      socket.destroy();
+      return;
+    }
+    open += 1;
+    socket.once('close', () => {
+      open -= 1;
+    });
+  });
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, signal: AbortSignal): Promise<void> {
   const target = req.url ?? '/';
   if (target.length > URL_BYTES_MAX) throw new CairnError('bad_query', `request target longer than ${URL_BYTES_MAX} bytes`);
   const q = target.indexOf('?');
@@ -98,7 +135,7 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, 
 
   if (path === '/healthz') {
     const h = o.health();
-    sendJson(res, h.ok ? 200 : 503, { ok: h.ok, size: head.size, ...h.detail });
+    sendJson(res, h.ok ? 200 : 503, { ok: h.ok, size: head.size, ...figures, ...h.detail });
     return;
   }
   if (path === '/openapi.json') return sendJson(res, 200, openApiDocument());

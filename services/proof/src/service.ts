@@ -55,6 +55,7 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       origin: config.origin,
       cors_allow_origin: config.cors_allow_origin,
       requests_inflight_max: config.requests_inflight_max,
+      connections_max: config.connections_max,
       retry_after_s: config.retry_after_s,
       answers,
       signed: () => sealer.signed(),
