@@ -13,3 +13,4 @@ export {
   type UsageLayout,
 } from './settings.js';
 export { stopOnSignals, type StopOnSignalsOptions } from './signals.js';
+export { boundConnections } from './connections.js';

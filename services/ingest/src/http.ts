@@ -1,7 +1,7 @@
 // The HTTP surface on bare node:http: routing, bounded body reading, validation, answers.
 // No framework: the whole request path is a few function calls (measured in bench/).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { boundConnections } from '@cairn/config';
 import {
   CairnError,
   errorBody,
@@ -55,27 +55,11 @@ export function createIngestServer(deps: HttpDeps): Server {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 30_000;
   server.requestTimeout = deps.config.commit_wait_ms_max + 30_000;
-  boundConnections(server, deps.config.connections_max, figures);
-  return server;
-}
-
-// Past connections_max a new socket is closed at once, before a request on it is parsed: no answer,
-// and nothing held for it. Counted here rather than with server.maxConnections: in a node:cluster
-// worker (--workers > 1) Node 20 hands a connection refused that way back to the primary, which
-// offers it to the workers again and again, spinning while it waits (docs/design/ingest.md).
-function boundConnections(server: Server, max: number, figures: HttpFigures): void {
-  let open = 0;
-  server.on('connection', (socket: Socket) => {
-    if (open >= max) {
-      figures.connections_dropped += 1;
-      socket.destroy();
-      return;
-    }
-    open += 1;
-    socket.once('close', () => {
-      open -= 1;
-    });
+  // Past connections_max a new socket is closed unanswered (why by hand: boundConnections).
+  boundConnections(server, deps.config.connections_max, () => {
+    figures.connections_dropped += 1;
   });
+  return server;
 }
 
 // DNS rebinding: a page on evil.example points its own name at this gateway's address, and the

@@ -2,7 +2,7 @@
 // A bounded number of requests run at once; beyond it the answer is 503 + Retry-After at once,
 // never a queue. Every error body is the @cairn/wire table's { error: { code, message } }.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { boundConnections } from '@cairn/config';
 import { CairnError, errorBody } from '@cairn/wire';
 import type { Answers } from './answers.js';
 import { openApiDocument } from './openapi.js';
@@ -98,31 +98,14 @@ export function createProofServer(o: HttpOptions): Server {
   // Reads have no body worth waiting for; a slow client must not hold a slot for long.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
-  boundConnections(server, connectionsMax, figures);
+  // requests_inflight_max bounds the work, not the sockets (idle kept-alive connections, half-sent
+  // requests): past connections_max a new socket is closed unanswered.
+  boundConnections(server, connectionsMax, () => {
+    figures.connections_dropped += 1;
+  });
   return server;
 }
 
-/**
- * requests_inflight_max bounds the work, not the sockets: idle kept-alive connections, and clients
- * that send half a request, each hold a socket and its buffers. Past connections_max a new socket is
- * closed at once, before anything on it is parsed. Counted by hand rather than with
- * server.maxConnections, as in the ingest: under node:cluster, Node 20 hands a connection refused that
- * way back to the primary, which offers it again and again (docs/design/ingest.md, Connections).
- */
-function boundConnections(server: Server, max: number, figures: HttpFigures): void {
-  let open = 0;
-  server.on('connection', (socket: Socket) => {
-    if (open >= max) {
-      figures.connections_dropped += 1;
-      socket.destroy();
-      return;
-    }
-    open += 1;
-    socket.once('close', () => {
-      open -= 1;
-    });
-  });
-}
 
 async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, signal: AbortSignal): Promise<void> {
   const target = req.url ?? '/';
