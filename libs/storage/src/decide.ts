@@ -48,10 +48,6 @@ export class KeySlot {
   }
 }
 
-export function newKeySlot(state: KeyState | undefined): KeySlot {
-  return state === undefined ? new KeySlot(0, -1) : new KeySlot(state.version, state.leafIndex);
-}
-
 export interface PreconditionFailure {
   /** Index of the first record whose expectation did not hold. */
   readonly record: number;

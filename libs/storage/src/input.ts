@@ -47,10 +47,6 @@ export class PreparedRecord {
     readonly value: Uint8Array,
     readonly expect: Expect | undefined,
   ) {}
-
-  get keyBytes(): Uint8Array {
-    return this.prefix.subarray(KEY_PREFIX_BYTES);
-  }
 }
 
 export interface PreparedTx {

@@ -13,7 +13,7 @@ import {
 } from '@cairn/merkle';
 import { decodeLeaf, type LeafEntry } from '@cairn/wire';
 import { equalBytes, readU32, readU64, utf8 } from './bytes.js';
-import { decideBatch, KeySlot, newKeySlot, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
+import { decideBatch, KeySlot, type Decision, type KeyState, type RecordLocation, type TxStatus, type PreconditionFailure } from './decide.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
 import { checkSeq, prepareBatch, type BatchInput, type PreparedRecord, type PreparedTx } from './input.js';
@@ -566,7 +566,7 @@ export class Store {
             let pending: KeySlot | undefined;
             for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(record.key);
             if (pending === undefined) misses.push(record);
-            slot = pending === undefined ? newKeySlot(undefined) : new KeySlot(pending.version, pending.leaf);
+            slot = pending === undefined ? new KeySlot(0, -1) : new KeySlot(pending.version, pending.leaf);
           }
           slots.set(record.key, slot);
         }

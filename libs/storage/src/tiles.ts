@@ -136,9 +136,11 @@ export class TileWriter {
     return writer;
   }
 
-  /** The NodeVisitor of CompactRange.append. */
+  /**
+   * Records one node: the NodeVisitor of CompactRange.append, node by node. Appends go through
+   * putRun; this is the independent path test/tree-append.test.ts holds putRun to.
+   */
   readonly visit = (id: NodeId, hash: Uint8Array): void => {
-    // tileSlot() inlined: this runs about twice per appended record.
     const row = Math.floor(id.level / TILE_HEIGHT);
     const r = id.level - row * TILE_HEIGHT;
     const perTile = PER_TILE[r] as number;
