@@ -29,6 +29,8 @@ const RECORDS_PER_TX = 10;
 /** Records whose inputs exist at once; each round is timed separately and summed. */
 const ROUND_RECORDS = 20_000;
 const HOT_KEYS = 10_000;
+/** Key cache of the cold-keys row: far fewer entries than the keys it writes. */
+const COLD_CACHE_KEYS = 10_000;
 const INFLIGHT = Number(process.env['CAIRN_BENCH_INFLIGHT'] ?? 2);
 const encoder = new TextEncoder();
 
@@ -113,10 +115,21 @@ function mainThreadCpuMicros(): number {
   }
 }
 
-async function benchSize(batchRecords: number, totalRecords: number, pool: boolean): Promise<Record<string, string | number>> {
+interface Run {
+  readonly batchRecords: number;
+  readonly totalRecords: number;
+  readonly pool: boolean;
+  /** key_cache_entries_max for the run, when not the default. */
+  readonly keyCache?: number;
+}
+
+async function benchSize({ batchRecords, totalRecords, pool, keyCache }: Run): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-storage-bench-'));
   const share = process.env['CAIRN_BENCH_MAIN_HASH_SHARE_PCT'];
-  const limits = share === undefined ? {} : { main_hash_share_pct: Number(share) };
+  const limits = {
+    ...(share === undefined ? {} : { main_hash_share_pct: Number(share) }),
+    ...(keyCache === undefined ? {} : { key_cache_entries_max: keyCache }),
+  };
   const store = await openStore(pool ? { dir, limits } : { dir, pool: false, limits });
   if (!Number.isSafeInteger(INFLIGHT) || INFLIGHT < 1 || INFLIGHT > store.limits.append_queue_max) {
     throw new RangeError(`CAIRN_BENCH_INFLIGHT must be in [1, ${store.limits.append_queue_max}]`);
@@ -197,16 +210,21 @@ async function main(): Promise<void> {
   console.log('');
   console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write | cpu us/rec  main us/rec  hashing  binding');
   const only = process.env['CAIRN_BENCH_SIZES']?.split(',').map(Number);
-  // The last row repeats 10,000 (the first size above inline_records_max with the native addon)
-  // with every hash on the main thread: what the pool buys on this machine.
-  const runs: [number, number, boolean][] = [...PLAN.map(([b, t]): [number, number, boolean] => [b, t, true]), [10_000, 300_000, false]];
-  for (const [batchRecords, totalRecords, pool] of runs) {
-    if (only !== undefined && !only.includes(batchRecords)) continue;
-    const r = await benchSize(batchRecords, totalRecords, pool);
+  // The 10,000 row is repeated with every hash on the main thread (what the pool buys on this
+  // machine), and the 1,000 row with a key cache of COLD_CACHE_KEYS: a store whose keys outnumber
+  // its cache (as any long-lived shard's do) looks every new key up in RocksDB.
+  const runs: Run[] = [
+    ...PLAN.map(([batchRecords, totalRecords]): Run => ({ batchRecords, totalRecords, pool: true })),
+    { batchRecords: 10_000, totalRecords: 300_000, pool: false },
+    { batchRecords: 1_000, totalRecords: 300_000, pool: true, keyCache: COLD_CACHE_KEYS },
+  ];
+  for (const run of runs) {
+    if (only !== undefined && !only.includes(run.batchRecords)) continue;
+    const r = await benchSize(run);
     const rate = r['recordsPerSecond'] as number;
     console.log(
       [
-        String(batchRecords).padStart(6),
+        String(run.batchRecords).padStart(6),
         rate.toLocaleString('en').padStart(11),
         pct(rate / limit).padStart(9),
         pct(r['hashShare'] as number).padStart(8),
@@ -221,6 +239,7 @@ async function main(): Promise<void> {
         (r['mainUsPerRecord'] as number).toFixed(1).padStart(12),
         String(r['mode']).padStart(8),
         ` ${String(r['binding'])}`,
+        run.keyCache === undefined ? '' : ` (keys beyond a ${run.keyCache.toLocaleString('en')}-entry key cache)`,
       ].join(' '),
     );
   }

@@ -6,8 +6,11 @@ const TABLE_SLOTS_MIN = 1024;
 const TABLE_LOAD_MAX = 0.5;
 
 /**
- * Latest (version, leaf index) per key, bounded by key_cache_entries_max, evicting the key first
- * written. While nothing was ever evicted and it was filled from an empty store (or warmed
+ * Latest (version, leaf index) per key, bounded by key_cache_entries_max. Eviction is CLOCK
+ * (second chance) over first-write order: a key written again since it last came round is moved
+ * to the back instead of evicted. Plain first-in-first-out evicted the hot keys (stock counters,
+ * a popular token) as soon as enough one-off keys (orders, payments) came after them, and each
+ * evicted hot key then cost a RocksDB seek on its next write. While nothing was ever evicted and it was filled from an empty store (or warmed
  * with every key at open) it is complete: a miss then proves the key absent, so an append of new
  * keys reads nothing from RocksDB.
  *
@@ -25,7 +28,9 @@ export class KeyCache {
   #keys: (string | undefined)[] = new Array<string | undefined>(TABLE_SLOTS_MIN).fill(undefined);
   /** version, leaf index per slot. */
   #values = new Float64Array(2 * TABLE_SLOTS_MIN);
-  /** Slots of the live keys in first-write order, a ring starting at #orderHead. */
+  /** 1 where the slot's key was written again since it last came round in eviction. */
+  #referenced = new Uint8Array(TABLE_SLOTS_MIN);
+  /** Slots of the live keys in first-write order (or last second chance), a ring starting at #orderHead. */
   #order = new Int32Array(TABLE_SLOTS_MIN);
   #orderHead = 0;
   #size = 0;
@@ -78,6 +83,7 @@ export class KeyCache {
     if (slot >= 0 && generation === this.#generation && this.#keys[slot] === key) {
       this.#values[2 * slot] = version;
       this.#values[2 * slot + 1] = leafIndex;
+      this.#referenced[slot] = 1;
       return;
     }
     this.#setHashed(key, hash, slot < 0 && generation === this.#generation, version, leafIndex);
@@ -100,13 +106,15 @@ export class KeyCache {
   #setHashed(key: string, hash: number, absent: boolean, version: number, leafIndex: number): void {
     if (this.capacity === 0) return;
     let slot = absent ? -1 : this.#find(key, hash);
-    if (slot < 0) {
-      // An update keeps the key's place in first-write order: eviction is first-written-first-out.
+    if (slot >= 0) {
+      this.#referenced[slot] = 1;
+    } else {
       if (this.#used + 1 > TABLE_LOAD_MAX * this.#slots) this.#rebuild();
       slot = this.#freeSlot(hash);
       if (this.#hashes[slot] === 0) this.#used += 1;
       this.#hashes[slot] = hash;
       this.#keys[slot] = key;
+      this.#referenced[slot] = 0;
       this.#order[(this.#orderHead + this.#size) % this.#slots] = slot;
       this.#size += 1;
     }
@@ -142,15 +150,26 @@ export class KeyCache {
     throw new RangeError('key cache table full');
   }
 
+  /**
+   * Evicts the first key in the ring not written again since it last came round; those that were
+   * go to the back with their mark cleared. Bounded: after one full turn every mark is clear.
+   */
   #evictOldest(): void {
     this.#generation += 1;
+    for (let turn = 0; turn < this.#size; turn += 1) {
+      const slot = this.#order[this.#orderHead] as number;
+      if (this.#referenced[slot] === 0) break;
+      this.#referenced[slot] = 0;
+      this.#order[(this.#orderHead + this.#size) % this.#slots] = slot;
+      this.#orderHead = (this.#orderHead + 1) % this.#slots;
+    }
     const slot = this.#order[this.#orderHead] as number;
     this.#keys[slot] = undefined;
     this.#orderHead = (this.#orderHead + 1) % this.#slots;
     this.#size -= 1;
   }
 
-  /** Re-inserts the live keys in first-write order into a table sized for them: drops evicted slots. */
+  /** Re-inserts the live keys in ring order into a table sized for them: drops evicted slots. */
   #rebuild(): void {
     this.#generation += 1;
     const slots = this.#slots;
@@ -158,6 +177,7 @@ export class KeyCache {
     const keys = this.#keys;
     const values = this.#values;
     const order = this.#order;
+    const referenced = this.#referenced;
     let grown = slots;
     while (this.#size + 1 > (TABLE_LOAD_MAX / 2) * grown) grown *= 2;
     this.#slots = grown;
@@ -165,6 +185,7 @@ export class KeyCache {
     this.#keys = new Array<string | undefined>(grown).fill(undefined);
     this.#values = new Float64Array(2 * grown);
     this.#order = new Int32Array(grown);
+    this.#referenced = new Uint8Array(grown);
     const live = this.#size;
     for (let i = 0; i < live; i += 1) {
       const from = order[(this.#orderHead + i) % slots] as number;
@@ -173,6 +194,7 @@ export class KeyCache {
       this.#keys[to] = keys[from];
       this.#values[2 * to] = values[2 * from] as number;
       this.#values[2 * to + 1] = values[2 * from + 1] as number;
+      this.#referenced[to] = referenced[from] as number;
       this.#order[i] = to;
     }
     this.#orderHead = 0;

@@ -573,14 +573,29 @@ export class Store {
         record.slot = slot;
       }
     }
-    for (const record of misses) {
+    await this.#loadMisses(misses);
+    return slots;
+  }
+
+  /**
+   * Latest stored states of keys the cache does not hold. Every stored key has a version 1, so
+   * one point read per key (answered by RocksDB's filters for new keys) sorts the new keys out
+   * before any seek: a seek builds an iterator (~20 us a key, vs ~0.8 us for a point read of an
+   * absent key, measured in memtable with the nxtedition binding), a store whose keys outgrow
+   * the cache makes nearly every new key a miss, and new keys are most writes (orders, payments).
+   */
+  async #loadMisses(misses: readonly PreparedRecord[]): Promise<void> {
+    if (misses.length === 0) return;
+    const firsts = await this.#kv.getMany(misses.map((record) => keyVersionKey(record.prefix, 1)));
+    for (let i = 0; i < misses.length; i += 1) {
+      if (firsts[i] === undefined) continue;
+      const record = misses[i] as PreparedRecord;
       const stored = await this.#latestStored(record.prefix);
-      if (stored === undefined) continue;
+      if (stored === undefined) throw corrupt(`version 1 of ${record.key} found but no latest version`);
       const slot = record.slot as KeySlot;
       slot.initialVersion = slot.version = stored.version;
       slot.initialLeaf = slot.leaf = stored.leafIndex;
     }
-    return slots;
   }
 
   async #latestStored(prefix: Uint8Array): Promise<KeyState | undefined> {

@@ -1,11 +1,21 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyRoot, nobleHasher, rootHash } from '@cairn/merkle';
-import { openStore, StorageError, type Store } from '../src/index.js';
-import { bindingsUnderTest, expectedLeafHash, hex, put, sha256, tempDir, text, tx, withStore } from './helpers.js';
+import { openStore, StorageError, type BatchInput, type KvBinding, type Store, type TxResult } from '../src/index.js';
+import { bindingsUnderTest, expectedLeafHash, hex, prng, put, sha256, tempDir, text, tx, withStore } from './helpers.js';
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof StorageError && error.code === code);
+}
+
+/** Appends `batches` to the store in `dir` after reopening it, two in flight. */
+async function runReopened(dir: string, binding: KvBinding, cacheEntries: number, batches: readonly BatchInput[]): Promise<unknown[]> {
+  const store = await openStore({ dir, binding, pool: false, limits: { key_cache_entries_max: cacheEntries } });
+  const results: unknown[] = [];
+  for (let i = 0; i < batches.length; i += 2) results.push(...(await Promise.all(batches.slice(i, i + 2).map((batch) => store.append(batch)))));
+  results.push(store.head());
+  await store.close();
+  return results;
 }
 
 async function leafHashes(store: Store): Promise<Uint8Array[]> {
@@ -190,6 +200,51 @@ for (const binding of bindingsUnderTest()) {
       } finally {
         a.cleanup();
         b.cleanup();
+      }
+    });
+
+    test('a store whose keys outnumber its key cache decides exactly as one that holds them all', async () => {
+      // The small cache evicts on nearly every batch, so keys are looked up in RocksDB (version-1
+      // probe, then a seek), in flight, or in the cache; preconditions see the same versions.
+      const random = prng(2026);
+      const batches: BatchInput[] = [];
+      for (let seq = 1; seq <= 40; seq += 1) {
+        const txs = Array.from({ length: 1 + Math.floor(random() * 8) }, (_, t) => {
+          const records = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, r) => {
+            const key = `k${Math.floor(random() * (20 + seq * 3))}`;
+            const roll = random();
+            const expect = roll < 0.15 ? { absent: true as const } : roll < 0.3 ? { version: Math.floor(random() * 4) + 1 } : undefined;
+            return put(key, `v${seq}-${t}-${r}`, expect);
+          });
+          return tx(`t${seq}-${t}`, records);
+        });
+        batches.push({ seq, txs });
+      }
+      const run = async (cacheEntries: number, dir: string): Promise<unknown[]> => {
+        const store = await openStore({ dir, binding, pool: false, limits: { key_cache_entries_max: cacheEntries } });
+        const results: unknown[] = [];
+        // Two appends in flight, as the shard worker keeps them: misses must also see the batch in flight.
+        for (let i = 0; i < batches.length; i += 2) {
+          results.push(...(await Promise.all(batches.slice(i, i + 2).map((batch) => store.append(batch)))));
+          if (i === 20) {
+            await store.close();
+            return [...results, ...(await runReopened(dir, binding, cacheEntries, batches.slice(22)))];
+          }
+        }
+        await store.close();
+        return results;
+      };
+      const small = tempDir('cold-keys');
+      const large = tempDir('warm-keys');
+      try {
+        const cold = await run(3, small.dir);
+        const warm = await run(1_000_000, large.dir);
+        assert.deepEqual(cold, warm);
+        const statuses = warm.flatMap((r) => (r as { txs?: TxResult[] }).txs?.map((t) => t.status) ?? []);
+        assert.ok(statuses.includes('precondition_failed') && statuses.includes('committed'), 'both outcomes exercised');
+      } finally {
+        small.cleanup();
+        large.cleanup();
       }
     });
 
