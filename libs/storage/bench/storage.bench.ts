@@ -1,5 +1,7 @@
 // npm run bench (in libs/storage): records/s committed on disk for batches of 1, 100, 1,000 and
-// 10,000 records, beside raw SHA-256 throughput measured in the same run. Not a test: it prints.
+// 10,000 records, beside raw SHA-256 throughput measured in the same run, then three rows that
+// repeat a size under other conditions (all hashing inline; keys beyond the key cache; a long
+// run past the default key cache and through RocksDB compactions). Not a test: it prints.
 // CAIRN_BENCH_SCALE (default 1) scales the records per size, CAIRN_BENCH_SIZES=1000,10000 picks
 // batch sizes, CAIRN_ROCKSDB_BINDING picks the binding, CAIRN_BENCH_MAIN_HASH_SHARE_PCT sets
 // main_hash_share_pct, CAIRN_BENCH_INFLIGHT (default 2, as the shard worker keeps them) is how many
@@ -31,6 +33,8 @@ const ROUND_RECORDS = 20_000;
 const HOT_KEYS = 10_000;
 /** Key cache of the cold-keys row: far fewer entries than the keys it writes. */
 const COLD_CACHE_KEYS = 10_000;
+/** Records of the long-run row: twice the default key_cache_entries_max. */
+const LONG_RUN_RECORDS = 2_000_000;
 const INFLIGHT = Number(process.env['CAIRN_BENCH_INFLIGHT'] ?? 2);
 const encoder = new TextEncoder();
 
@@ -121,6 +125,8 @@ interface Run {
   readonly pool: boolean;
   /** key_cache_entries_max for the run, when not the default. */
   readonly keyCache?: number;
+  /** What sets the row apart, printed after it. */
+  readonly note?: string;
 }
 
 async function benchSize({ batchRecords, totalRecords, pool, keyCache }: Run): Promise<Record<string, string | number>> {
@@ -211,12 +217,21 @@ async function main(): Promise<void> {
   console.log('batch    records/s   of limit  hashing  | decide  pack  hash-wait  tree  write | cpu us/rec  main us/rec  hashing  binding');
   const only = process.env['CAIRN_BENCH_SIZES']?.split(',').map(Number);
   // The 10,000 row is repeated with every hash on the main thread (what the pool buys on this
-  // machine), and the 1,000 row with a key cache of COLD_CACHE_KEYS: a store whose keys outnumber
-  // its cache (as any long-lived shard's do) looks every new key up in RocksDB.
+  // machine). The 1,000 row is repeated with a key cache of COLD_CACHE_KEYS (a store whose keys
+  // outnumber its cache, as any long-lived shard's do, looks every new key up in RocksDB), and as
+  // a long run of LONG_RUN_RECORDS: past the default key cache, through several memtable flushes
+  // and compactions, which a fresh store's first 300,000 records never pay.
   const runs: Run[] = [
     ...PLAN.map(([batchRecords, totalRecords]): Run => ({ batchRecords, totalRecords, pool: true })),
-    { batchRecords: 10_000, totalRecords: 300_000, pool: false },
-    { batchRecords: 1_000, totalRecords: 300_000, pool: true, keyCache: COLD_CACHE_KEYS },
+    { batchRecords: 10_000, totalRecords: 300_000, pool: false, note: 'every hash on the calling thread' },
+    {
+      batchRecords: 1_000,
+      totalRecords: 300_000,
+      pool: true,
+      keyCache: COLD_CACHE_KEYS,
+      note: `keys beyond a ${COLD_CACHE_KEYS.toLocaleString('en')}-entry key cache`,
+    },
+    { batchRecords: 1_000, totalRecords: LONG_RUN_RECORDS, pool: true, note: `long run: ${LONG_RUN_RECORDS.toLocaleString('en')} records` },
   ];
   for (const run of runs) {
     if (only !== undefined && !only.includes(run.batchRecords)) continue;
@@ -239,7 +254,7 @@ async function main(): Promise<void> {
         (r['mainUsPerRecord'] as number).toFixed(1).padStart(12),
         String(r['mode']).padStart(8),
         ` ${String(r['binding'])}`,
-        run.keyCache === undefined ? '' : ` (keys beyond a ${run.keyCache.toLocaleString('en')}-entry key cache)`,
+        run.note === undefined ? '' : ` (${run.note})`,
       ].join(' '),
     );
   }
