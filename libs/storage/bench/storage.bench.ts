@@ -55,7 +55,7 @@ function makeBatches(batchRecords: number, totalRecords: number, seqStart: numbe
       const records = [];
       for (let r = 0; r < size; r += 1, n += 1) {
         // One write in five updates a hot key; the rest create keys (orders, payments).
-        const key = n % 5 === 0 ? `{shop42}:stock:${n % HOT_KEYS}` : `{shop42}:order:${n}`;
+        const key = n % 5 === 0 ? `{shop42}:stock:${Math.floor(n / 5) % HOT_KEYS}` : `{shop42}:order:${n}`;
         records.push({ key, value: value(n) });
       }
       const contentHash = new Uint8Array(hash('sha256', `tx-${n}`, 'buffer'));

@@ -10,9 +10,9 @@ const TABLE_LOAD_MAX = 0.5;
  * (second chance) over first-write order: a key written again since it last came round is moved
  * to the back instead of evicted. Plain first-in-first-out evicted the hot keys (stock counters,
  * a popular token) as soon as enough one-off keys (orders, payments) came after them, and each
- * evicted hot key then cost a RocksDB seek on its next write. While nothing was ever evicted and it was filled from an empty store (or warmed
- * with every key at open) it is complete: a miss then proves the key absent, so an append of new
- * keys reads nothing from RocksDB.
+ * evicted hot key then cost a RocksDB seek on its next write. While nothing was ever evicted and
+ * it was filled from an empty store (or warmed with every key at open) it is complete: a miss then
+ * proves the key absent, so an append of new keys reads nothing from RocksDB.
  *
  * An open-addressing table over typed arrays instead of a Map<string, KeyState>: at hundreds of
  * thousands of keys a Map lookup costs several cache misses (bucket, entry, key string, value
@@ -65,7 +65,12 @@ export class KeyCache {
     return this.#find(key, hash);
   }
 
-  /** Bumped whenever slots move or are freed (rebuild, eviction): handles from before are stale. */
+  /**
+   * Bumped whenever slots move (rebuild): handles from before are stale. Eviction only frees a slot,
+   * which setFound sees (the slot no longer holds the key), and leaves every "absent" answer true,
+   * so it does not bump: with a full cache nearly every batch evicts, and a bump there sent the
+   * rest of the batch's keys through a second probe.
+   */
   get generation(): number {
     return this.#generation;
   }
@@ -155,7 +160,6 @@ export class KeyCache {
    * go to the back with their mark cleared. Bounded: after one full turn every mark is clear.
    */
   #evictOldest(): void {
-    this.#generation += 1;
     for (let turn = 0; turn < this.#size; turn += 1) {
       const slot = this.#order[this.#orderHead] as number;
       if (this.#referenced[slot] === 0) break;

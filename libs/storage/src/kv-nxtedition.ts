@@ -247,13 +247,14 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
       // less than handing them to libuv's pool and waiting for a thread on a busy machine.
       // The native call takes any Uint8Array key (napi_is_buffer is true for every ArrayBufferView):
       // a Buffer view per key cost 5% of the calling thread once the store outgrew its key cache.
-      const values =
+      const values: readonly (Uint8Array | undefined | null)[] =
         typeof db._getManySync === 'function' ? db._getManySync(keys as Uint8Array[], buffers) : await db.getMany(keys.map(asBuffer), buffers);
+      const found = new Array<Uint8Array | undefined>(values.length);
       for (let i = 0; i < values.length; i += 1) {
         const value = values[i];
-        values[i] = value === undefined || value === null ? undefined : plain(value);
+        found[i] = value === undefined || value === null ? undefined : plain(value);
       }
-      return values as (Uint8Array | undefined)[];
+      return found;
     },
     async range(range: KvRange) {
       const options: Record<string, unknown> = { ...buffers, keys: true, values: true, limit: range.limit };

@@ -582,7 +582,10 @@ export class Store {
    * one point read per key (answered by RocksDB's filters for new keys) sorts the new keys out
    * before any seek: a seek builds an iterator (~20 us a key, vs ~0.8 us for a point read of an
    * absent key, measured in memtable with the nxtedition binding), a store whose keys outgrow
-   * the cache makes nearly every new key a miss, and new keys are most writes (orders, payments).
+   * the cache makes every new key a miss, and new keys are most writes (orders, payments). The
+   * store never deletes key-index entries (erasure rewrites value chunks only), so a key without a
+   * version 1 has none; a directory altered behind the store's back is caught by clients' proofs,
+   * not here.
    */
   async #loadMisses(misses: readonly PreparedRecord[]): Promise<void> {
     if (misses.length === 0) return;

@@ -1,20 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyRoot, nobleHasher, rootHash } from '@cairn/merkle';
-import { openStore, StorageError, type BatchInput, type KvBinding, type Store, type TxResult } from '../src/index.js';
+import { openStore, StorageError, type BatchInput, type Store, type TxResult } from '../src/index.js';
 import { bindingsUnderTest, expectedLeafHash, hex, prng, put, sha256, tempDir, text, tx, withStore } from './helpers.js';
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof StorageError && error.code === code);
 }
 
-/** Appends `batches` to the store in `dir` after reopening it, two in flight. */
-async function runReopened(dir: string, binding: KvBinding, cacheEntries: number, batches: readonly BatchInput[]): Promise<unknown[]> {
-  const store = await openStore({ dir, binding, pool: false, limits: { key_cache_entries_max: cacheEntries } });
+/** Appends `batches` two at a time, as the shard worker keeps them in flight; returns the results. */
+async function appendInPairs(store: Store, batches: readonly BatchInput[]): Promise<unknown[]> {
   const results: unknown[] = [];
   for (let i = 0; i < batches.length; i += 2) results.push(...(await Promise.all(batches.slice(i, i + 2).map((batch) => store.append(batch)))));
-  results.push(store.head());
-  await store.close();
   return results;
 }
 
@@ -220,18 +217,16 @@ for (const binding of bindingsUnderTest()) {
         });
         batches.push({ seq, txs });
       }
+      // Two appends in flight (misses must also see the batch in flight), reopened halfway (the
+      // small cache then starts incomplete).
       const run = async (cacheEntries: number, dir: string): Promise<unknown[]> => {
-        const store = await openStore({ dir, binding, pool: false, limits: { key_cache_entries_max: cacheEntries } });
-        const results: unknown[] = [];
-        // Two appends in flight, as the shard worker keeps them: misses must also see the batch in flight.
-        for (let i = 0; i < batches.length; i += 2) {
-          results.push(...(await Promise.all(batches.slice(i, i + 2).map((batch) => store.append(batch)))));
-          if (i === 20) {
-            await store.close();
-            return [...results, ...(await runReopened(dir, binding, cacheEntries, batches.slice(22)))];
-          }
-        }
-        await store.close();
+        const open = (): Promise<Store> => openStore({ dir, binding, pool: false, limits: { key_cache_entries_max: cacheEntries } });
+        const first = await open();
+        const results = await appendInPairs(first, batches.slice(0, 22));
+        await first.close();
+        const second = await open();
+        results.push(...(await appendInPairs(second, batches.slice(22))), second.head());
+        await second.close();
         return results;
       };
       const small = tempDir('cold-keys');
