@@ -93,6 +93,11 @@ export async function openClassicKv(dir: string): Promise<Kv> {
       return values.map((v) => (v === undefined || v === null ? undefined : plain(v)));
     },
     range: (range) => readRange(db, range),
+    async lastInRanges(ranges) {
+      const entries: (KvEntry | undefined)[] = [];
+      for (const { gte, lt } of ranges) entries.push((await readRange(db, { gte, lt, reverse: true, limit: 1 }))[0]);
+      return entries;
+    },
     batch: () => new ClassicBatchAdapter(db.batch()),
     // Each write is its own libuv job: two issued together may land in either order.
     orderedWrites: false,

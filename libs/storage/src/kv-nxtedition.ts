@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { writeU32, writeU64 } from './bytes.js';
-import { asBuffer, plain, type Kv, type KvBatch, type KvEntry, type KvRange } from './kv.js';
+import { asBuffer, compareBytes, plain, type Kv, type KvBatch, type KvEntry, type KvRange, type KvSpan } from './kv.js';
 import {
   CONTROL_IDLE,
   CONTROL_POSTED,
@@ -11,6 +11,7 @@ import {
   REQUEST_SLOTS,
   writePutList,
   type ForgetRequest,
+  type NxtBinding,
   type RegisterRequest,
   type WriteReply,
   type WriterData,
@@ -224,6 +225,41 @@ class Writer {
   }
 }
 
+/**
+ * One reverse iterator for all the ranges, one seek each: creating an iterator (a view over the
+ * memtables and every level) was most of a seek's cost, ~12 us a key through querySync against
+ * ~7 us a seek on a shared iterator (200,000 keys, measured with the binding). Synchronous, on
+ * the calling thread, like querySync.
+ */
+function lastInRanges(binding: NxtBinding, db: unknown, ranges: readonly KvSpan[]): (KvEntry | undefined)[] {
+  const first = ranges[0];
+  if (first === undefined) return [];
+  let low = first.gte;
+  let high = first.lt;
+  for (const { gte, lt } of ranges) {
+    if (compareBytes(gte, low) < 0) low = gte;
+    if (compareBytes(lt, high) > 0) high = lt;
+  }
+  // lte, not lt: the binding turns a seek at or past the upper bound into "no entry", and every
+  // range's lt is a seek target.
+  const iterator = binding.iterator_init(db, { ...buffers, reverse: true, keys: true, values: true, gte: asBuffer(low), lte: asBuffer(high) });
+  try {
+    return ranges.map(({ gte, lt }) => {
+      binding.iterator_seek(iterator, lt);
+      // The last key at or before lt, and the one before it in case the first is lt itself.
+      const { rows } = binding.iterator_nextv_sync(iterator, 2);
+      for (let i = 0; i + 1 < rows.length; i += 2) {
+        const key = rows[i] as Buffer;
+        if (compareBytes(key, lt) >= 0) continue;
+        return compareBytes(key, gte) >= 0 ? ([plain(key), plain(rows[i + 1] as Buffer)] as const) : undefined;
+      }
+      return undefined;
+    });
+  } finally {
+    binding.iterator_close(iterator);
+  }
+}
+
 export async function openNxteditionKv(dir: string): Promise<Kv> {
   const { RocksLevel } = require('@nxtedition/rocksdb') as NxtModule;
   const db = new RocksLevel(dir, buffers);
@@ -267,6 +303,7 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
       for (let i = 0; i + 1 < rows.length; i += 2) entries.push([plain(rows[i] as Buffer), plain(rows[i + 1] as Buffer)]);
       return entries;
     },
+    lastInRanges: async (ranges) => lastInRanges(binding, dbContext, ranges),
     batch: () => new PutList(putListBuffers),
     // The writer thread takes writes in order and stops at the first that fails; a write on this
     // thread is done before write() returns, and waits behind the writer's pending ones.

@@ -58,6 +58,12 @@ export interface NxtBinding {
   batch_del(batch: unknown, key: Uint8Array, options: object): void;
   batch_clear(batch: unknown): void;
   batch_write(db: unknown, batch: unknown, options: { sync: boolean }): void;
+  iterator_init(db: unknown, options: Record<string, unknown>): unknown;
+  /** A reverse iterator's seek is RocksDB's SeekForPrev: the last key at or before the target. */
+  iterator_seek(iterator: unknown, target: Uint8Array): void;
+  /** Up to `count` entries from the position, as [key, value, key, value, ...]. */
+  iterator_nextv_sync(iterator: unknown, count: number): { rows: Buffer[]; finished: boolean };
+  iterator_close(iterator: unknown): void;
 }
 
 const NO_OPTIONS = {};

@@ -11,6 +11,11 @@ export interface Kv {
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
   /** Entries in key order (or reverse), at most `limit` of them: every scan is bounded. */
   range(range: KvRange): Promise<KvEntry[]>;
+  /**
+   * The last entry of each [gte, lt) range (undefined if it is empty), all read from one view of
+   * the store: what a batch's keys missing from the key cache need (their latest versions).
+   */
+  lastInRanges(ranges: readonly KvSpan[]): Promise<(KvEntry | undefined)[]>;
   batch(): KvBatch;
   /**
    * Applies every put of the batch atomically; `sync` waits for the WAL to reach the disk.
@@ -47,6 +52,21 @@ export interface KvRange {
 }
 
 export type KvEntry = readonly [key: Uint8Array, value: Uint8Array];
+
+export interface KvSpan {
+  readonly gte: Uint8Array;
+  readonly lt: Uint8Array;
+}
+
+/** Unsigned byte order, as RocksDB's default comparator sorts keys. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i += 1) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
 
 export const kvBindings = ['nxtedition', 'classic'] as const;
 export type KvBinding = (typeof kvBindings)[number];
