@@ -274,7 +274,9 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
   return {
     binding: 'nxtedition',
     async get(key) {
-      const [value] = await db.getMany([asBuffer(key)], buffers);
+      // Synchronous for the reason getMany is: latest() (a leaf read, as the read API and proofs do)
+      // took 152 us with a libuv thread hop here and 54 us without it.
+      const [value] = typeof db._getManySync === 'function' ? db._getManySync([key], buffers) : await db.getMany([asBuffer(key)], buffers);
       return value === undefined || value === null ? undefined : plain(value);
     },
     async getMany(keys) {

@@ -732,14 +732,39 @@ export class Store {
     if (!Number.isSafeInteger(from) || from < 1) throw invalidInput('fromVersion must be a positive integer');
     const prefix = keyPrefix(keyBytesOf(key));
     const entries = await this.#kv.range({ gte: keyVersionKey(prefix, from), lt: keyRangeEnd(prefix), limit });
-    const leaves: StoredLeaf[] = [];
+    const indexes: number[] = [];
     for (const [, value] of entries) {
       const index = readKeyVersionValue(value);
       // A reader may race a commit that is on disk but not yet in the head: stop at the head.
       if (index >= this.#state.size) break;
-      leaves.push(await this.leaf(index));
+      indexes.push(index);
+    }
+    return this.#readLeavesAt(indexes);
+  }
+
+  /**
+   * Leaves at ascending indexes, each chunk read and decoded once for all the indexes it holds:
+   * a key's versions often share chunks, and reading each version on its own decoded two
+   * 256-entry chunks per version (10,000 versions of one key took 1.5 s).
+   */
+  async #readLeavesAt(indexes: readonly number[]): Promise<StoredLeaf[]> {
+    const leaves: StoredLeaf[] = [];
+    let chunk: LoadedChunk | undefined;
+    for (const index of indexes) {
+      if (chunk === undefined || index < chunk.first || index >= chunk.first + chunk.leaves.length) chunk = await this.#loadChunk(index);
+      leaves.push(storedLeaf(chunk, index));
     }
     return leaves;
+  }
+
+  /** The leaf chunk holding leaf `index`, with its values. */
+  async #loadChunk(index: number): Promise<LoadedChunk> {
+    const { first, leaves } = await this.#leafChunk(index);
+    const valueBytes = await this.#kv.get(valueChunkKey(first));
+    if (valueBytes === undefined) throw corrupt(`value chunk ${first} missing`);
+    const values = decodeChunk(valueBytes, 'value');
+    if (values.length !== leaves.length) throw corrupt(`chunk ${first}: leaf and value counts differ`);
+    return { first, leaves, values };
   }
 
   async transaction(id: string): Promise<StoredTx | undefined> {
@@ -777,29 +802,7 @@ export class Store {
 
   /** Leaves [first, first + count): one seek per chunk, a chunk never spans a 256-leaf block. */
   async #readLeaves(first: number, count: number): Promise<StoredLeaf[]> {
-    const leaves: StoredLeaf[] = [];
-    let index = first;
-    while (index < first + count) {
-      const chunk = await this.#leafChunk(index);
-      const valueBytes = await this.#kv.get(valueChunkKey(chunk.first));
-      if (valueBytes === undefined) throw corrupt(`value chunk ${chunk.first} missing`);
-      const values = decodeChunk(valueBytes, 'value');
-      if (values.length !== chunk.leaves.length) throw corrupt(`chunk ${chunk.first}: leaf and value counts differ`);
-      const end = Math.min(first + count, chunk.first + chunk.leaves.length);
-      for (; index < end; index += 1) {
-        const bytes = chunk.leaves[index - chunk.first];
-        if (bytes === undefined) throw corrupt(`leaf ${index} marked erased`);
-        let entry: LeafEntry;
-        try {
-          entry = decodeLeaf(bytes);
-        } catch (cause) {
-          throw corrupt(`leaf ${index}`, cause);
-        }
-        const value = values[index - chunk.first];
-        leaves.push({ index, entry, value: value?.slice(), erased: value === undefined });
-      }
-    }
-    return leaves;
+    return this.#readLeavesAt(Array.from({ length: count }, (_, i) => first + i));
   }
 
   async #leafChunk(index: number): Promise<{ first: number; leaves: (Uint8Array | undefined)[] }> {
@@ -851,6 +854,26 @@ export class Store {
       throw new StorageError(StorageErrorCode.OutOfRange, `tree size ${size} is not in [${min}, ${this.#state.size}]`);
     }
   }
+}
+
+/** A leaf chunk and its value chunk, decoded. */
+interface LoadedChunk {
+  readonly first: number;
+  readonly leaves: readonly (Uint8Array | undefined)[];
+  readonly values: readonly (Uint8Array | undefined)[];
+}
+
+function storedLeaf(chunk: LoadedChunk, index: number): StoredLeaf {
+  const bytes = chunk.leaves[index - chunk.first];
+  if (bytes === undefined) throw corrupt(`leaf ${index} marked erased`);
+  let entry: LeafEntry;
+  try {
+    entry = decodeLeaf(bytes);
+  } catch (cause) {
+    throw corrupt(`leaf ${index}`, cause);
+  }
+  const value = chunk.values[index - chunk.first];
+  return { index, entry, value: value?.slice(), erased: value === undefined };
 }
 
 function txResult(decision: Decision): TxResult {
