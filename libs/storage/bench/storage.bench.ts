@@ -6,7 +6,8 @@
 // batch sizes, CAIRN_ROCKSDB_BINDING picks the binding, CAIRN_BENCH_MAIN_HASH_SHARE_PCT sets
 // main_hash_share_pct, CAIRN_BENCH_INFLIGHT (default 2, as the shard worker keeps them) is how many
 // appends the bench keeps issued before awaiting the oldest (1: each append is awaited before the
-// next). CAIRN_NATIVE_HASH=0 runs without the native hashing addon.
+// next). CAIRN_NATIVE_HASH=0 runs without the native hashing addon; CAIRN_BENCH_READS=0 skips the
+// read figures printed after the rows.
 import { createHash, hash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -208,6 +209,49 @@ async function benchSize({ batchRecords, totalRecords, pool, keyCache }: Run): P
   }
 }
 
+/** Versions of the one key the read bench writes (one record in ten). */
+const READ_KEY_VERSIONS = 10_000;
+/** latest() and headAt() calls timed by the read bench. */
+const READ_CALLS = 20_000;
+
+/**
+ * Reads on a 100,000-leaf store where one key has READ_KEY_VERSIONS versions: latest() of random
+ * keys, history() of that key, and transaction(), beside headAt() (one RocksDB point read and a
+ * decode) measured in the same run.
+ */
+async function benchReads(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-storage-bench-reads-'));
+  const store = await openStore({ dir, pool: false });
+  try {
+    const meta = encoder.encode('{"source":"bench"}');
+    const perBatch = 1_000;
+    for (let b = 0; b * perBatch < READ_KEY_VERSIONS * 10; b += 1) {
+      const txs: TxInput[] = Array.from({ length: perBatch / 10 }, (_, t) => {
+        const id = `read-${b}-${t}`;
+        const records = Array.from({ length: 10 }, (_, r) => ({ key: r === 0 ? 'read:hot' : `read:${b}:${t}:${r}`, value: value(r) }));
+        return { id, contentHash: new Uint8Array(hash('sha256', id, 'buffer')), meta, records };
+      });
+      await store.append({ seq: b + 1, txs });
+    }
+    const seqs = store.head().seq;
+    const perCall = async (calls: number, call: (i: number) => Promise<unknown>): Promise<number> => {
+      const started = performance.now();
+      for (let i = 0; i < calls; i += 1) await call(i);
+      return ((performance.now() - started) * 1000) / calls;
+    };
+    const headUs = await perCall(READ_CALLS, (i) => store.headAt(1 + (i % seqs)));
+    const latestUs = await perCall(READ_CALLS, (i) => store.latest(`read:${(i * 7) % seqs}:${i % 100}:${1 + (i % 9)}`));
+    const txUs = await perCall(READ_CALLS / 10, (i) => store.transaction(`read-${(i * 7) % seqs}-${i % 100}`));
+    const historyMs = (await perCall(3, () => store.history('read:hot'))) / 1000;
+    console.log('');
+    console.log(`reads (100,000 leaves): headAt (one point read) ${headUs.toFixed(1)} us; latest ${latestUs.toFixed(1)} us = ${(latestUs / headUs).toFixed(1)}x headAt;`);
+    console.log(`  transaction (10 leaves) ${txUs.toFixed(1)} us = ${(txUs / headUs).toFixed(1)}x; history of ${READ_KEY_VERSIONS.toLocaleString('en')} versions ${historyMs.toFixed(1)} ms = ${((historyMs * 1000) / READ_KEY_VERSIONS / headUs).toFixed(2)}x headAt per version`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const sample = makeBatches(1, 1, 1, 12_345)[0]!.txs[0]!;
   const leafBytes = encodeLeaf({
@@ -284,6 +328,7 @@ async function main(): Promise<void> {
       ].join(' '),
     );
   }
+  if (process.env['CAIRN_BENCH_READS'] !== '0') await benchReads();
   console.log('');
   console.log(`records per transaction: ${RECORDS_PER_TX}; 1 in 5 writes updates one of ${HOT_KEYS} hot keys; values ${valueBytes} B.`);
   console.log(`appends in flight: ${INFLIGHT} (CAIRN_BENCH_INFLIGHT).`);
