@@ -184,6 +184,53 @@ export function decodeChunk(bytes: Uint8Array, what: string): (Uint8Array | unde
   return entries;
 }
 
+/**
+ * A chunk whose structure is checked like decodeChunk's but whose entries are cut out only when
+ * read: a read of one leaf made 2 x 256 views (the leaf and value chunks), most of a latest().
+ */
+export class ChunkView {
+  /** Start of each entry's bytes, or -1 where the entry is erased. */
+  readonly #starts: Int32Array;
+  readonly #lengths: Uint32Array;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    what: string,
+  ) {
+    if (bytes.length < 4) throw corrupt(`${what} chunk too short`);
+    const count = readU32(bytes, 0);
+    if (count < 1 || count > CHUNK_LEAVES_MAX) throw corrupt(`${what} chunk count ${count}`);
+    this.#starts = new Int32Array(count);
+    this.#lengths = new Uint32Array(count);
+    let at = 4;
+    for (let i = 0; i < count; i += 1) {
+      if (at + 4 > bytes.length) throw corrupt(`${what} chunk truncated`);
+      const length = readU32(bytes, at);
+      at += 4;
+      if (length === ERASED) {
+        this.#starts[i] = -1;
+        continue;
+      }
+      if (at + length > bytes.length) throw corrupt(`${what} chunk truncated`);
+      this.#starts[i] = at;
+      this.#lengths[i] = length;
+      at += length;
+    }
+    if (at !== bytes.length) throw corrupt(`${what} chunk has trailing bytes`);
+  }
+
+  get count(): number {
+    return this.#starts.length;
+  }
+
+  /** Entry i (a view into the chunk's bytes), or undefined if erased. */
+  entry(i: number): Uint8Array | undefined {
+    const start = this.#starts[i];
+    if (start === undefined) throw new RangeError(`chunk entry ${i} of ${this.count}`);
+    return start < 0 ? undefined : this.bytes.subarray(start, start + (this.#lengths[i] as number));
+  }
+}
+
 export function encodeChunk(entries: readonly (Uint8Array | undefined)[]): Uint8Array {
   let total = 4;
   for (const entry of entries) total += 4 + (entry?.length ?? 0);

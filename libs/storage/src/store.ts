@@ -20,6 +20,7 @@ import { checkSeq, prepareBatch, type BatchInput, type PreparedRecord, type Prep
 import { chooseBinding, openKv, type Kv, type KvBatch, type KvBinding } from './kv.js';
 import {
   CHUNK_LEAVES_MAX,
+  ChunkView,
   FORMAT_KEY,
   FORMAT_MARKER,
   Family,
@@ -751,7 +752,7 @@ export class Store {
     const leaves: StoredLeaf[] = [];
     let chunk: LoadedChunk | undefined;
     for (const index of indexes) {
-      if (chunk === undefined || index < chunk.first || index >= chunk.first + chunk.leaves.length) chunk = await this.#loadChunk(index);
+      if (chunk === undefined || index < chunk.first || index >= chunk.first + chunk.leaves.count) chunk = await this.#loadChunk(index);
       leaves.push(storedLeaf(chunk, index));
     }
     return leaves;
@@ -762,8 +763,8 @@ export class Store {
     const { first, leaves } = await this.#leafChunk(index);
     const valueBytes = await this.#kv.get(valueChunkKey(first));
     if (valueBytes === undefined) throw corrupt(`value chunk ${first} missing`);
-    const values = decodeChunk(valueBytes, 'value');
-    if (values.length !== leaves.length) throw corrupt(`chunk ${first}: leaf and value counts differ`);
+    const values = new ChunkView(valueBytes, 'value');
+    if (values.count !== leaves.count) throw corrupt(`chunk ${first}: leaf and value counts differ`);
     return { first, leaves, values };
   }
 
@@ -805,7 +806,7 @@ export class Store {
     return this.#readLeavesAt(Array.from({ length: count }, (_, i) => first + i));
   }
 
-  async #leafChunk(index: number): Promise<{ first: number; leaves: (Uint8Array | undefined)[] }> {
+  async #leafChunk(index: number): Promise<{ first: number; leaves: ChunkView }> {
     const blockStart = index - (index % CHUNK_LEAVES_MAX);
     const [entry] = await this.#kv.range({
       gte: leafChunkKey(blockStart),
@@ -815,8 +816,8 @@ export class Store {
     });
     if (entry === undefined) throw corrupt(`no leaf chunk holds leaf ${index}`);
     const first = readU64(entry[0], 1);
-    const leaves = decodeChunk(entry[1], 'leaf');
-    if (index - first >= leaves.length) throw corrupt(`leaf chunk ${first} does not reach leaf ${index}`);
+    const leaves = new ChunkView(entry[1], 'leaf');
+    if (index - first >= leaves.count) throw corrupt(`leaf chunk ${first} does not reach leaf ${index}`);
     return { first, leaves };
   }
 
@@ -859,12 +860,12 @@ export class Store {
 /** A leaf chunk and its value chunk, decoded. */
 interface LoadedChunk {
   readonly first: number;
-  readonly leaves: readonly (Uint8Array | undefined)[];
-  readonly values: readonly (Uint8Array | undefined)[];
+  readonly leaves: ChunkView;
+  readonly values: ChunkView;
 }
 
 function storedLeaf(chunk: LoadedChunk, index: number): StoredLeaf {
-  const bytes = chunk.leaves[index - chunk.first];
+  const bytes = chunk.leaves.entry(index - chunk.first);
   if (bytes === undefined) throw corrupt(`leaf ${index} marked erased`);
   let entry: LeafEntry;
   try {
@@ -872,7 +873,7 @@ function storedLeaf(chunk: LoadedChunk, index: number): StoredLeaf {
   } catch (cause) {
     throw corrupt(`leaf ${index}`, cause);
   }
-  const value = chunk.values[index - chunk.first];
+  const value = chunk.values.entry(index - chunk.first);
   return { index, entry, value: value?.slice(), erased: value === undefined };
 }
 
