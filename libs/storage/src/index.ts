@@ -17,7 +17,7 @@ export type { TxStatus, RecordLocation, PreconditionFailure } from './decide.js'
 export { StorageError, StorageErrorCode } from './errors.js';
 export { defaultLimits, resolveLimits, type StorageLimits } from './limits.js';
 export { createNodeHasher } from './node-hasher.js';
-export { openKv, chooseBinding, defaultBinding, kvBindings, type Kv, type KvBatch, type KvBinding, type KvRange, type KvEntry } from './kv.js';
+export { openKv, chooseBinding, defaultBinding, kvBindings, type Kv, type KvBatch, type KvBinding, type KvRange, type KvEntry, type KvSpan } from './kv.js';
 export {
   Family,
   keyPrefix,

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { writeU32, writeU64 } from './bytes.js';
+import { StorageError, StorageErrorCode } from './errors.js';
 import { asBuffer, compareBytes, plain, type Kv, type KvBatch, type KvEntry, type KvRange, type KvSpan } from './kv.js';
 import {
   CONTROL_IDLE,
@@ -241,7 +242,8 @@ function lastInRanges(binding: NxtBinding, db: unknown, ranges: readonly KvSpan[
     if (compareBytes(lt, high) > 0) high = lt;
   }
   // lte, not lt: the binding turns a seek at or past the upper bound into "no entry", and every
-  // range's lt is a seek target.
+  // range's lt is a seek target. No limit or highWaterMarkBytes: the binding counts entries
+  // against them across seeks (its count is never reset) and would drop the second row.
   const iterator = binding.iterator_init(db, { ...buffers, reverse: true, keys: true, values: true, gte: asBuffer(low), lte: asBuffer(high) });
   try {
     return ranges.map(({ gte, lt }) => {
@@ -271,15 +273,23 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
   const dbContext = binding.db_init(db.handle);
   const mainBatch = binding.batch_init();
   const putListBuffers = new PutListBuffers((buffer) => writer?.forget(buffer));
+  // The synchronous native calls below do not check that the database is open (querySync and the
+  // async getMany do): one after close() read freed memory and crashed the process.
+  let closed = false;
+  const assertOpen = (): void => {
+    if (closed) throw new StorageError(StorageErrorCode.Closed, 'RocksDB closed');
+  };
   return {
     binding: 'nxtedition',
     async get(key) {
+      assertOpen();
       // Synchronous for the reason getMany is: latest() (a leaf read, as the read API and proofs do)
       // took 152 us with a libuv thread hop here and 54 us without it.
       const [value] = typeof db._getManySync === 'function' ? db._getManySync([key], buffers) : await db.getMany([asBuffer(key)], buffers);
       return value === undefined || value === null ? undefined : plain(value);
     },
     async getMany(keys) {
+      assertOpen();
       if (keys.length === 0) return [];
       // Point reads of a batch's ids hit the memtable or block cache: a synchronous read costs
       // less than handing them to libuv's pool and waiting for a thread on a busy machine.
@@ -305,12 +315,16 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
       for (let i = 0; i + 1 < rows.length; i += 2) entries.push([plain(rows[i] as Buffer), plain(rows[i + 1] as Buffer)]);
       return entries;
     },
-    lastInRanges: async (ranges) => lastInRanges(binding, dbContext, ranges),
+    async lastInRanges(ranges) {
+      assertOpen();
+      return lastInRanges(binding, dbContext, ranges);
+    },
     batch: () => new PutList(putListBuffers),
     // The writer thread takes writes in order and stops at the first that fails; a write on this
     // thread is done before write() returns, and waits behind the writer's pending ones.
     orderedWrites: true,
     async write(batch, options) {
+      assertOpen();
       const list = batch as PutList;
       if (options.overlap === true || writer?.busy === true) {
         writer ??= new Writer(db.handle);
@@ -325,6 +339,7 @@ export async function openNxteditionKv(dir: string): Promise<Kv> {
       }
     },
     async close() {
+      closed = true;
       // The store closes only after its writes are done; the thread goes before the database.
       await writer?.close();
       await db.close();

@@ -59,7 +59,10 @@ export interface NxtBinding {
   batch_clear(batch: unknown): void;
   batch_write(db: unknown, batch: unknown, options: { sync: boolean }): void;
   iterator_init(db: unknown, options: Record<string, unknown>): unknown;
-  /** A reverse iterator's seek is RocksDB's SeekForPrev: the last key at or before the target. */
+  /**
+   * A reverse iterator's seek is RocksDB's SeekForPrev: the last key at or before the target. A
+   * target at or past the upper bound, or below the lower bound, leaves no entry.
+   */
   iterator_seek(iterator: unknown, target: Uint8Array): void;
   /** Up to `count` entries from the position, as [key, value, key, value, ...]. */
   iterator_nextv_sync(iterator: unknown, count: number): { rows: Buffer[]; finished: boolean };

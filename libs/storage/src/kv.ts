@@ -12,8 +12,9 @@ export interface Kv {
   /** Entries in key order (or reverse), at most `limit` of them: every scan is bounded. */
   range(range: KvRange): Promise<KvEntry[]>;
   /**
-   * The last entry of each [gte, lt) range (undefined if it is empty), all read from one view of
-   * the store: what a batch's keys missing from the key cache need (their latest versions).
+   * The last entry of each [gte, lt) range (undefined if it is empty): what a batch's keys missing
+   * from the key cache need (their latest versions). nxtedition reads them all on one iterator
+   * (one view of the store); classic scans each range on its own.
    */
   lastInRanges(ranges: readonly KvSpan[]): Promise<(KvEntry | undefined)[]>;
   batch(): KvBatch;

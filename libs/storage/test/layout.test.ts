@@ -41,3 +41,17 @@ test('a chunk view refuses exactly the bytes decodeChunk refuses', () => {
     { numRuns: 500 },
   );
 });
+
+test('both refuse a chunk of no entries, of too many, and one cut inside a length field', () => {
+  const u32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  const cases: [string, Uint8Array][] = [
+    ['count 0', Uint8Array.of(...u32(0))],
+    ['count 257', Uint8Array.of(...u32(257), ...Array.from({ length: 257 }, () => u32(0)).flat())],
+    ['length field cut', Uint8Array.of(...u32(1), 0, 0)],
+    ['entry cut', Uint8Array.of(...u32(1), ...u32(3), 7, 7)],
+  ];
+  for (const [name, bytes] of cases) {
+    assert.match(outcome(() => viewEntries(bytes)), /^throws STORAGE_CORRUPT$/, `view: ${name}`);
+    assert.match(outcome(() => decodeChunk(bytes, 'test')), /^throws STORAGE_CORRUPT$/, `decodeChunk: ${name}`);
+  }
+});

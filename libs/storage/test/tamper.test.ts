@@ -79,3 +79,44 @@ for (const binding of bindingsUnderTest()) {
     }
   });
 }
+
+for (const binding of bindingsUnderTest()) {
+  test(`reads refuse chunks damaged in their structure with STORAGE_CORRUPT (${binding})`, async () => {
+    // Each damage below is one check of the read path (#leafChunk, #loadChunk, storedLeaf): a
+    // missing chunk, a chunk too short for the leaf, leaf and value counts that differ, a leaf
+    // marked erased (only values may be).
+    const { encodeChunk } = await import('../src/layout.js');
+    const damages: [string, (kv: Kv) => Promise<void>][] = [
+      ['leaf chunk missing', async (kv) => rewrite(kv, leafChunkKey(0), undefined)],
+      ['leaf chunk too short', async (kv) => rewrite(kv, leafChunkKey(0), encodeChunk([text('x')]))],
+      ['value count differs', async (kv) => rewrite(kv, valueChunkKey(0), encodeChunk([text('a'), text('b')]))],
+      ['leaf marked erased', async (kv) => rewrite(kv, leafChunkKey(0), encodeChunk([text('x'), text('y'), undefined]))],
+    ];
+    for (const [name, damage] of damages) {
+      const { dir, cleanup } = tempDir(`corrupt-${binding}`);
+      try {
+        const store = await openStore({ dir, binding, pool: false });
+        await store.append({ seq: 1, txs: [tx('t1', [put('a', 'a1'), put('b', 'b1'), put('c', 'c1')])] });
+        await store.close();
+        const kv = await openKv(dir, binding);
+        await damage(kv);
+        await kv.close();
+        const reopened = await openStore({ dir, binding, pool: false });
+        try {
+          await assert.rejects(reopened.leaf(2), (error: unknown) => (error as { code?: string }).code === 'STORAGE_CORRUPT', name);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        cleanup();
+      }
+    }
+  });
+}
+
+async function rewrite(kv: Kv, key: Uint8Array, value: Uint8Array | undefined): Promise<void> {
+  const write = kv.batch();
+  if (value === undefined) write.del(key);
+  else write.put(key, value);
+  await kv.write(write, { sync: true });
+}
