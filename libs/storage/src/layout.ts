@@ -162,31 +162,15 @@ export function decodeTx(bytes: Uint8Array): TxRecord {
 
 // ---- chunks: u32 count, then per entry u32 length (ERASED for an erased value) and the bytes ----
 
+/** Every entry of a chunk (erasure rewrites whole chunks; reads use ChunkView). */
 export function decodeChunk(bytes: Uint8Array, what: string): (Uint8Array | undefined)[] {
-  if (bytes.length < 4) throw corrupt(`${what} chunk too short`);
-  const count = readU32(bytes, 0);
-  if (count < 1 || count > CHUNK_LEAVES_MAX) throw corrupt(`${what} chunk count ${count}`);
-  const entries: (Uint8Array | undefined)[] = [];
-  let at = 4;
-  for (let i = 0; i < count; i += 1) {
-    if (at + 4 > bytes.length) throw corrupt(`${what} chunk truncated`);
-    const length = readU32(bytes, at);
-    at += 4;
-    if (length === ERASED) {
-      entries.push(undefined);
-      continue;
-    }
-    if (at + length > bytes.length) throw corrupt(`${what} chunk truncated`);
-    entries.push(bytes.subarray(at, at + length));
-    at += length;
-  }
-  if (at !== bytes.length) throw corrupt(`${what} chunk has trailing bytes`);
-  return entries;
+  const view = new ChunkView(bytes, what);
+  return Array.from({ length: view.count }, (_, i) => view.entry(i));
 }
 
 /**
- * A chunk whose structure is checked like decodeChunk's but whose entries are cut out only when
- * read: a read of one leaf made 2 x 256 views (the leaf and value chunks), most of a latest().
+ * A chunk whose structure is checked once and whose entries are cut out only when read: a read of
+ * one leaf used to make 2 x 256 views (the leaf and value chunks), most of a latest().
  */
 export class ChunkView {
   /** Start of each entry's bytes, or -1 where the entry is erased. */
