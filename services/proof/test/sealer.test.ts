@@ -107,10 +107,20 @@ function opened(note: string): { size: number; root: Uint8Array } {
   return { size: cp.size, root: cp.rootHash };
 }
 
-test('sealer: appends on change, skips idle and unchanged cuts, signs every new head', async () => {
+/** Runs `body` on a fresh state log in a temp directory, closed and removed after. */
+async function withLog(body: (log: StateLog) => Promise<void>): Promise<void> {
   const dir = tempDir('sealer');
   const log = await StateLog.open(dir.path);
   try {
+    await body(log);
+  } finally {
+    await log.close();
+    dir.remove();
+  }
+}
+
+test('sealer: appends on change, skips idle and unchanged cuts, signs every new head', async () => {
+  await withLog(async (log) => {
     const s = new Script();
     const sealerA = sealer(log, s);
     assert.equal(opened(sealerA.signed().note).size, 0, 'an empty log is signed at size 0');
@@ -137,16 +147,11 @@ test('sealer: appends on change, skips idle and unchanged cuts, signs every new 
     assert.equal(cp.size, 2);
     const leaf = leafHash(encodeLeaf(stateLogEntry(2, stored.bytes)));
     verifyInclusion(leaf, 1, 2, await log.inclusionProof(1, 2), cp.root);
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
 
 test('sealer: an epoch a shard does not answer writes nothing, then completes at the same cut', async () => {
-  const dir = tempDir('sealer');
-  const log = await StateLog.open(dir.path);
-  try {
+  await withLog(async (log) => {
     const s = new Script();
     const problems: string[] = [];
     const sl = sealer(log, s, problems);
@@ -163,16 +168,11 @@ test('sealer: an epoch a shard does not answer writes nothing, then completes at
     assert.equal(await sl.sealOnce(), 'appended');
     assert.equal((await log.state(2)).state.cut, s.published[1]);
     assert.equal(sl.failures(), 0);
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
 
 test('sealer: a shard that went back (rollback) or changed its root (fork) is never sealed', async () => {
-  const dir = tempDir('sealer');
-  const log = await StateLog.open(dir.path);
-  try {
+  await withLog(async (log) => {
     const s = new Script();
     const problems: string[] = [];
     const causes: unknown[] = [];
@@ -188,10 +188,7 @@ test('sealer: a shard that went back (rollback) or changed its root (fork) is ne
     assert.equal(problems.length, 2);
     assert.deepEqual(causes.map(codeOf), [SealErrorCode.Rollback, SealErrorCode.Fork]);
     assert.match(problems[0] ?? '', /epoch 2 refused/);
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
 
 function codeOf(cause: unknown): string {
@@ -200,9 +197,7 @@ function codeOf(cause: unknown): string {
 }
 
 test('sealer: a shard that grew over a rewritten history is refused, and nothing is signed', async () => {
-  const dir = tempDir('sealer');
-  const log = await StateLog.open(dir.path);
-  try {
+  await withLog(async (log) => {
     const s = new Script();
     const problems: string[] = [];
     const causes: unknown[] = [];
@@ -225,16 +220,11 @@ test('sealer: a shard that grew over a rewritten history is refused, and nothing
     assert.match(problems[0] ?? '', /epoch 2 refused/);
     assert.ok(s.consistencyAsked.includes('0:5->9'), 'the proof is asked from the sealed size to the new one');
     assert.equal(s.published.length, 2, 'a refused cut is re-asked, not re-published');
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
 
 test('sealer: a shard that answers a malformed consistency proof is refused', async () => {
-  const dir = tempDir('sealer');
-  const log = await StateLog.open(dir.path);
-  try {
+  await withLog(async (log) => {
     const s = new Script();
     const causes: unknown[] = [];
     const sl = sealer(log, s, [], causes);
@@ -249,16 +239,11 @@ test('sealer: a shard that answers a malformed consistency proof is refused', as
     assert.equal(log.head().size, 1);
     s.tamperProof = undefined;
     assert.equal(await sl.sealOnce(), 'appended', 'the honest proof for the same heads seals');
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
 
 test('sealer: honest growth from any sealed size seals; a rewrite below the sealed size never does', async () => {
-  const dir = tempDir('sealer');
-  const log = await StateLog.open(dir.path);
-  try {
+  await withLog(async (log) => {
     const s = new Script();
     const sl = sealer(log, s);
     assert.equal(await sl.sealOnce(), 'appended');
@@ -287,10 +272,7 @@ test('sealer: honest growth from any sealed size seals; a rewrite below the seal
       }),
       { numRuns: 25 },
     );
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
 
 test('sealer: after a restart the log resumes and the same head gets the same signed note', async () => {
@@ -322,9 +304,7 @@ test('sealer: after a restart the log resumes and the same head gets the same si
 });
 
 test('sealer: start/stop runs epochs on its timer and stop waits for the running one', async () => {
-  const dir = tempDir('sealer');
-  const log = await StateLog.open(dir.path);
-  try {
+  await withLog(async (log) => {
     const s = new Script();
     const sl = sealer(log, s);
     sl.start();
@@ -337,8 +317,5 @@ test('sealer: start/stop runs epochs on its timer and stop waits for the running
     s.write(0, 2);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(log.head().size, 2, 'no epoch after stop');
-  } finally {
-    await log.close();
-    dir.remove();
-  }
+  });
 });
