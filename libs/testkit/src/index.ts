@@ -20,3 +20,4 @@ export {
   type ServiceName,
 } from './cluster.js';
 export { runNode, RUN_MS_MAX_DEFAULT, type RunOptions, type RunResult } from './run.js';
+export { connectLoopback, healthzOn, assertConnectionsBoundOfTwo } from './connections.js';

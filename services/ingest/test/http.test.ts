@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { assertConnectionsBoundOfTwo } from '@cairn/testkit';
 import fc from 'fast-check';
 import { cachedShardOf, configDefaults, createIngestServer, loadConfig, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
 import { hostOfHeader, isJsonMediaType } from '../src/http.js';
@@ -205,63 +206,11 @@ test('http: the OpenAPI document names the 415 of both write routes', async () =
   }
 });
 
-/** Connects; resolves once connected. */
-async function open(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  await new Promise<void>((resolve) => socket.once('connect', resolve));
-  return socket;
-}
-
-/** GET /healthz on the socket: the whole answer, or what came before the server closed it ('' if nothing). */
-function health(socket: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    let received = '';
-    const done = (): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', done);
-      resolve(received);
-    };
-    const onData = (d: Buffer): void => {
-      received += d.toString('latin1');
-      const end = received.indexOf('\r\n\r\n');
-      const length = /content-length: (\d+)/i.exec(received)?.[1];
-      if (end >= 0 && length !== undefined && received.length >= end + 4 + Number(length)) done();
-    };
-    const timer = setTimeout(done, 5_000);
-    socket.on('data', onData);
-    socket.once('close', done);
-    if (!socket.destroyed) socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-  });
-}
-
 test('http: past connections_max a new connection is closed unanswered and counted; a freed slot is taken again', async () => {
   const s = await serve({ connections_max: 2 });
-  const sockets: Socket[] = [];
   try {
-    for (let i = 0; i < 2; i++) {
-      sockets.push(await open(s.port));
-      assert.match(await health(sockets[i] as Socket), /^HTTP\/1\.1 200 /);
-    }
-    const third = await open(s.port);
-    sockets.push(third);
-    assert.equal(await health(third), '', 'a connection past the bound was answered');
-    assert.ok(third.destroyed || third.readableEnded, 'the server did not close it');
-    const figures = JSON.parse((await health(sockets[0] as Socket)).split('\r\n\r\n')[1] ?? '') as { connections_dropped: number };
-    assert.equal(figures.connections_dropped, 1);
-    // The server counts a connection until its side of the socket has closed: retry, bounded.
-    (sockets[1] as Socket).destroy();
-    let answer = '';
-    for (let i = 0; i < 50 && !answer.startsWith('HTTP/1.1 200 '); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      const next = await open(s.port);
-      sockets.push(next);
-      answer = await health(next);
-    }
-    assert.match(answer, /^HTTP\/1\.1 200 /, 'the freed slot was not given to a new connection');
+    await assertConnectionsBoundOfTwo(s.port);
   } finally {
-    for (const socket of sockets) socket.destroy();
     await s.close();
   }
 });
