@@ -21,6 +21,14 @@ function run(env: Record<string, string>, args: string[] = []): ReturnType<typeo
   return spawnSync(process.execPath, [mainJs, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, encoding: 'utf8', timeout: START_MS_MAX });
 }
 
+/** The gateway as a process on an ephemeral port against the test's broker, with `env` on top. */
+function spawnGateway(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [mainJs], {
+    env: { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 test('a bad setting stops the start with a message naming it', () => {
   const r = run({ CAIRN_SHARDS: '0', CAIRN_NATS_URL: nats.url });
   assert.equal(r.status, 1);
@@ -55,10 +63,7 @@ function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray
 }
 
 test('SIGTERM: stops taking requests, answers the open ones, exits 0', async () => {
-  const child = spawn(process.execPath, [mainJs], {
-    env: { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_STREAM: 'MAINTEST', CAIRN_SUBJECT_PREFIX: 'maintest', CAIRN_SHUTDOWN_MS_MAX: '300' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnGateway({ CAIRN_STREAM: 'MAINTEST', CAIRN_SUBJECT_PREFIX: 'maintest', CAIRN_SHUTDOWN_MS_MAX: '300' });
   try {
     const [, url] = await waitFor(child, /listening on (http:\/\/[0-9.:]+)/);
     // No shard runs: the request waits for a commit that will not come before the stop.
@@ -77,17 +82,7 @@ test('SIGTERM: stops taking requests, answers the open ones, exits 0', async () 
 });
 
 test('workers: several gateway processes share the port, each with its own session', async () => {
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      CAIRN_NATS_URL: nats.url,
-      CAIRN_INGEST_PORT: '0',
-      CAIRN_INGEST_WORKERS: '2',
-      CAIRN_STREAM: 'WORKERS',
-      CAIRN_SUBJECT_PREFIX: 'workers',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnGateway({ CAIRN_INGEST_WORKERS: '2', CAIRN_STREAM: 'WORKERS', CAIRN_SUBJECT_PREFIX: 'workers' });
   try {
     const [, url] = await waitFor(child, /listening on (http:\/\/[0-9.:]+)[^]*listening on \1/);
     const { request } = await import('node:http');
@@ -114,19 +109,7 @@ test('workers: several gateway processes share the port, each with its own sessi
 });
 
 test('workers: a connection past connections_max is closed at once, not queued in the primary', async () => {
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      CAIRN_NATS_URL: nats.url,
-      CAIRN_INGEST_PORT: '0',
-      CAIRN_INGEST_WORKERS: '2',
-      CAIRN_CONNECTIONS_MAX: '1',
-      CAIRN_SHUTDOWN_MS_MAX: '300',
-      CAIRN_STREAM: 'CONNMAX',
-      CAIRN_SUBJECT_PREFIX: 'connmax',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnGateway({ CAIRN_INGEST_WORKERS: '2', CAIRN_CONNECTIONS_MAX: '1', CAIRN_SHUTDOWN_MS_MAX: '300', CAIRN_STREAM: 'CONNMAX', CAIRN_SUBJECT_PREFIX: 'connmax' });
   const { connect } = await import('node:net');
   const sockets: import('node:net').Socket[] = [];
   try {
