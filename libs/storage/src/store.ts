@@ -17,7 +17,7 @@ import { decideBatch, KeySlot, type Decision, type KeyState, type RecordLocation
 import { StorageError, StorageErrorCode } from './errors.js';
 import { hashRecords } from './hash-task.js';
 import { checkSeq, prepareBatch, type BatchInput, type PreparedRecord, type PreparedTx } from './input.js';
-import { chooseBinding, openKv, type Kv, type KvBatch, type KvBinding } from './kv.js';
+import { chooseBinding, openKv, type Kv, type KvBatch, type KvBinding, type KvEntry } from './kv.js';
 import {
   CHUNK_LEAVES_MAX,
   ChunkView,
@@ -599,16 +599,16 @@ export class Store {
     stored.forEach((record, i) => {
       const entry = latest[i];
       if (entry === undefined) throw corrupt(`version 1 of ${record.key} found but no latest version`);
+      const state = keyStateOf(entry, record.prefix.length);
       const slot = record.slot as KeySlot;
-      slot.initialVersion = slot.version = readU64(entry[0], record.prefix.length);
-      slot.initialLeaf = slot.leaf = readKeyVersionValue(entry[1]);
+      slot.initialVersion = slot.version = state.version;
+      slot.initialLeaf = slot.leaf = state.leafIndex;
     });
   }
 
   async #latestStored(prefix: Uint8Array): Promise<KeyState | undefined> {
     const [entry] = await this.#kv.range({ gte: prefix, lt: keyRangeEnd(prefix), reverse: true, limit: 1 });
-    if (entry === undefined) return undefined;
-    return { version: readU64(entry[0], prefix.length), leafIndex: readKeyVersionValue(entry[1]) };
+    return entry === undefined ? undefined : keyStateOf(entry, prefix.length);
   }
 
   async #resolveOriginals(decisions: Decision[]): Promise<void> {
@@ -950,6 +950,11 @@ export function createHashPool(limits: StorageLimits): Piscina {
 /** One key-index put per record; keys and values of the whole batch share one allocation. */
 function putKeyIndex(write: KvBatch, accepted: readonly PreparedRecord[]): void {
   for (const record of accepted) write.putKeyVersion(record.prefix, record.version, record.leafIndex);
+}
+
+/** The (version, leaf index) a key-index entry holds; `prefixLength` is its key's prefix length. */
+function keyStateOf(entry: KvEntry, prefixLength: number): KeyState {
+  return { version: readU64(entry[0], prefixLength), leafIndex: readKeyVersionValue(entry[1]) };
 }
 
 function keyRangeEnd(prefix: Uint8Array): Uint8Array {
