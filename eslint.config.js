@@ -15,7 +15,7 @@ const browserSafeSources = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.data/**', 'load-tests/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.data/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
