@@ -30,6 +30,8 @@ export interface Service {
   /** Stops taking requests and waits for the ones in flight to be answered. */
   stop(): Promise<void>;
   inFlight(): number;
+  /** Requests answered BACKPRESSURE at once because in_flight_max were running (a counter for metrics). */
+  refused(): number;
 }
 
 function headerRecord(msg: Msg): Record<string, string> {
@@ -56,6 +58,7 @@ export function serveSubject(nc: NatsConnection, subject: string, handler: Reque
     throw new TransportError(TransportErrorCode.CONFIG, `serve: in_flight_max must be in [1, 100000], got ${inFlightMax}`);
   }
   let inFlight = 0;
+  let refused = 0;
   const running = new Set<Promise<void>>();
   const answer = async (msg: Msg): Promise<void> => {
     try {
@@ -70,6 +73,7 @@ export function serveSubject(nc: NatsConnection, subject: string, handler: Reque
     callback: (err, msg) => {
       if (err !== null || msg.reply === undefined || msg.reply === '') return; // not a request: nothing to answer
       if (inFlight >= inFlightMax) {
+        refused += 1;
         errorReply(msg, TransportErrorCode.BACKPRESSURE, `${subject}: ${inFlightMax} requests in flight`);
         return;
       }
@@ -83,6 +87,7 @@ export function serveSubject(nc: NatsConnection, subject: string, handler: Reque
   });
   return {
     inFlight: () => inFlight,
+    refused: () => refused,
     async stop(): Promise<void> {
       sub.unsubscribe();
       let timer: NodeJS.Timeout | undefined;

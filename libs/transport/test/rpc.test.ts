@@ -67,8 +67,10 @@ test('a service answers BACKPRESSURE beyond its in-flight bound; a slow one time
     await assert.rejects(r.transport.request(subject, enc('d'), 5_000), (err: unknown) =>
       isTransportError(err, TransportErrorCode.BACKPRESSURE),
     );
+    assert.equal(service.refused(), 2, 'each refusal is counted');
     release();
     assert.deepEqual((await Promise.all(held)).map(dec), ['a', 'b']);
+    assert.equal(service.refused(), 2, 'answered requests are not refusals');
     let wake!: () => void;
     const late = new Promise<void>((resolve) => (wake = resolve));
     const slow = r.transport.serve('slow.subject', async () => {
