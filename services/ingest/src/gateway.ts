@@ -71,6 +71,19 @@ export interface GatewayStats {
   early_events_dropped: number;
 }
 
+// What the gateway tells its metrics (metrics.ts); the gateway itself imports no telemetry.
+export interface GatewayMeter {
+  // A flush was taken: its transactions and their encoded bytes, all shards.
+  flushed(txs: number, bytes: number): void;
+  // An atomic batch publish ended: stored, duplicate (re-sent salted) or error.
+  published(result: 'stored' | 'duplicate' | 'error', seconds: number): void;
+  // A transaction was answered for good: committed, accepted, or an error code. commitWaitSeconds
+  // when the shards' commit events decided it (admission to the last event).
+  decided(outcome: string, commitWaitSeconds: number | undefined): void;
+}
+
+export const noGatewayMeter: GatewayMeter = { flushed: () => {}, published: () => {}, decided: () => {} };
+
 // Timeouts are swept in insertion order, which is deadline order (one fixed wait per waiter).
 const SWEEP_MS = 50;
 // Requests that may share one transaction id in flight (retries racing their original).
@@ -108,6 +121,7 @@ export class Gateway {
     // Client ids are claimed here before their flush is published (see claims.ts).
     private readonly claims: ClaimPort,
     private readonly now: () => number = Date.now,
+    private readonly meter: GatewayMeter = noGatewayMeter,
   ) {
     this.queuedBytes = new Array<number>(config.shards).fill(0);
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -219,7 +233,11 @@ export class Gateway {
 
   private oldestAge(): number {
     const w = this.queue[this.head];
-    return w === undefined ? 0 : this.now() - (w.deadline_ms - this.config.commit_wait_ms_max);
+    return w === undefined ? 0 : this.now() - this.admittedAt(w);
+  }
+
+  private admittedAt(w: Waiter): number {
+    return w.deadline_ms - this.config.commit_wait_ms_max;
   }
 
   private maybeFlush(ageCheck: boolean): void {
@@ -248,6 +266,7 @@ export class Gateway {
 
   private takeBatch(): Waiter[] {
     const taken: Waiter[] = [];
+    let takenBytes = 0;
     const bytes = new Array<number>(this.config.shards).fill(shardMessageHeaderBytes);
     while (this.head < this.queue.length && taken.length < this.config.batch_txs_max) {
       const w = this.queue[this.head] as Waiter;
@@ -256,12 +275,16 @@ export class Gateway {
       this.queuedCount -= 1;
       for (const [shard, b] of w.partBytes) this.queuedBytes[shard] = (this.queuedBytes[shard] as number) - b;
       if (w.state !== 'queued') continue; // timed out while queued
-      for (const [shard, b] of w.partBytes) bytes[shard] = (bytes[shard] as number) + b;
+      for (const [shard, b] of w.partBytes) {
+        bytes[shard] = (bytes[shard] as number) + b;
+        takenBytes += b;
+      }
       w.state = 'published';
       // Taken now, published later: every sequence acked so far is below its own.
       w.seqFloor = this.ackedSeqMax;
       taken.push(w);
     }
+    if (taken.length > 0) this.meter.flushed(taken.length, takenBytes);
     return taken;
   }
 
@@ -296,7 +319,7 @@ export class Gateway {
       if (w.state === 'done') continue;
       const error = new CairnError('id_conflict', `id ${w.id} was already used with different content`);
       for (const l of w.listeners) l.resolve({ ok: false, error });
-      this.finish(w);
+      this.finish(w, 'id_conflict');
     }
     return split.owned;
   }
@@ -326,13 +349,25 @@ export class Gateway {
   // e.g. a client retry within the duplicate window). It is re-sent once under salted ids, so the
   // shards, which keep idempotency forever, answer with the original receipts.
   private async publish(messages: LedgerMessage[], flush: number): Promise<number> {
-    let result: PublishResult = await this.ledger.publishAtomic(messages);
+    let result: PublishResult = await this.timedPublish(messages);
     if (result.kind === 'duplicate') {
       const salted = messages.map((m) => ({ ...m, msgId: `${m.msgId}.r${this.session}-${flush}` }));
-      result = await this.ledger.publishAtomic(salted);
+      result = await this.timedPublish(salted);
     }
     if (result.kind === 'duplicate') throw new CairnError('internal', 'flush refused as duplicate twice');
     return result.firstSeq;
+  }
+
+  private async timedPublish(messages: LedgerMessage[]): Promise<PublishResult> {
+    const started = performance.now();
+    try {
+      const result = await this.ledger.publishAtomic(messages);
+      this.meter.published(result.kind, (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      this.meter.published('error', (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 
   private published(taken: Waiter[], shards: number[], firstSeq: number): void {
@@ -360,7 +395,7 @@ export class Gateway {
     }
     w.listeners.length = 0;
     w.listeners.push(...keep);
-    if (keep.length === 0) this.finish(w);
+    if (keep.length === 0) this.finish(w, 'accepted');
     return keep.length === 0;
   }
 
@@ -368,11 +403,12 @@ export class Gateway {
     for (const w of taken) {
       if (w.state === 'done') continue;
       for (const l of w.listeners) l.resolve({ ok: false, error });
-      this.finish(w);
+      this.finish(w, error.code);
     }
   }
 
-  private finish(w: Waiter): void {
+  private finish(w: Waiter, outcome: string, commitWaitSeconds?: number): void {
+    this.meter.decided(outcome, commitWaitSeconds);
     w.state = 'done';
     w.listeners.length = 0;
     if (this.waiters.get(w.id) === w) this.waiters.delete(w.id);
@@ -430,7 +466,7 @@ export class Gateway {
     if (w.results.size < w.parts.size) return;
     const outcome = decide(w);
     for (const l of w.listeners) l.resolve(outcome);
-    this.finish(w);
+    this.finish(w, outcome.ok ? 'committed' : outcome.error.code, (this.now() - this.admittedAt(w)) / 1000);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -441,7 +477,7 @@ export class Gateway {
       if (w.deadline_ms > now) break;
       const error = new CairnError('timeout', `no commit within ${this.config.commit_wait_ms_max} ms; retry with the same id`);
       for (const l of w.listeners) l.resolve({ ok: false, error });
-      this.finish(w);
+      this.finish(w, 'timeout');
     }
     this.checkIdle();
   }
@@ -476,7 +512,7 @@ export class Gateway {
     });
     for (const w of [...this.waiters.values()]) {
       for (const l of w.listeners) l.resolve({ ok: false, error });
-      this.finish(w);
+      this.finish(w, 'unavailable');
     }
     clearInterval(this.sweeper);
     if (this.ageTimer !== undefined) clearTimeout(this.ageTimer);

@@ -1,7 +1,8 @@
 // The HTTP surface on bare node:http: routing, bounded body reading, validation, answers.
 // No framework: the whole request path is a few function calls (measured in bench/).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { boundConnections } from '@cairn/config';
+import { prometheusContentType, type HistogramSeries } from '@cairn/telemetry';
 import {
   CairnError,
   errorBody,
@@ -13,6 +14,7 @@ import {
 } from '@cairn/wire';
 import { allowedHosts, canonicalHost, type IngestConfig } from './config.js';
 import type { Gateway, Outcome, WaitFor } from './gateway.js';
+import { IngestMetrics, otherRoute } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -25,6 +27,14 @@ export interface HttpDeps {
   readonly gateway: Gateway;
   readonly validate: ValidateOptions;
   readonly healthy: () => boolean;
+  // Where requests are counted and GET /metrics reads from; a fresh set when not given.
+  readonly metrics?: IngestMetrics;
+}
+
+// A response that remembers the stable code of the error it answered, for the metrics taken when
+// it closes. A field on the class (not added later) keeps every response one hidden class.
+class MeteredResponse extends ServerResponse {
+  errorCode: string | undefined = undefined;
 }
 
 // What /healthz shows of the HTTP layer. body_bytes_inflight: request body bytes held in memory
@@ -39,14 +49,24 @@ export function createIngestServer(deps: HttpDeps): Server {
   const openapi = JSON.stringify(openApiDocument);
   const figures: HttpFigures = { body_bytes_inflight: 0, connections_dropped: 0 };
   const hosts = allowedHosts(deps.config);
+  const metrics = deps.metrics ?? new IngestMetrics();
+  metrics.watchHttp(() => figures.body_bytes_inflight);
+  const ctx: Ctx = { deps, figures, openapi, metrics, bodyBytes: bodyBytesSeries(metrics) };
   // Node's own 400 for a request without Host would skip the check below and its stable code.
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
+  const server = createServer({ requireHostHeader: false, ServerResponse: MeteredResponse }, (req, res) => {
+    const started = performance.now();
+    const path = pathOf(req.url ?? '/');
+    // The route template: here every route is a fixed path, and any other path is one label.
+    const routeLabel = routes[path] === undefined ? otherRoute : path;
+    res.once('close', () => {
+      metrics.answered(routeLabel, req.method, res.statusCode, res.headersSent, res.errorCode, res.hasHeader('retry-after'), (performance.now() - started) / 1000);
+    });
     if (!hostAllowed(req, hosts)) {
       const shown = JSON.stringify((req.headers.host ?? '').slice(0, host_shown_chars_max));
       refuse(req, res, new CairnError('host_not_allowed', `Host ${shown} is not one this gateway answers for (see allowed_hosts)`));
       return;
     }
-    route(deps, openapi, figures, req, res).catch((error: unknown) => {
+    route(ctx, path, req, res).catch((error: unknown) => {
       if (!(error instanceof CairnError)) console.error('cairn-ingest: unexpected error', error);
       refuse(req, res, asError(error));
     });
@@ -58,8 +78,10 @@ export function createIngestServer(deps: HttpDeps): Server {
   // Past connections_max a new socket is closed unanswered (why by hand: boundConnections).
   boundConnections(server, deps.config.connections_max, () => {
     figures.connections_dropped += 1;
+    metrics.connectionsDropped.inc();
   });
-  return server;
+  // The server hands out MeteredResponses; its callers only need a Server.
+  return server as unknown as Server;
 }
 
 // DNS rebinding: a page on evil.example points its own name at this gateway's address, and the
@@ -94,6 +116,13 @@ interface Ctx {
   readonly deps: HttpDeps;
   readonly figures: HttpFigures;
   readonly openapi: string;
+  readonly metrics: IngestMetrics;
+  // Body sizes by route, each series looked up once here rather than per request.
+  readonly bodyBytes: { readonly single: HistogramSeries; readonly batch: HistogramSeries };
+}
+
+function bodyBytesSeries(metrics: IngestMetrics): Ctx['bodyBytes'] {
+  return { single: metrics.bodyBytesOf('/v1/transactions'), batch: metrics.bodyBytesOf('/v1/transactions/batch') };
 }
 
 type Handler = (ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
@@ -103,12 +132,17 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
   '/v1/transactions/batch': { POST: postBatch },
   '/openapi.json': { GET: getOpenApi },
   '/healthz': { GET: getHealth },
+  '/metrics': { GET: getMetrics },
 };
 
-async function route(deps: HttpDeps, openapi: string, figures: HttpFigures, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+async function route(ctx: Ctx, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const methods = routes[path];
   if (methods === undefined) return refuse(req, res, new CairnError('not_found', `no route ${path}`));
@@ -117,7 +151,7 @@ async function route(deps: HttpDeps, openapi: string, figures: HttpFigures, req:
     res.setHeader('Allow', Object.keys(methods).join(', '));
     return refuse(req, res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
   }
-  await handler({ deps, figures, openapi }, req, res, query);
+  await handler(ctx, req, res, query);
 }
 
 function waitMode(query: URLSearchParams): WaitFor {
@@ -130,7 +164,7 @@ async function postTransaction(ctx: Ctx, req: IncomingMessage, res: ServerRespon
   const deps = ctx.deps;
   requireJson(req);
   const wait = waitMode(query);
-  const body = await readJson(req, res, deps.config, ctx.figures);
+  const body = await readJson(req, res, deps.config, ctx.figures, ctx.bodyBytes.single);
   if (body === noBody) return;
   const tx = validateTransaction(body, deps.validate);
   const [outcome] = deps.gateway.submit([tx], wait);
@@ -141,7 +175,7 @@ async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, qu
   const deps = ctx.deps;
   requireJson(req);
   const wait = waitMode(query);
-  const body = await readJson(req, res, deps.config, ctx.figures);
+  const body = await readJson(req, res, deps.config, ctx.figures, ctx.bodyBytes.batch);
   if (body === noBody) return;
   const items = validateBatchEnvelope(body, deps.config);
   const results: (BatchItemResult | undefined)[] = new Array<BatchItemResult | undefined>(items.length);
@@ -172,6 +206,12 @@ async function getHealth(ctx: Ctx, req: IncomingMessage, res: ServerResponse): P
   discardBody(req, res);
   const ok = ctx.deps.healthy();
   send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...ctx.figures, ...ctx.deps.gateway.stats }));
+}
+
+// Prometheus text; answered whether or not the broker is up (that is when it is most wanted).
+async function getMetrics(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  discardBody(req, res);
+  send(res, 200, ctx.metrics.registry.expose(), prometheusContentType);
 }
 
 // The gateway has no authentication, so what keeps a web page from writing through a visitor's
@@ -226,7 +266,7 @@ const noBody = Symbol('no body');
 // Reads at most body_bytes_max bytes. Past the bound it answers 413 at once and discards the rest,
 // so the client still reads the answer instead of a reset connection. All bodies being read share
 // body_bytes_inflight_max; a body that would exceed it is answered 503 backpressure.
-function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfig, figures: HttpFigures): Promise<unknown> {
+function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfig, figures: HttpFigures, bodyBytes: HistogramSeries): Promise<unknown> {
   const max = config.body_bytes_max;
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > max) {
@@ -265,6 +305,7 @@ function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfi
     req.once('error', (e) => reject(new CairnError('malformed_json', 'request body could not be read', { cause: e })));
     req.once('end', () => {
       if (res.headersSent) return;
+      bodyBytes.observe(size);
       try {
         const text = utf8Strict.decode(Buffer.concat(chunks, size));
         chunks.length = 0;
@@ -302,13 +343,14 @@ function sendOutcome(res: ServerResponse, o: Outcome): void {
 }
 
 function sendError(res: ServerResponse, error: CairnError): void {
+  if (res instanceof MeteredResponse) res.errorCode = error.code;
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   send(res, error.status, JSON.stringify({ error: errorBody(error) }));
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
+function send(res: ServerResponse, status: number, body: string, contentType = jsonType): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': jsonType, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 

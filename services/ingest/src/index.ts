@@ -9,7 +9,8 @@ export {
   stringSettings,
   type IngestConfig,
 } from './config.js';
-export { Gateway, hex, listeners_per_tx_max, type WaitFor, type Outcome, type GatewayStats } from './gateway.js';
+export { Gateway, hex, listeners_per_tx_max, noGatewayMeter, type WaitFor, type Outcome, type GatewayStats, type GatewayMeter } from './gateway.js';
+export { IngestMetrics } from './metrics.js';
 export { natsClaims, claimFlush, claimKeyHex, needsClaim, claims_batch_max, type ClaimPort, type ClaimRequest, type ClaimVerdict } from './claims.js';
 export { createIngestServer, type HttpDeps } from './http.js';
 export type { LedgerMessage, LedgerPort, PublishResult } from './ledger.js';

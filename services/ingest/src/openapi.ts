@@ -83,6 +83,19 @@ export const openApiDocument = {
       },
     },
     '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' }, '421': hostNotAllowed } } },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics of this gateway process (requests, latencies, queue, flushes, publishes, commit waits, process)',
+        responses: {
+          '200': {
+            description: 'Prometheus text exposition format 0.0.4; names and labels in docs/api.md. Answered whether or not the broker is connected.',
+            content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } },
+          },
+          '421': hostNotAllowed,
+        },
+      },
+    },
     '/healthz': {
       get: {
         operationId: 'health',

@@ -7,6 +7,7 @@ import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
 import type { IngestConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createIngestServer } from './http.js';
+import { IngestMetrics } from './metrics.js';
 import { natsClaims } from './claims.js';
 import { mapError, natsLedger, newSession } from './nats-ledger.js';
 
@@ -39,6 +40,7 @@ export interface IngestService {
   readonly gateway: Gateway;
   readonly transport: Transport;
   readonly session: number;
+  readonly metrics: IngestMetrics;
   // Stops taking requests, answers the open ones (bounded by shutdown_ms_max), closes NATS.
   stop(): Promise<void>;
 }
@@ -61,11 +63,13 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     const session = await newSession(transport);
     const ledger = natsLedger(transport, config.retry_after_s);
     const claims = natsClaims(transport, nodeSha256, (error) => mapError(error, config.retry_after_s));
-    const gateway = new Gateway(config, ledger, session, nodeSha256, claims);
+    const metrics = new IngestMetrics();
+    const gateway = new Gateway(config, ledger, session, nodeSha256, claims, Date.now, metrics.gateway);
+    metrics.watchGateway(gateway.stats);
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
     await transport.flush(); // the subscription is live before the first publish
     const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
-    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected() });
+    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected(), metrics });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -81,10 +85,11 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
         await closed;
         events.stop();
         await transport.close();
+        metrics.stop();
       })();
       return stopping;
     };
-    return { url: `http://${config.host}:${port}`, port, gateway, transport, session, stop };
+    return { url: `http://${config.host}:${port}`, port, gateway, transport, session, metrics, stop };
   } catch (error) {
     await transport.close();
     throw error;

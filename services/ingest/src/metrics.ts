@@ -1,0 +1,111 @@
+// Every metric of the gateway, in one place: names, labels, units, buckets and bounds. The HTTP
+// layer and the gateway take what they measure from here; GET /metrics writes registry.expose().
+// Naming and bounds: docs/design/telemetry.md.
+import {
+  collectProcessMetrics,
+  exponentialBuckets,
+  Registry,
+  type Counter,
+  type Histogram,
+  type HistogramSeries,
+} from '@cairn/telemetry';
+import type { GatewayMeter, GatewayStats } from './gateway.js';
+
+// Latencies from 0.5 ms to about 33 s (a commit waits at most commit_wait_ms_max, 30 s default).
+const latency_buckets_s = exponentialBuckets(0.0005, 2, 17);
+// Request bodies from 64 B to the 1 MiB default body_bytes_max (and one bucket past it).
+const body_buckets_bytes = exponentialBuckets(64, 4, 10);
+// Transactions per flush up to batch_txs_max's range; bytes per flush up to a few MB.
+const flush_txs_buckets = exponentialBuckets(1, 2, 14);
+const flush_bytes_buckets = exponentialBuckets(256, 4, 10);
+
+// Routes are labelled by their template; any other path is one label value, never the raw path.
+export const otherRoute = 'other';
+const methods = new Set(['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+// Status codes as label values, built once: no number-to-string per request.
+const codeLabels: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+// A response closed before its headers went out (client gone, connection dropped).
+const abortedCode = 'aborted';
+
+export class IngestMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter;
+  private readonly duration: Histogram;
+  private readonly errors: Counter;
+  private readonly retryAfter: Counter;
+  readonly connectionsDropped: Counter;
+  private readonly bodyBytes: Histogram;
+  private readonly flushTxs: Histogram;
+  private readonly flushBytes: Histogram;
+  private readonly publish: Histogram;
+  private readonly commitWait: HistogramSeries;
+  private readonly transactions: Counter;
+  private readonly stopProcess: () => void;
+
+  constructor() {
+    const r = this.registry;
+    this.requests = r.counter({ name: 'cairn_ingest_http_requests_total', help: 'HTTP requests answered, by route template, method and status code.', labels: ['route', 'method', 'code'] });
+    this.duration = r.histogram({ name: 'cairn_ingest_http_request_duration_seconds', help: 'Time from request to the end of the answer, by route template.', labels: ['route'], buckets: latency_buckets_s, series_max: 16 });
+    this.errors = r.counter({ name: 'cairn_ingest_http_errors_total', help: 'Error answers by route template and stable error code.', labels: ['route', 'error'] });
+    this.retryAfter = r.counter({ name: 'cairn_ingest_http_retry_after_total', help: 'Answers that told the client to retry later (Retry-After), by error code.', labels: ['reason'], series_max: 16 });
+    this.connectionsDropped = r.counter({ name: 'cairn_ingest_http_connections_dropped_total', help: 'New connections closed unanswered because connections_max were open.' });
+    this.bodyBytes = r.histogram({ name: 'cairn_ingest_http_request_body_bytes', help: 'Request body sizes read, by route template.', labels: ['route'], buckets: body_buckets_bytes, series_max: 16 });
+    this.flushTxs = r.histogram({ name: 'cairn_ingest_flush_transactions', help: 'Transactions per flush (one JetStream atomic batch).', buckets: flush_txs_buckets });
+    this.flushBytes = r.histogram({ name: 'cairn_ingest_flush_bytes', help: 'Encoded transaction bytes per flush, all shards.', buckets: flush_bytes_buckets });
+    this.publish = r.histogram({ name: 'cairn_ingest_publish_duration_seconds', help: 'JetStream atomic batch publish, from send to ack, by result (stored, duplicate, error).', labels: ['result'], buckets: latency_buckets_s, series_max: 4 });
+    this.commitWait = r
+      .histogram({ name: 'cairn_ingest_commit_wait_seconds', help: 'From admission to the commit events of every shard a transaction touches.', buckets: latency_buckets_s })
+      .labels();
+    this.transactions = r.counter({ name: 'cairn_ingest_transactions_total', help: 'Transactions decided, by outcome (committed, accepted, or the error code).', labels: ['outcome'], series_max: 32 });
+    this.stopProcess = collectProcessMetrics(r).stop;
+  }
+
+  /** The gateway's own figures (GatewayStats, kept for /healthz too), read at scrape time. */
+  watchGateway(stats: GatewayStats): void {
+    const r = this.registry;
+    r.gauge({ name: 'cairn_ingest_queue_transactions', help: 'Transactions admitted and not yet taken into a flush.', read: () => stats.queued });
+    r.gauge({ name: 'cairn_ingest_waiters', help: 'Transactions admitted and not yet answered.', read: () => stats.waiters });
+    r.gauge({ name: 'cairn_ingest_flushes_inflight', help: 'Atomic batches sent and not yet acked.', read: () => stats.flushes_inflight });
+    r.counter({ name: 'cairn_ingest_commit_events_bad_total', help: 'Commit events that did not decode.', read: () => stats.commit_events_bad });
+    r.counter({ name: 'cairn_ingest_commit_events_stale_total', help: "Early commit events that could not be a waiting transaction's own.", read: () => stats.commit_events_stale });
+    r.counter({ name: 'cairn_ingest_early_events_dropped_total', help: 'Early commit events dropped past early_events_per_shard_max.', read: () => stats.early_events_dropped });
+  }
+
+  /** The HTTP layer's bytes in flight, read at scrape time. */
+  watchHttp(bodyBytesInflight: () => number): void {
+    this.registry.gauge({ name: 'cairn_ingest_http_body_inflight_bytes', help: 'Request body bytes held in memory, all connections.', read: bodyBytesInflight });
+  }
+
+  /** The series a route's body sizes go to (looked up once per route, at start). */
+  bodyBytesOf(route: string): HistogramSeries {
+    return this.bodyBytes.labels(route);
+  }
+
+  answered(route: string, method: string | undefined, code: number, headersSent: boolean, error: string | undefined, retried: boolean, seconds: number): void {
+    const m = method !== undefined && methods.has(method) ? method : 'other';
+    const c = headersSent ? (codeLabels[code] ?? 'other') : abortedCode;
+    this.requests.labels(route, m, c).inc();
+    this.duration.labels(route).observe(seconds);
+    if (error === undefined) return;
+    this.errors.labels(route, error).inc();
+    if (retried) this.retryAfter.labels(error).inc();
+  }
+
+  /** What the gateway reports, bound to this registry. */
+  readonly gateway: GatewayMeter = {
+    flushed: (txs, bytes) => {
+      this.flushTxs.observe(txs);
+      this.flushBytes.observe(bytes);
+    },
+    published: (result, seconds) => this.publish.labels(result).observe(seconds),
+    decided: (outcome, commitWaitSeconds) => {
+      this.transactions.labels(outcome).inc();
+      if (commitWaitSeconds !== undefined) this.commitWait.observe(commitWaitSeconds);
+    },
+  };
+
+  stop(): void {
+    this.stopProcess();
+  }
+}
