@@ -4,7 +4,7 @@
 // the ingest what happened to every transaction. Up to appends_inflight_max appends are handed to
 // the store at once, so the store decides the next run while the previous write syncs; their
 // results are still taken in one at a time, in stream order. docs/design/shard.md, "Apply loop".
-import type { AppendResult, Store, TxResult as StoreTxResult } from '@cairn/storage';
+import type { AppendResult, Store, TxResult as StoreTxResult, TxStatus } from '@cairn/storage';
 import { encodeCommitEvent, type CommitEvent, type TxResult } from '@cairn/wire';
 import { Boundaries } from './boundaries.js';
 import { isInputError, ShardError } from './errors.js';
@@ -19,6 +19,8 @@ export interface ApplierOptions {
   /** Called once per transaction message after its commit, in stream order. */
   readonly publish: (event: Uint8Array) => void;
   readonly log: (line: string) => void;
+  /** Called once per storage append taken in: seconds from handing it to the store to its synced result. */
+  readonly observeAppend?: (seconds: number) => void;
 }
 
 export interface ApplyStats {
@@ -30,6 +32,31 @@ export interface ApplyStats {
   skipped: number;
   /** Appends handed to the store while an earlier one was still in flight. */
   pipelined: number;
+  /** Delivered messages the server flagged as sent before (crash, lost ack, expired ack wait). */
+  redelivered: number;
+  /** Records committed: leaves appended to the tree. */
+  records: number;
+  /** Transactions by what the store decided. */
+  readonly outcomes: Record<TxStatus, number>;
+  /** Messages applied empty because the store refused their content (a subset of `rejected`). */
+  store_refused: number;
+}
+
+/** Plain numbers bumped once per message or per append; metrics read them at scrape time. */
+function emptyStats(): ApplyStats {
+  return {
+    messages: 0,
+    markers: 0,
+    rejected: 0,
+    appends: 0,
+    txs: 0,
+    skipped: 0,
+    pipelined: 0,
+    redelivered: 0,
+    records: 0,
+    outcomes: { committed: 0, duplicate: 0, id_conflict: 0, precondition_failed: 0 },
+    store_refused: 0,
+  };
 }
 
 interface Waiter {
@@ -48,7 +75,7 @@ interface InFlight {
 
 export class Applier {
   readonly boundaries: Boundaries;
-  readonly stats: ApplyStats = { messages: 0, markers: 0, rejected: 0, appends: 0, txs: 0, skipped: 0, pipelined: 0 };
+  readonly stats: ApplyStats = emptyStats();
   /** Rejects with the error that stopped the loop, also when no apply() call was running to throw it. */
   readonly failure: Promise<never>;
   #applied: number;
@@ -113,6 +140,7 @@ export class Applier {
     try {
       const fresh: Decoded[] = [];
       for (const msg of msgs) {
+        if (msg.redelivered === true) this.stats.redelivered += 1;
         // Redelivered at or below what the store was handed: already in it or on its way (exactly
         // once; if that write fails the shard stops and restarts from the committed sequence).
         if (msg.seq <= this.#issued) {
@@ -176,21 +204,22 @@ export class Applier {
     this.#throwIfStopped();
     if (this.#inflight.length > 0) this.stats.pipelined += 1;
     this.#issued = run.seq;
+    const issuedAt = performance.now();
     const outcome = this.store.append({ seq: run.seq, txs: runTxs(run) }).then(
       (result): Outcome => ({ ok: true, result }),
       (error: unknown): Outcome => ({ ok: false, error }),
     );
-    const settled = this.#taken.then(() => this.#takeIn(run, outcome));
+    const settled = this.#taken.then(() => this.#takeIn(run, outcome, issuedAt));
     this.#taken = settled;
     this.#inflight.push({ run, settled });
   }
 
   /** Takes one pipelined append's result in, after every earlier one. Never rejects: a fatal error stops the loop. */
-  async #takeIn(run: Run, outcome: Promise<Outcome>): Promise<void> {
+  async #takeIn(run: Run, outcome: Promise<Outcome>, issuedAt: number): Promise<void> {
     const result = await outcome;
     try {
       if (this.#stopped !== undefined) return;
-      if (result.ok) this.#finish(run, result.result);
+      if (result.ok) this.#finish(run, result.result, issuedAt);
       else await this.#recover(run, result.error);
     } catch (error) {
       this.#stop(error);
@@ -241,6 +270,7 @@ export class Applier {
       if (refusal === undefined) continue;
       const empty: Run = { msgs: [{ kind: 'rejected', seq: msg.seq, reason: `store refused: ${refusal}` }], seq: msg.seq };
       const again = await this.#appendOne(empty);
+      if (again === undefined) this.stats.store_refused += 1;
       if (again !== undefined) throw new ShardError('SHARD_INTERNAL', `store refused the empty append of message ${msg.seq}: ${again}`);
     }
   }
@@ -248,19 +278,21 @@ export class Applier {
   /** Appends and takes the result in; returns the refusal when the store refused the input. */
   async #appendOne(run: Run): Promise<string | undefined> {
     let result: AppendResult;
+    const issuedAt = performance.now();
     try {
       result = await this.store.append({ seq: run.seq, txs: runTxs(run) });
     } catch (error) {
       if (!isInputError(error)) throw error;
       return message(error);
     }
-    this.#finish(run, result);
+    this.#finish(run, result, issuedAt);
     return undefined;
   }
 
-  #finish(run: Run, result: AppendResult): void {
+  #finish(run: Run, result: AppendResult, issuedAt: number): void {
     if (result.skipped) throw new ShardError('SHARD_INTERNAL', `store skipped seq ${run.seq} above applied ${this.#applied}`);
     if (run.seq <= this.#applied) throw new ShardError('SHARD_INTERNAL', `run ${run.seq} finished after ${this.#applied}`);
+    this.options.observeAppend?.((performance.now() - issuedAt) / 1_000);
     this.stats.appends += 1;
     const { size, root } = result.head;
     const results = result.txs;
@@ -279,13 +311,17 @@ export class Applier {
         const mine = results.slice(at, at + msg.txs.length);
         if (mine.length !== msg.txs.length) throw new ShardError('SHARD_INTERNAL', `store answered ${results.length} transactions for run ${run.seq}`);
         at += msg.txs.length;
-        for (const r of mine) if (r.status === 'committed') end += r.records.length;
+        for (const r of mine) {
+          if (r.status === 'committed') end += r.records.length;
+          this.stats.outcomes[r.status] += 1;
+        }
         this.stats.txs += mine.length;
         events.push({ seq: msg.seq, shard: this.options.layout.shard, size, root, txs: mine.map(toWireResult) });
       }
       this.boundaries.push(msg.seq, end);
     }
     if (end !== size) throw new ShardError('SHARD_INTERNAL', `run ${run.seq}: boundaries end at ${end}, store at ${size}`);
+    this.stats.records += committedRecords;
     this.#applied = run.seq;
     for (const event of events) this.options.publish(encodeCommitEvent(event));
     this.#wake();

@@ -57,9 +57,35 @@ export interface ShardConfig {
   // Leaves one leaves() answer may hold.
   readonly leaves_max: number;
   readonly shutdown_ms_max: number;
+  // host:port of the Prometheus scrape listener ('' = none; port 0 = any free port).
+  readonly metrics_listen: string;
+  // Open connections to that listener; past it a new one is closed unanswered.
+  readonly metrics_connections_max: number;
 }
 
 const MiB = 1_048_576;
+// '' or host:port, the host a name, an IPv4 address or a bracketed IPv6 address. The port's range
+// is checked by parseListen.
+const LISTEN_PATTERN = /^((\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]{1,253}):[0-9]{1,5})?$/;
+const PORT_MAX = 65_535;
+
+export interface ListenAddress {
+  /** Without brackets: what net.Server.listen takes. */
+  readonly host: string;
+  /** 0 = any free port. */
+  readonly port: number;
+}
+
+/** The host and port of a metrics_listen value; undefined for '' (no listener). */
+export function parseListen(value: string): ListenAddress | undefined {
+  if (value === '') return undefined;
+  if (!LISTEN_PATTERN.test(value)) throw spec.error(`metrics_listen ${JSON.stringify(value)} is not host:port`);
+  const colon = value.lastIndexOf(':');
+  const port = Number(value.slice(colon + 1));
+  if (port > PORT_MAX) throw spec.error(`metrics_listen port must be in [0, ${PORT_MAX}], got ${port}`);
+  const host = value.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port };
+}
 // 2 lets the store decide the next run while the previous write syncs (x1.2-1.7 for large appends);
 // a third pays only for small ones and competes for two cores (docs/design/shard.md, "Apply loop").
 export const APPENDS_INFLIGHT_MAX_DEFAULT = 2;
@@ -70,6 +96,8 @@ export const stringSettings: readonly StringSetting<StringKeyOf<ShardConfig>>[] 
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
   { key: 'durable', pattern: /^([A-Za-z0-9_-]{1,64})?$/, default: '', help: 'durable consumer name (default shard-<n>)' },
+  // Off by default: several shards share a host, so any fixed default port would clash (docs/design/shard.md, "Metrics").
+  { key: 'metrics_listen', pattern: LISTEN_PATTERN, default: '', help: 'host:port serving GET /metrics (empty = off)' },
 ];
 
 export const numberSettings: readonly NumberSetting<NumberKeyOf<ShardConfig>>[] = [
@@ -90,6 +118,7 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<ShardConfig>>[] 
   { key: 'history_versions_max', min: 1, max: 100_000, default: 1_000, help: 'versions in one history answer' },
   { key: 'leaves_max', min: 1, max: 100_000, default: 1_000, help: 'leaves in one leaves answer' },
   { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'how long a graceful stop waits' },
+  { key: 'metrics_connections_max', min: 1, max: 1_000, default: 16, help: 'open connections to the metrics listener' },
 ];
 
 // The cluster-wide names (CAIRN_SHARDS, CAIRN_NATS_URL, ...) match the ingest's so one environment
@@ -100,6 +129,8 @@ const envOverrides: Partial<Record<keyof ShardConfig, string>> = {
   read_inflight_max: 'CAIRN_SHARD_READ_INFLIGHT_MAX',
   appends_inflight_max: 'CAIRN_SHARD_APPENDS_INFLIGHT_MAX',
   shutdown_ms_max: 'CAIRN_SHARD_SHUTDOWN_MS_MAX',
+  metrics_listen: 'CAIRN_SHARD_METRICS_LISTEN',
+  metrics_connections_max: 'CAIRN_SHARD_METRICS_CONNECTIONS_MAX',
 };
 
 const spec: ConfigSpec<ShardConfig> = {
@@ -145,6 +176,7 @@ export function checkConfig(c: ShardConfig): void {
   // More would make the store push back (STORAGE_BUSY), which stops the shard.
   const queueMax = resolveLimits(storageLimitsForShard).append_queue_max;
   if (c.appends_inflight_max > queueMax) throw spec.error(`appends_inflight_max must be <= the store's append_queue_max (${queueMax})`);
+  parseListen(c.metrics_listen);
 }
 
 export function usage(): string {

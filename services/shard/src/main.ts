@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => console.log(`cairn-shard ${config.shard}: ${line}`);
   const worker = await startShard(config, log);
   const head = worker.store.head();
+  if (worker.metricsHttp !== undefined) log(`metrics on ${worker.metricsHttp.url}/metrics`);
   log(`serving shard ${config.shard}/${config.shards} from ${config.data_dir} (size ${head.size}, seq ${head.seq}, nats ${config.nats_url}, durable ${config.durable})`);
   worker.done.then(
     () => undefined,

@@ -19,6 +19,8 @@ import { ShardError } from './errors.js';
 export interface InboundMessage {
   readonly seq: number;
   readonly data: Uint8Array;
+  /** The server sent it before (counted for metrics only; the sequence decides what is skipped). */
+  readonly redelivered?: boolean;
 }
 
 /** One stream message as the shard understood it. */

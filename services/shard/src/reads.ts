@@ -8,7 +8,7 @@
 // head read after a lookup that only ever returns what the head holds.
 import type { StoredLeaf, Store } from '@cairn/storage';
 import type { Applier } from './apply.js';
-import { asShardError, ShardError } from './errors.js';
+import { asShardError, ShardError, type ShardErrorCode } from './errors.js';
 
 export interface LeafJson {
   readonly index: number;
@@ -29,6 +29,12 @@ export interface HeadJson {
 
 export const readOps = ['head', 'headAt', 'latest', 'at', 'history', 'transaction', 'leaf', 'leaves', 'inclusion', 'consistency'] as const;
 export type ReadOp = (typeof readOps)[number];
+
+/**
+ * Told of every answered request: its op ('invalid' when the request names none of readOps, so
+ * the set of values stays bounded), 'ok' or the error code, and the seconds it took.
+ */
+export type ReadObserver = (op: ReadOp | 'invalid', outcome: ShardErrorCode | 'ok', seconds: number) => void;
 
 export interface ReadLimits {
   readonly head_wait_ms_max: number;
@@ -104,10 +110,27 @@ export class ReadApi {
     private readonly applier: AppliedView,
     private readonly limits: ReadLimits,
     private readonly stream: StreamView,
+    private readonly observe: ReadObserver = () => undefined,
   ) {}
 
   /** Decodes, answers, encodes. Throws ShardErrors (the transport turns them into error replies). */
   async handle(data: Uint8Array): Promise<Uint8Array> {
+    const started = performance.now();
+    let op: ReadOp | 'invalid' = 'invalid';
+    try {
+      const answer = await this.#decodeAndAnswer(data, (named) => {
+        op = named;
+      });
+      this.observe(op, 'ok', (performance.now() - started) / 1_000);
+      return answer;
+    } catch (error) {
+      const shardError = asShardError(error);
+      this.observe(op, shardError.code, (performance.now() - started) / 1_000);
+      throw shardError;
+    }
+  }
+
+  async #decodeAndAnswer(data: Uint8Array, named: (op: ReadOp) => void): Promise<Uint8Array> {
     let req: unknown;
     try {
       req = JSON.parse(utf8.decode(data));
@@ -115,6 +138,8 @@ export class ReadApi {
       throw new ShardError('SHARD_BAD_REQUEST', 'request is not UTF-8 JSON', { cause });
     }
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw bad('request must be a JSON object');
+    const op = (req as Req)['op'];
+    if ((readOps as readonly unknown[]).includes(op)) named(op as ReadOp);
     try {
       const answer = await this.answer(req as Req);
       return utf8Encoder.encode(JSON.stringify(answer));

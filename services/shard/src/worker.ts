@@ -12,8 +12,11 @@ import {
   type Service,
   type Transport,
 } from '@cairn/transport';
+import { prometheusContentType } from '@cairn/telemetry';
 import { Applier } from './apply.js';
-import { storageLimitsForShard, type ShardConfig } from './config.js';
+import { parseListen, storageLimitsForShard, type ShardConfig } from './config.js';
+import { listenMetrics, type MetricsHttp } from './metrics-http.js';
+import { ShardMetrics, type ConsumerFigures } from './metrics.js';
 import { ReadApi, type StreamView } from './reads.js';
 
 export { storageLimitsForShard };
@@ -25,6 +28,9 @@ export interface ShardWorker {
   readonly transport: Transport;
   readonly applier: Applier;
   readonly reads: ReadApi;
+  readonly metrics: ShardMetrics;
+  /** The scrape listener; undefined unless config.metrics_listen names an address. */
+  readonly metricsHttp: MetricsHttp | undefined;
   /** Rejects when consumption stopped on its own (handler, consumer or apply loop failure): the process should exit. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -39,8 +45,11 @@ export async function startShard(
   open: OpenShardStore = openStore,
 ): Promise<ShardWorker> {
   const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
+  const listenAt = parseListen(config.metrics_listen);
   const store = await open({ dir: config.data_dir, limits: storageLimitsForShard });
+  const metrics = new ShardMetrics(config.shard, config.shards);
   let transport: Transport | undefined;
+  let metricsHttp: MetricsHttp | undefined;
   try {
     transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}` });
     await transport.ensureStream();
@@ -53,9 +62,22 @@ export async function startShard(
       appends_inflight_max: config.appends_inflight_max,
       publish: (event) => t.publishEvent(events, event),
       log,
+      observeAppend: metrics.observeAppend,
     });
-    const reads = new ReadApi(store, applier, config, streamView(await jetstreamManager(t.nc), config.stream, shardSubject(layout, config.shard)));
+    const jsm = await jetstreamManager(t.nc);
+    const reads = new ReadApi(store, applier, config, streamView(jsm, config.stream, shardSubject(layout, config.shard)), metrics.observeRead);
     const service: Service = t.serve(readSubject(layout, config.shard), (req) => reads.handle(req.data), { in_flight_max: config.read_inflight_max });
+    let stopped = false;
+    // Bound before consuming: a taken port stops the start before anything is applied.
+    if (listenAt !== undefined) {
+      metricsHttp = await listenMetrics({
+        address: listenAt,
+        connections_max: config.metrics_connections_max,
+        scrape: () => metrics.scrape(),
+        content_type: prometheusContentType,
+        health: () => ({ ok: !stopped, detail: { shard: config.shard, applied_seq: applier.applied, size: store.head().size } }),
+      });
+    }
     const consumer: ShardConsumer = await t.consume(
       {
         shard: config.shard,
@@ -67,9 +89,14 @@ export async function startShard(
       },
       (msgs) => applier.apply(msgs),
     );
+    metrics.bind({ applier, store, reads: service, consumer, consumerInfo: () => consumerFigures(jsm, config.stream, config.durable) });
+    const http = metricsHttp;
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
+        stopped = true;
+        await http?.close();
+        metrics.stop();
         await consumer.stop();
         // Appends the last handler left in flight: their commit events go out before the transport closes.
         await applier.drain().catch(() => undefined);
@@ -81,13 +108,22 @@ export async function startShard(
     };
     // An append left in flight by a handler that already resolved fails outside any handler call.
     const done = Promise.race([consumer.done, applier.failure]);
-    done.catch(() => undefined);
-    return { config, store, transport: t, applier, reads, done, stop };
+    done.catch(() => {
+      stopped = true;
+    });
+    return { config, store, transport: t, applier, reads, metrics, metricsHttp, done, stop };
   } catch (error) {
+    metrics.stop();
+    await metricsHttp?.close().catch(() => undefined);
     await transport?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
   }
+}
+
+async function consumerFigures(jsm: JetStreamManager, stream: string, durable: string): Promise<ConsumerFigures> {
+  const info = await jsm.consumers.info(stream, durable);
+  return { pending: info.num_pending, ack_pending: info.num_ack_pending, redelivered: info.num_redelivered };
 }
 
 // JetStream's "next message on a subject at or after seq" lookup (STREAM.MSG.GET next_by_subj).

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { configDefaults, loadConfig, numberSettings, ShardError, usage } from '../src/index.js';
+import { configDefaults, loadConfig, numberSettings, parseListen, ShardError, usage } from '../src/index.js';
 
 const isConfigError = (e: unknown): boolean => e instanceof ShardError && e.code === 'SHARD_CONFIG';
 
@@ -36,4 +36,18 @@ test('bad settings stop the start with SHARD_CONFIG', () => {
 test('usage lists every setting', () => {
   const text = usage();
   for (const s of numberSettings) assert.ok(text.includes(`--${s.key.replaceAll('_', '-')}`), s.key);
+});
+
+test('metrics_listen is off by default; host:port is parsed, anything else refused', () => {
+  assert.equal(loadConfig({}, []).metrics_listen, '');
+  assert.equal(parseListen(''), undefined);
+  assert.deepEqual(parseListen('127.0.0.1:9464'), { host: '127.0.0.1', port: 9464 });
+  assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
+  assert.deepEqual(parseListen('localhost:65535'), { host: 'localhost', port: 65_535 });
+  assert.equal(loadConfig({ CAIRN_SHARD_METRICS_LISTEN: '127.0.0.1:1' }, []).metrics_listen, '127.0.0.1:1');
+  assert.equal(loadConfig({ CAIRN_SHARD_METRICS_LISTEN: '127.0.0.1:1' }, ['--metrics-listen=0.0.0.0:2']).metrics_listen, '0.0.0.0:2');
+  for (const bad of ['127.0.0.1', ':9464', '127.0.0.1:', '127.0.0.1:65536', '127.0.0.1:99999', 'a b:1', '::1:80', 'host:-1', 'http://x:1']) {
+    assert.throws(() => loadConfig({}, [`--metrics-listen=${bad}`]), isConfigError, bad);
+  }
+  assert.throws(() => loadConfig({}, ['--metrics-connections-max=0']), isConfigError);
 });
