@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: a local Cairn cluster in one terminal. Finds (or installs) nats-server, runs it with
 // JetStream on 127.0.0.1 with its store under .data/, creates the stream, then starts the ingest
-// gateway, N shard workers and the proof service (when services/proof is built in), prefixes each
-// process's output, restarts a crashed service (bounded), and stops everything on Ctrl-C/SIGTERM.
+// gateway, N shard workers (shard n serves /metrics on 127.0.0.1:<metrics-port + n>) and the proof
+// service (when services/proof is built in), prefixes each process's output, restarts a crashed
+// service (bounded), and stops everything on Ctrl-C/SIGTERM.
 // Data under .data/ survives restarts; the shard count is fixed when the cluster is created.
 // docs/design/shard.md, "Running a local cluster".
 import { execFileSync, spawn } from 'node:child_process';
@@ -32,12 +33,13 @@ const settings = [
   ['port', 'CAIRN_INGEST_PORT', '8080', 'ingest HTTP port'],
   ['proof-port', 'CAIRN_PROOF_PORT', '8090', 'proof service HTTP port'],
   ['nats-port', 'CAIRN_NATS_PORT', '4222', 'nats-server client port'],
+  ['metrics-port', 'CAIRN_SHARD_METRICS_PORT', '9464', 'shard n serves /metrics on 127.0.0.1 at this port + n'],
   ['data-dir', 'CAIRN_DATA', join(root, '.data'), 'where nats, shards and the proof service keep their data'],
   ['origin', 'CAIRN_ORIGIN', 'cairn.local/ledger', 'cluster name (checkpoint origin)'],
 ];
 
 function usage() {
-  const lines = ['usage: npm start -- [--shards N] [--port P] [--proof-port P] [--nats-port P] [--data-dir DIR]', ''];
+  const lines = ['usage: npm start -- [--shards N] [--port P] [--proof-port P] [--nats-port P] [--metrics-port P] [--data-dir DIR]', ''];
   for (const [name, env, def, help] of settings) lines.push(`  --${name.padEnd(12)} ${env.padEnd(20)} ${String(def).padEnd(12)} ${help}`);
   return lines.join('\n');
 }
@@ -96,6 +98,11 @@ if (existsSync(clusterFile)) {
   shards = stored;
 }
 if (!Number.isSafeInteger(shards) || shards < 1 || shards > SHARDS_MAX) fail(`--shards must be 1..${SHARDS_MAX}, got ${args.shards}`);
+// One metrics port per shard, from --metrics-port up; none may be another service's port.
+const metricsPort = port(args['metrics-port'], 'metrics-port');
+const metricsPorts = Array.from({ length: shards }, (_, s) => metricsPort + s);
+if (metricsPorts[shards - 1] > 65_535) fail(`--metrics-port ${metricsPort} + ${shards - 1} shards is past port 65535`);
+if (metricsPorts.some((p) => [ingestPort, proofPort, natsPort].includes(p))) fail(`the shards' metrics ports ${metricsPort}..${metricsPorts[shards - 1]} overlap another port`);
 
 const mains = {
   ingest: join(root, 'services/ingest/dist/src/main.js'),
@@ -273,7 +280,7 @@ async function main() {
   ensureBuilt();
   const bin = natsBinary();
   if (await portOpen(natsPort)) fail(`port ${natsPort} is taken (another nats-server?); pass --nats-port`);
-  for (const [p, name] of [[ingestPort, 'port'], [proofPort, 'proof-port']]) if (await portOpen(p)) fail(`port ${p} is taken; pass --${name}`);
+  for (const [p, name] of [[ingestPort, 'port'], [proofPort, 'proof-port'], ...metricsPorts.map((m) => [m, 'metrics-port'])]) if (await portOpen(p)) fail(`port ${p} is taken; pass --${name}`);
   writeFileSync(clusterFile, JSON.stringify({ shards }) + '\n');
   const natsDir = join(dataDir, 'nats');
   mkdirSync(natsDir, { recursive: true });
@@ -292,7 +299,8 @@ async function main() {
   const common = { CAIRN_NATS_URL: natsUrl, CAIRN_SHARDS: String(shards) };
   const starting = [];
   for (let s = 0; s < shards; s += 1) {
-    const shard = new Service(`shard ${s}`, process.execPath, [mains.shard], { ...common, CAIRN_SHARD: String(s), CAIRN_DATA_DIR: join(dataDir, `shard-${s}`) }, /serving shard/);
+    const env = { ...common, CAIRN_SHARD: String(s), CAIRN_DATA_DIR: join(dataDir, `shard-${s}`), CAIRN_SHARD_METRICS_LISTEN: `127.0.0.1:${metricsPorts[s]}` };
+    const shard = new Service(`shard ${s}`, process.execPath, [mains.shard], env, /serving shard/);
     starting.push(shard.start().then((ok) => ok || fail(`shard ${s} did not start`)));
   }
   const ingest = new Service('ingest', process.execPath, [mains.ingest], { ...common, CAIRN_INGEST_PORT: String(ingestPort) }, /listening on/);
@@ -309,6 +317,9 @@ async function main() {
     `  write API   http://127.0.0.1:${ingestPort}/v1/transactions  (OpenAPI: http://127.0.0.1:${ingestPort}/openapi.json)`,
     ...(procs.some((p) => p.label === 'proof') ? [`  proof API   http://127.0.0.1:${proofPort}`] : []),
     `  NATS        ${natsUrl}`,
+    shards <= 4
+      ? `  shard metrics  ${metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`).join('  ')}`
+      : `  shard metrics  http://127.0.0.1:<${metricsPort} + shard>/metrics (${metricsPort}..${metricsPorts[shards - 1]})`,
     'Ctrl-C stops everything.',
     '',
   ];
