@@ -1,0 +1,115 @@
+// The scenarios against a real cluster (nats-server, 2 shard processes, ingest, proof service):
+// each runs for a few seconds, then its checker must find every promise kept, over a non-trivial
+// number of transactions. Then the checker is shown able to fail: fabricated acknowledgements
+// (a version never written, a value never sent, a transaction never sent, one version won twice)
+// must each be reported.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkRun, formatResult, RecordingStore, RunLog, runScenario, verifyingClient, type Ack, type CheckReport, type Invariant, type ScenarioResult } from '../src/index.js';
+import { loadOptions, startLoadCluster, type LoadCluster } from './cluster.js';
+
+const SHARDS = 2;
+/** The load must have produced at least this many acknowledged transactions for a pass to mean anything. */
+const ACKS_MIN = 100;
+
+function copyLog(log: RunLog, change: (acks: Ack[]) => Ack[]): RunLog {
+  const copy = new RunLog();
+  copy.acks.push(...change([...log.acks]));
+  copy.refused.push(...log.refused);
+  copy.skus.push(...log.skus);
+  copy.tokens.push(...log.tokens);
+  return copy;
+}
+
+function invariantsOf(report: CheckReport): Set<Invariant> {
+  return new Set(report.violations.map((v) => v.invariant));
+}
+
+function assertClean(r: ScenarioResult, logs: () => string): void {
+  assert.equal(r.check.violations_total, 0, `${JSON.stringify(r.check.violations.slice(0, 5), null, 1)}\n${logs().slice(-3_000)}`);
+  assert.ok(r.load.committed >= ACKS_MIN, `only ${r.load.committed} committed transactions`);
+  assert.ok(r.check.transactions_checked >= r.load.committed, `checked ${r.check.transactions_checked} of ${r.load.committed}`);
+  assert.equal(r.check.transactions_checked, r.log.acks.length);
+  assert.ok(r.check.keys_checked > 0 && r.check.versions_checked > r.check.keys_checked);
+  assert.ok(r.check.checkpoint_sizes.length >= 2, 'the trusted checkpoint moved during the run');
+}
+
+describe('load scenarios against a real cluster', { timeout: 150_000 }, () => {
+  let cluster: LoadCluster;
+  let checkout: ScenarioResult;
+  let nft: ScenarioResult;
+
+  before(async () => {
+    cluster = await startLoadCluster(SHARDS);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('checkout: every acknowledged order is proven and every SKU balances', async () => {
+    checkout = await runScenario(loadOptions(cluster, { run_id: 'smoke-co' }), 'checkout');
+    console.log(formatResult(checkout));
+    assertClean(checkout, () => cluster.logs());
+    // Hot SKUs were raced for: some conditional writes lost and were retried with a fresh version.
+    assert.ok(checkout.load.precondition_retries > 0, JSON.stringify(checkout.load.answers));
+    assert.ok((checkout.load.answers['200'] ?? 0) >= checkout.load.committed);
+  });
+
+  it('nft: no token version is won twice and every owner chain follows the acknowledged transfers', async () => {
+    nft = await runScenario(loadOptions(cluster, { run_id: 'smoke-nft' }), 'nft');
+    console.log(formatResult(nft));
+    assertClean(nft, () => cluster.logs());
+    assert.ok(nft.load.races_lost > 0, 'buyers raced for the same versions');
+    assert.equal(nft.load.answers['409 precondition_failed'], nft.load.races_lost);
+  });
+
+  describe('the checker can fail', () => {
+    const check = async (log: RunLog): Promise<CheckReport> => {
+      const options = loadOptions(cluster, { receipt_wait_ms_max: 1_500 });
+      const store = new RecordingStore();
+      return checkRun(log, await verifyingClient(options, store), { concurrency: 4, checkpointSizes: () => store.sizes });
+    };
+    const checkoutAck = (log: RunLog): Ack => {
+      const ack = log.acks.find((a) => a.effect.kind === 'checkout');
+      assert.ok(ack !== undefined);
+      return ack;
+    };
+
+    it('a receipt claiming a version that was never written', async () => {
+      const real = checkoutAck(checkout.log);
+      const sku = real.effect.kind === 'checkout' ? real.effect.sku : '';
+      const forged: Ack = { ...real, receipt: { ...real.receipt, records: real.receipt.records.map((r) => (r.key === sku ? { ...r, version: r.version + 1_000 } : r)) } };
+      const report = await check(copyLog(checkout.log, (acks) => acks.map((a) => (a === real ? forged : a))));
+      const found = invariantsOf(report);
+      assert.ok(found.has('ack_proven') && found.has('version_mismatch') && found.has('ack_missing'), JSON.stringify(report.violations));
+      assert.ok(report.violations.some((v) => v.invariant === 'ack_proven' && v.tx === real.tx.id && /entry_mismatch/.test(v.detail)), JSON.stringify(report.violations));
+    });
+
+    it('an acknowledged value that is not the one stored', async () => {
+      const real = checkoutAck(checkout.log);
+      const tampered: Ack = { ...real, tx: { ...real.tx, records: real.tx.records.map((r) => (r.expect !== undefined && 'version' in r.expect ? { ...r, value: { qty: -1 } } : r)) } };
+      const report = await check(copyLog(checkout.log, (acks) => acks.map((a) => (a === real ? tampered : a))));
+      const found = invariantsOf(report);
+      assert.ok(report.violations.some((v) => v.invariant === 'ack_proven' && /value_mismatch/.test(v.detail)), JSON.stringify(report.violations));
+      assert.ok(found.has('value_mismatch'), JSON.stringify(report.violations));
+    });
+
+    it('a committed order the log forgot breaks the stock balance', async () => {
+      const real = checkoutAck(checkout.log);
+      const report = await check(copyLog(checkout.log, (acks) => acks.filter((a) => a !== real)));
+      const found = invariantsOf(report);
+      assert.ok(found.has('unacknowledged_version') && found.has('stock_balance'), JSON.stringify(report.violations));
+    });
+
+    it('one token version acknowledged to two buyers, by a transaction that was never sent', async () => {
+      const won = nft.log.acks.find((a) => a.effect.kind === 'transfer');
+      assert.ok(won !== undefined && won.effect.kind === 'transfer');
+      const twin: Ack = { ...won, tx: { ...won.tx, id: 'smoke-nft.fabricated' }, receipt: { ...won.receipt, id: 'smoke-nft.fabricated' }, effect: { ...won.effect, to: 'mallory' } };
+      const report = await check(copyLog(nft.log, (acks) => [...acks, twin]));
+      const found = invariantsOf(report);
+      assert.ok(found.has('version_won_twice'), JSON.stringify(report.violations));
+      assert.ok(report.violations.some((v) => v.invariant === 'ack_proven' && v.tx === 'smoke-nft.fabricated'), JSON.stringify(report.violations));
+    });
+  });
+});

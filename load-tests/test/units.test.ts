@@ -1,0 +1,129 @@
+// The tool's own parts, without a cluster: options and the loopback rule, percentiles, the seeded
+// generator, the checkpoint-size witness, the bounded pool.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { assertLoopback, forEachLimited, LoadError, LoadStats, LATENCY_SAMPLES_MAX, noteSize, parseOptions, percentile, Rng } from '../src/index.js';
+
+const KEY = 'cairn.local/ledger+c900f286+AXp6';
+const base = ['--verifier-key', KEY];
+
+function refused(code: string, f: () => unknown): LoadError {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof LoadError, `expected LoadError(${code}), got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
+describe('options', () => {
+  it('takes flags over env over defaults', () => {
+    const o = parseOptions([...base, '--clients', '3', '--duration-ms=500'], { CAIRN_LOAD_CLIENTS: '7', CAIRN_LOAD_REQUESTS_MAX: '90', CAIRN_LOAD_SCENARIO: 'nft' }, 0);
+    assert.equal(o.clients, 3);
+    assert.equal(o.duration_ms, 500);
+    assert.equal(o.requests_max, 90);
+    assert.deepEqual(o.scenarios, ['nft']);
+    assert.equal(o.ingest_url, 'http://127.0.0.1:8080');
+    assert.equal(o.verifier_key, KEY);
+  });
+
+  it('names a run from the clock only when no --run-id is given', () => {
+    assert.equal(parseOptions(base, {}, 36 ** 3).run_id, 'lt1000');
+    assert.equal(parseOptions([...base, '--run-id', 'mine'], {}, 1).run_id, 'mine');
+    refused('bad_option', () => parseOptions([...base, '--run-id', 'a{b}'], {}, 1));
+  });
+
+  it('refuses unknown flags, missing values and out-of-range numbers', () => {
+    refused('bad_option', () => parseOptions([...base, '--clientz', '1'], {}, 0));
+    refused('bad_option', () => parseOptions([...base, '--clients'], {}, 0));
+    refused('bad_option', () => parseOptions([...base, '--clients', '0'], {}, 0));
+    refused('bad_option', () => parseOptions([...base, '--clients', '1.5'], {}, 0));
+    refused('bad_option', () => parseOptions([...base, '--duration-ms', '-1'], {}, 0));
+    refused('bad_option', () => parseOptions([...base, '--scenario', 'bank'], {}, 0));
+    refused('bad_option', () => parseOptions(['--verifier-key-file', '/nonexistent/signer.pub'], {}, 0));
+  });
+
+  it('refuses every URL that is not http:// on loopback', () => {
+    for (const url of ['http://127.0.0.1:8080', 'http://127.3.2.1', 'http://localhost:1', 'http://[::1]:8090/']) assert.doesNotThrow(() => assertLoopback(url, 'u'));
+    for (const url of ['http://10.0.0.1:8080', 'http://example.com', 'https://127.0.0.1', 'http://0.0.0.0:8080', 'http://[::2]', 'http://127.0.0.1.nip.io']) {
+      refused('not_loopback', () => assertLoopback(url, 'u'));
+    }
+    refused('bad_option', () => assertLoopback('not a url', 'u'));
+    const e = refused('not_loopback', () => parseOptions([...base, '--proof-url', 'http://192.168.1.4:8090'], {}, 0));
+    assert.match(e.message, /--proof-url/);
+  });
+
+  it('refuses any address outside 127.0.0.0/8 (property)', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        const inside = ip.startsWith('127.');
+        let ok = true;
+        try {
+          assertLoopback(`http://${ip}:8080`, 'u');
+        } catch {
+          ok = false;
+        }
+        return ok === inside;
+      }),
+    );
+  });
+});
+
+describe('stats', () => {
+  it('nearest-rank percentiles', () => {
+    assert.equal(percentile([], 0.5), 0);
+    assert.equal(percentile([5], 0.99), 5);
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(xs, 0.5), 50);
+    assert.equal(percentile(xs, 0.99), 99);
+    assert.equal(percentile(xs, 1), 100);
+    assert.throws(() => percentile(xs, 0), RangeError);
+  });
+
+  it('counts answers by status and code and keeps a bounded latency sample', () => {
+    const stats = new LoadStats();
+    const n = LATENCY_SAMPLES_MAX + 10;
+    for (let i = 0; i < n; i += 1) stats.record({ status: i % 2 === 0 ? 200 : 409, code: i % 2 === 0 ? undefined : 'precondition_failed', body: undefined, latency_ms: 1, retry_after_ms: undefined });
+    const s = stats.summary(2);
+    assert.equal(s.requests, n);
+    assert.deepEqual(s.answers, { '200': n / 2, '409 precondition_failed': n / 2 });
+    assert.equal(s.p50_ms, 1);
+    assert.equal(s.requests_per_s, n / 2);
+  });
+});
+
+describe('helpers', () => {
+  it('Rng repeats from its seed and stays in range', () => {
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const xs = Array.from({ length: 1_000 }, () => a.below(7));
+    assert.deepEqual(xs, Array.from({ length: 1_000 }, () => b.below(7)));
+    assert.ok(xs.every((x) => x >= 0 && x < 7));
+    assert.equal(new Set(xs).size, 7);
+    assert.notDeepEqual(xs.slice(0, 20), Array.from({ length: 20 }, () => new Rng(43).below(7)));
+  });
+
+  it('reads the size of a checkpoint note', () => {
+    assert.equal(noteSize('o\n17\nroot\n\n— sig'), 17);
+    assert.ok(Number.isNaN(noteSize('o\nx\n')));
+  });
+
+  it('forEachLimited runs every item with at most `concurrency` in flight', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: number[] = [];
+    await forEachLimited([...Array(25).keys()], 3, async (x) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      seen.push(x);
+      inFlight -= 1;
+    });
+    assert.equal(most, 3);
+    assert.deepEqual(seen.sort((p, q) => p - q), [...Array(25).keys()]);
+  });
+});
