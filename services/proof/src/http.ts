@@ -1,10 +1,12 @@
 // The HTTP read-and-verify API on bare node:http. Routes and shapes: docs/design/proofs.md.
 // A bounded number of requests run at once; beyond it the answer is 503 + Retry-After at once,
 // never a queue. Every error body is the @cairn/wire table's { error: { code, message } }.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { boundConnections } from '@cairn/config';
+import { prometheusContentType } from '@cairn/telemetry';
 import { CairnError, errorBody } from '@cairn/wire';
 import type { Answers } from './answers.js';
+import { otherRoute, ProofMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { SignedHead } from './sealer.js';
 
@@ -21,6 +23,18 @@ export interface HttpOptions {
   readonly answer_ms_max?: number;
   /** Open HTTP connections; past it a new one is closed at once, unanswered (default CONNECTIONS_MAX_DEFAULT). */
   readonly connections_max?: number;
+  /** Where requests are counted and GET /metrics reads from; a fresh set (stopped with the server) when not given. */
+  readonly metrics?: ProofMetrics;
+}
+
+/**
+ * A response that carries what its request is measured by: the route template and the stable code
+ * of the error it answered. Fields declared on the class keep every response one hidden class.
+ */
+class MeteredResponse extends ServerResponse {
+  route = otherRoute;
+  errorCode: string | undefined = undefined;
+  retried = false;
 }
 
 /** The connections_max of a server whose options do not name one (the proof config's default too). */
@@ -52,7 +66,14 @@ export function createProofServer(o: HttpOptions): Server {
   if (!Number.isSafeInteger(connectionsMax) || connectionsMax < 1) throw new RangeError(`connections_max must be a positive integer, got ${connectionsMax}`);
   const figures: HttpFigures = { connections_dropped: 0 };
   let inFlight = 0;
-  const server = createServer((req, res) => {
+  const metrics = o.metrics ?? new ProofMetrics();
+  metrics.watchHttp(() => inFlight);
+  const count = (req: IncomingMessage, res: MeteredResponse, started_ms: number): void => {
+    metrics.answered(res.route, req.method, res.statusCode, res.headersSent, res.errorCode, res.retried, (performance.now() - started_ms) / 1000);
+  };
+  const server = createServer({ ServerResponse: MeteredResponse }, (req, res) => {
+    const started_ms = performance.now();
+    res.route = routeOf(req.url ?? '/');
     // The read API takes no body. One sent anyway would be read and dropped after the answer,
     // with no bound but requestTimeout, on a kept-alive connection: close it instead.
     if (hasBody(req)) res.setHeader('connection', 'close');
@@ -66,10 +87,12 @@ export function createProofServer(o: HttpOptions): Server {
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { allow: 'GET, HEAD, OPTIONS', 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'accept', 'access-control-max-age': '600' });
       res.end();
+      count(req, res, started_ms);
       return;
     }
     if (inFlight >= o.requests_inflight_max) {
       sendError(res, new CairnError('backpressure', `${o.requests_inflight_max} requests in flight`, { retryAfterSeconds: o.retry_after_s }), o);
+      count(req, res, started_ms);
       return;
     }
     // The slot is held until the answer's work has settled AND the response is closed: a client
@@ -90,8 +113,9 @@ export function createProofServer(o: HttpOptions): Server {
       clearTimeout(deadline);
       cancel.abort();
       release();
+      count(req, res, started_ms);
     });
-    route(req, res, o, figures, cancel.signal)
+    route(req, res, o, figures, metrics, cancel.signal)
       .catch((error: unknown) => sendError(res, toCairnError(error), o))
       .finally(release);
   });
@@ -102,12 +126,38 @@ export function createProofServer(o: HttpOptions): Server {
   // requests): past connections_max a new socket is closed unanswered.
   boundConnections(server, connectionsMax, () => {
     figures.connections_dropped += 1;
+    metrics.connectionsDropped.inc();
   });
-  return server;
+  if (o.metrics === undefined) server.once('close', () => metrics.stop());
+  // The server hands out MeteredResponses; its callers only need a Server.
+  return server as unknown as Server;
 }
 
+/**
+ * The route template of a request target, as the OpenAPI document names it, for metric labels:
+ * never the raw path (keys and ids are unbounded). Mirrors route() below; `other` for the rest.
+ */
+export function routeOf(target: string): string {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (exactRoutes.has(path)) return path;
+  const under = (prefix: string): string[] | undefined => (path.startsWith(prefix) ? path.slice(prefix.length).split('/') : undefined);
+  const keys = under('/v1/keys/');
+  if (keys !== undefined) {
+    if (keys.length === 1) return '/v1/keys/{key}';
+    if (keys.length === 2 && keys[1] === 'history') return '/v1/keys/{key}/history';
+    return otherRoute;
+  }
+  if (under('/v1/transactions/')?.length === 1) return '/v1/transactions/{id}';
+  const shards = under('/v1/shards/');
+  if (shards?.length === 2 && shards[1] === 'consistency') return '/v1/shards/{shard}/consistency';
+  return otherRoute;
+}
 
-async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, signal: AbortSignal): Promise<void> {
+const exactRoutes = new Set(['/healthz', '/openapi.json', '/metrics', '/v1/checkpoint', '/v1/consistency']);
+
+
+async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, metrics: ProofMetrics, signal: AbortSignal): Promise<void> {
   const target = req.url ?? '/';
   if (target.length > URL_BYTES_MAX) throw new CairnError('bad_query', `request target longer than ${URL_BYTES_MAX} bytes`);
   const q = target.indexOf('?');
@@ -122,6 +172,13 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, 
     return;
   }
   if (path === '/openapi.json') return sendJson(res, 200, openApiDocument());
+  // Prometheus text; answered while epochs fail too (that is when it is most wanted).
+  if (path === '/metrics') {
+    const text = metrics.registry.expose();
+    res.writeHead(200, { 'content-type': prometheusContentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+    return;
+  }
   if (path === '/v1/checkpoint') {
     if (wantsJson(req)) return sendJson(res, 200, o.answers.checkpoint(head, o.origin));
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -216,8 +273,13 @@ function sendError(res: ServerResponse, error: CairnError, o: HttpOptions): void
     res.destroy();
     return;
   }
+  const metered = res instanceof MeteredResponse;
+  if (metered) res.errorCode = error.code;
   const headers: Record<string, string> = {};
-  if (error.status === 503) headers['retry-after'] = String(error.retryAfterSeconds ?? o.retry_after_s);
+  if (error.status === 503) {
+    headers['retry-after'] = String(error.retryAfterSeconds ?? o.retry_after_s);
+    if (metered) res.retried = true;
+  }
   if (error.code === 'method_not_allowed') headers['allow'] = 'GET, HEAD';
   const text = JSON.stringify({ error: errorBody(error) });
   res.writeHead(error.status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

@@ -5,7 +5,8 @@ export { Sealer, SealError, SealErrorCode, FAILURE_BACKOFF_MS_MAX, type SealerOp
 export type { ShardReads, ShardLeaf, ShardTx, TreeHead } from './shard-reads.js';
 export { NatsShards } from './nats-shards.js';
 export { Answers, entryJson, type AnswerLimits, type EntryJson, type ShardConsistencyJson, type StateJson, type RecordJson } from './answers.js';
-export { ANSWER_MS_MAX_DEFAULT, createProofServer, toCairnError, type HttpOptions } from './http.js';
+export { ANSWER_MS_MAX_DEFAULT, createProofServer, routeOf, toCairnError, type HttpOptions } from './http.js';
+export { ProofMetrics, otherRoute, type EpochReport, type ShardRequestReport } from './metrics.js';
 export { openApiDocument } from './openapi.js';
 export { startProof, type ProofService } from './service.js';
 export { runProof } from './run.js';

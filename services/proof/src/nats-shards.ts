@@ -5,6 +5,7 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { isTransportError, readSubject, shardSubject, TransportErrorCode, type Transport } from '@cairn/transport';
 import { CairnError, encodeEpochMarker } from '@cairn/wire';
+import type { ShardRequestReport } from './metrics.js';
 import type { MarkerPublisher } from './sealer.js';
 import type { ShardLeaf, ShardReads, ShardTx, TreeHead } from './shard-reads.js';
 
@@ -73,12 +74,28 @@ export class NatsShards implements ShardReads, MarkerPublisher {
   readonly #historyPages = new Map<number, number>();
   #jsm: JetStreamManager | undefined;
 
-  constructor(transport: Transport, readTimeoutMs: number) {
+  readonly #report: ShardRequestReport;
+
+  constructor(transport: Transport, readTimeoutMs: number, report: ShardRequestReport = () => undefined) {
     this.#transport = transport;
     this.#timeoutMs = readTimeoutMs;
+    this.#report = report;
   }
 
-  async #call<T>(shard: number, request: Record<string, unknown>, timeoutMs = this.#timeoutMs): Promise<T> {
+  async #call<T>(shard: number, request: { readonly op: string } & Record<string, unknown>, timeoutMs = this.#timeoutMs): Promise<T> {
+    const started = performance.now();
+    let error: unknown;
+    try {
+      return await this.#ask<T>(shard, request, timeoutMs);
+    } catch (e) {
+      error = e;
+      throw e;
+    } finally {
+      this.#report(request.op, (performance.now() - started) / 1000, error);
+    }
+  }
+
+  async #ask<T>(shard: number, request: Record<string, unknown>, timeoutMs: number): Promise<T> {
     let reply: Uint8Array;
     try {
       reply = await this.#transport.request(readSubject(this.#transport.layout, shard), utf8.encode(JSON.stringify(request)), timeoutMs);

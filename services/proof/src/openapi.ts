@@ -91,6 +91,17 @@ export function openApiDocument(): object {
       },
       '/healthz': { get: { summary: 'Liveness and the newest signed size', responses: { '200': { description: 'ok' }, '503': { description: 'epochs are failing' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics of this process: requests by route, proven-read latency, epochs, seal duration, signed size, shard requests, process',
+          responses: {
+            '200': {
+              description: 'Prometheus text exposition format 0.0.4; names and labels in docs/api.md. Answered while epochs fail too.',
+              content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
     },
     components: {
       schemas: {

@@ -78,6 +78,8 @@ export interface SealerOptions {
   readonly head_timeout_ms: number;
   /** Where to report abandoned epochs; rate-limited by the caller's taste. */
   readonly onProblem?: (message: string, cause?: unknown) => void;
+  /** Every attempt's outcome and duration (and the error of a failed one), for the metrics. */
+  readonly onAttempt?: (outcome: SealOutcome, seconds: number, error: unknown) => void;
 }
 
 export type SealOutcome = 'appended' | 'unchanged' | 'idle' | 'failed';
@@ -148,12 +150,15 @@ export class Sealer {
   }
 
   async #attempt(): Promise<SealOutcome> {
+    const started = performance.now();
     try {
       const outcome = await this.#seal();
       this.#failures = 0;
+      this.#o.onAttempt?.(outcome, (performance.now() - started) / 1000, undefined);
       return outcome;
     } catch (error) {
       this.#failures += 1;
+      this.#o.onAttempt?.('failed', (performance.now() - started) / 1000, error);
       // A refusal is not an outage: say so, since it lasts until an operator repairs the shard.
       const what = error instanceof SealError ? 'refused' : 'abandoned';
       this.#o.onProblem?.(`epoch ${this.#o.log.head().size + 1} ${what} (${this.#failures} in a row)`, error);

@@ -7,6 +7,7 @@ import { connectTransport, streamLayout, type Transport } from '@cairn/transport
 import { Answers } from './answers.js';
 import { ConfigError, dataDirOf, type ProofConfig } from './config.js';
 import { createProofServer } from './http.js';
+import { ProofMetrics } from './metrics.js';
 import { NatsShards } from './nats-shards.js';
 import { Sealer, type SignedHead } from './sealer.js';
 import { loadSigner, verifierKeyOf } from './signer.js';
@@ -23,6 +24,7 @@ export interface ProofService {
   readonly verifierKey: string;
   readonly dataDir: string;
   readonly sealer: Sealer;
+  readonly metrics: ProofMetrics;
   signed(): SignedHead;
   stop(): Promise<void>;
 }
@@ -33,12 +35,13 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
   const stateLog = await StateLog.open(dataDir);
   let transport: Transport | undefined;
   let server: Server | undefined;
+  const metrics = new ProofMetrics();
   try {
     checkResume(stateLog, config);
     const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix });
     transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: 'cairn-proof', publish_timeout_ms: config.publish_timeout_ms });
     await transport.ensureStream();
-    const shards = new NatsShards(transport, config.read_timeout_ms);
+    const shards = new NatsShards(transport, config.read_timeout_ms, metrics.shardRequest);
     const sealer = new Sealer({
       origin: config.origin,
       shards: config.shards,
@@ -49,7 +52,9 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       epoch_interval_ms: config.epoch_interval_ms,
       head_timeout_ms: config.head_timeout_ms,
       onProblem: rateLimited(log),
+      onAttempt: metrics.epoch,
     });
+    metrics.watch({ signedSize: () => sealer.signed().size, epochFailuresInARow: () => sealer.failures() });
     const answers = new Answers(stateLog, shards, config);
     server = createProofServer({
       origin: config.origin,
@@ -60,6 +65,7 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       answers,
       signed: () => sealer.signed(),
       health: () => ({ ok: sealer.failures() < FAILURES_UNHEALTHY_MIN, detail: { epochFailures: sealer.failures() } }),
+      metrics,
     });
     const port = await listen(server, config.host, config.port);
     sealer.start();
@@ -71,18 +77,21 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       verifierKey: verifierKeyOf(signer),
       dataDir,
       sealer,
+      metrics,
       signed: () => sealer.signed(),
       async stop(): Promise<void> {
         await sealer.stop();
         await closeServer(liveServer, config.shutdown_ms_max);
         await liveTransport.close();
         await stateLog.close();
+        metrics.stop();
       },
     };
   } catch (error) {
     if (server?.listening === true) await closeServer(server, 0);
     await transport?.close().catch(() => undefined);
     await stateLog.close().catch(() => undefined);
+    metrics.stop();
     throw error;
   }
 }

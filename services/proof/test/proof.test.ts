@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
 import { CairnClient } from '@cairn/client';
 import { verifyConsistency } from '@cairn/merkle';
+import { prometheusContentType } from '@cairn/telemetry';
+import { parseExposition, type Family } from '@cairn/telemetry/exposition-parser';
 import { shardOfTag, type GlobalState } from '@cairn/wire';
 import {
   cliMain,
@@ -260,6 +262,55 @@ test('bad input gets codes from the error table; openapi and healthz answer', as
   assert.equal(health.status, 200);
 });
 
+test('metrics: the proof and ingest processes count the epochs, shard requests, reads and writes this test caused', async () => {
+  const scrape = async (url: string): Promise<Map<string, Family>> => {
+    const a = await http(`${url}/metrics`);
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.headers.get('content-type'), prometheusContentType);
+    return parseExposition(a.text);
+  };
+  const value = (f: Map<string, Family>, family: string, name: string, labels: Record<string, string> = {}): number => {
+    // A labelled series appears on first use: absent is 0.
+    const s = f.get(family)?.samples.find((x) => x.name === name && JSON.stringify(Object.entries(x.labels).sort()) === JSON.stringify(Object.entries(labels).sort()));
+    return s?.value ?? 0;
+  };
+  const proofBefore = await scrape(cluster.proofUrl);
+  const ingestBefore = await scrape(cluster.ingestUrl);
+  const key = `{${A}}:metrics/1`;
+  await write({ records: [{ key, value: 1 }] });
+  await getProven(`/v1/keys/${enc(key)}`);
+  assert.equal((await http(`${cluster.proofUrl}/v1/keys/${enc(key)}/history`)).status, 200);
+  const signedSize = (await checkpoint()).size;
+  const proof = await scrape(cluster.proofUrl);
+  const ingest = await scrape(cluster.ingestUrl);
+  const delta = (after: Map<string, Family>, before: Map<string, Family>, family: string, name: string, labels: Record<string, string> = {}): number =>
+    value(after, family, name, labels) - value(before, family, name, labels);
+
+  const requests = 'cairn_proof_http_requests_total';
+  assert.equal(delta(proof, proofBefore, requests, requests, { route: '/v1/keys/{key}', method: 'GET', code: '200' }), 1);
+  assert.equal(delta(proof, proofBefore, requests, requests, { route: '/v1/keys/{key}/history', method: 'GET', code: '200' }), 1);
+  const duration = 'cairn_proof_http_request_duration_seconds';
+  assert.ok(delta(proof, proofBefore, duration, `${duration}_count`, { route: '/v1/keys/{key}/history' }) === 1);
+  // The read was proven only once an epoch had sealed the write.
+  assert.ok(delta(proof, proofBefore, 'cairn_proof_epochs_total', 'cairn_proof_epochs_total', { outcome: 'appended' }) >= 1);
+  assert.ok(delta(proof, proofBefore, 'cairn_proof_seal_duration_seconds', 'cairn_proof_seal_duration_seconds_count') >= 1);
+  assert.ok(value(proof, 'cairn_proof_signed_size', 'cairn_proof_signed_size') >= signedSize);
+  assert.ok(Math.abs(value(proof, 'cairn_proof_last_seal_timestamp_seconds', 'cairn_proof_last_seal_timestamp_seconds') - Date.now() / 1000) < 60);
+  const shard = 'cairn_proof_shard_requests_total';
+  assert.ok(delta(proof, proofBefore, shard, shard, { op: 'headAt', result: 'ok' }) >= SHARDS);
+  assert.ok(delta(proof, proofBefore, shard, shard, { op: 'at', result: 'ok' }) >= 1);
+  assert.ok(delta(proof, proofBefore, shard, shard, { op: 'history', result: 'ok' }) >= 1);
+
+  const writes = 'cairn_ingest_http_requests_total';
+  assert.equal(delta(ingest, ingestBefore, writes, writes, { route: '/v1/transactions', method: 'POST', code: '200' }), 1);
+  assert.equal(delta(ingest, ingestBefore, 'cairn_ingest_transactions_total', 'cairn_ingest_transactions_total', { outcome: 'committed' }), 1);
+  assert.equal(delta(ingest, ingestBefore, 'cairn_ingest_commit_wait_seconds', 'cairn_ingest_commit_wait_seconds_count'), 1);
+  for (const f of [proof, ingest]) {
+    assert.ok(value(f, 'process_resident_memory_bytes', 'process_resident_memory_bytes') > 0);
+    assert.equal(f.get('cairn_telemetry_series_dropped_total')?.samples.length, 0);
+  }
+});
+
 test('epochs are atomic cuts: no state shows half of a cross-shard transaction under concurrent writes', async () => {
   const WRITERS = 4;
   const TXS_PER_WRITER = 25;
@@ -330,6 +381,13 @@ test('a shard that is down holds epochs back (never half-written); they complete
     // Reads that need only shard 0 still answer, at the last signed state.
     const old = await http(`${cluster.proofUrl}/v1/keys/${enc(`{${A}}:r:1`)}`);
     assert.equal(old.status, 200, old.text);
+    // The operator sees why: abandoned epochs, and head requests to shard 1 failing.
+    const metrics = parseExposition((await http(`${cluster.proofUrl}/metrics`)).text);
+    const epochs = metrics.get('cairn_proof_epochs_total')?.samples ?? [];
+    assert.ok((epochs.find((x) => x.labels['outcome'] === 'abandoned')?.value ?? 0) >= 1, JSON.stringify(epochs));
+    const failedHeads = (metrics.get('cairn_proof_shard_requests_total')?.samples ?? []).filter((x) => x.labels['op'] === 'headAt' && x.labels['result'] !== 'ok');
+    assert.ok(failedHeads.reduce((n, x) => n + x.value, 0) >= 1, JSON.stringify(failedHeads));
+    assert.ok((metrics.get('cairn_proof_epoch_failures_consecutive')?.samples[0]?.value ?? 0) >= 1);
   } finally {
     await cluster.shardProcs[1]?.start();
   }
