@@ -31,10 +31,23 @@ export interface HttpDeps {
   readonly metrics?: IngestMetrics;
 }
 
-// A response that remembers the stable code of the error it answered, for the metrics taken when
-// it closes. A field on the class (not added later) keeps every response one hidden class.
+// A response that carries what its request is measured by, so that send(), the one place every
+// answer goes out, counts it: no per-request listener or closure. Fields declared on the class
+// (not added later) keep every response one hidden class.
 class MeteredResponse extends ServerResponse {
+  metrics: IngestMetrics | undefined = undefined;
+  route = otherRoute;
+  started_ms = 0;
   errorCode: string | undefined = undefined;
+  retried = false;
+  counted = false;
+
+  // Once per request: the answer sent, or the client gone before it could be (sent = false).
+  count(status: number, sent: boolean): void {
+    if (this.counted || this.metrics === undefined) return;
+    this.counted = true;
+    this.metrics.answered(this.route, this.req.method, status, sent, this.errorCode, this.retried, (performance.now() - this.started_ms) / 1000);
+  }
 }
 
 // What /healthz shows of the HTTP layer. body_bytes_inflight: request body bytes held in memory
@@ -54,13 +67,11 @@ export function createIngestServer(deps: HttpDeps): Server {
   const ctx: Ctx = { deps, figures, openapi, metrics, bodyBytes: bodyBytesSeries(metrics) };
   // Node's own 400 for a request without Host would skip the check below and its stable code.
   const server = createServer({ requireHostHeader: false, ServerResponse: MeteredResponse }, (req, res) => {
-    const started = performance.now();
+    res.started_ms = performance.now();
+    res.metrics = metrics;
     const path = pathOf(req.url ?? '/');
     // The route template: here every route is a fixed path, and any other path is one label.
-    const routeLabel = routes[path] === undefined ? otherRoute : path;
-    res.once('close', () => {
-      metrics.answered(routeLabel, req.method, res.statusCode, res.headersSent, res.errorCode, res.hasHeader('retry-after'), (performance.now() - started) / 1000);
-    });
+    if (routes[path] !== undefined) res.route = path;
     if (!hostAllowed(req, hosts)) {
       const shown = JSON.stringify((req.headers.host ?? '').slice(0, host_shown_chars_max));
       refuse(req, res, new CairnError('host_not_allowed', `Host ${shown} is not one this gateway answers for (see allowed_hosts)`));
@@ -343,15 +354,23 @@ function sendOutcome(res: ServerResponse, o: Outcome): void {
 }
 
 function sendError(res: ServerResponse, error: CairnError): void {
-  if (res instanceof MeteredResponse) res.errorCode = error.code;
-  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  const metered = res instanceof MeteredResponse;
+  if (metered) res.errorCode = error.code;
+  if (error.retryAfterSeconds !== undefined) {
+    res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    if (metered) res.retried = true;
+  }
   send(res, error.status, JSON.stringify({ error: errorBody(error) }));
 }
 
 function send(res: ServerResponse, status: number, body: string, contentType = jsonType): void {
-  if (res.headersSent || res.destroyed) return;
+  if (res.headersSent || res.destroyed) {
+    if (res.destroyed && res instanceof MeteredResponse) res.count(status, false);
+    return;
+  }
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+  if (res instanceof MeteredResponse) res.count(status, true);
 }
 
 function asError(error: unknown): CairnError {
