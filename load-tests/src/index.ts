@@ -27,4 +27,5 @@ export { nftScenario, tokenKey, tokenTag, MINTER } from './nft.js';
 export { senderOf, type Scenario, type ScenarioContext } from './scenario.js';
 export { runScenario, scenarioOf, verifyingClient, type RunHooks, type ScenarioResult } from './run.js';
 export { measureBaseline, BASELINE_MS_MAX, type BaselineOptions } from './baseline.js';
-export { formatResult, VIOLATIONS_PRINTED_MAX } from './report.js';
+export { formatResult, perShard, VIOLATIONS_PRINTED_MAX } from './report.js';
+export { crashOnce, CHAOS_DELAY_MS_MAX, type ChaosLog, type ChaosOptions, type Killable } from './chaos.js';

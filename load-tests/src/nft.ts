@@ -40,7 +40,7 @@ export function nftScenario(): Scenario {
       const o = ctx.options;
       for (let token = 0; token < o.tokens; token += 1) {
         const key = tokenKey(o.run_id, token);
-        const tx: SentTx = { id: `${o.run_id}.mint.${token}`, records: [{ key, value: { owner: MINTER, token } , expect: { absent: true } }], meta: { scenario: 'nft', step: 'mint' } };
+        const tx: SentTx = { id: `${o.run_id}.mint.${token}`, records: [{ key, value: { owner: MINTER, token }, expect: { absent: true } }], meta: { scenario: 'nft', step: 'mint' } };
         const outcome = await send(senderOf(ctx, undefined), tx);
         if (outcome.kind !== 'committed') throw new LoadError('setup_failed', `could not mint ${key}: ${JSON.stringify(outcome)}`);
         const ack = { tx, receipt: outcome.receipt, effect: { kind: 'mint', token: key, owner: MINTER } } as const;

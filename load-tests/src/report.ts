@@ -8,6 +8,13 @@ export const VIOLATIONS_PRINTED_MAX = 20;
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
+/** Acknowledged transactions per shard they wrote to (a cross-shard one counts on each). */
+export function perShard(r: ScenarioResult): [number, number][] {
+  const counts = new Map<number, number>();
+  for (const ack of r.log.acks) for (const s of new Set(ack.receipt.records.map((x) => x.shard))) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].sort((a, b) => a[0] - b[0]);
+}
+
 export function formatResult(r: ScenarioResult, baseline?: StatsSummary): string {
   const o = r.options;
   const l = r.load;
@@ -15,11 +22,12 @@ export function formatResult(r: ScenarioResult, baseline?: StatsSummary): string
   const lines = [
     `${r.scenario}: run ${o.run_id}, ${o.clients} clients, bounds ${n(o.duration_ms)} ms / ${n(o.requests_max)} requests`,
     `  load        ${l.seconds.toFixed(1)} s, ${n(l.requests)} requests (${n(l.requests_per_s)}/s), ${n(l.committed)} committed tx = ${n(l.transactions_per_s)} tx/s`,
-    `  latency     p50 ${ms(l.p50_ms)}, p99 ${ms(l.p99_ms)} (per HTTP request)`,
+    `  latency     p50 ${ms(l.p50_ms)}, p99 ${ms(l.p99_ms)}, max ${ms(l.max_ms)} (per HTTP request)`,
     `  answers     ${Object.entries(l.answers).map(([k, v]) => `${k}: ${n(v)}`).join(', ') || 'none'}`,
     `  retries     after precondition_failed ${n(l.precondition_retries)}, same-id resends ${n(l.uncertain_retries)}${r.scenario === 'nft' ? `, races lost ${n(l.races_lost)}` : ''}`,
     `  undecided   ${n(r.uncertain_after_load)} after the load, ${n(r.resolved)} decided by resending`,
   ];
+  lines.push(`  shards      acknowledged tx per shard: ${perShard(r).map(([s, k]) => `${s}: ${n(k)}`).join(', ')}`);
   if (baseline !== undefined) {
     const ratio = baseline.requests_per_s > 0 ? l.requests_per_s / baseline.requests_per_s : 0;
     lines.push(`  baseline    bare node:http, same generator: ${n(baseline.requests_per_s)} req/s, p50 ${ms(baseline.p50_ms)} -> this run x${ratio.toFixed(2)} of its req/s`);

@@ -66,7 +66,11 @@ export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: Run
     const stats = new LoadStats();
     const budget = new Budget(o.duration_ms, o.requests_max);
     const stop = new AbortController();
-    const during = hooks.during?.(stop.signal);
+    // Caught at once so a failure while the load runs is not an unhandled rejection; thrown after it.
+    let failed: { error: unknown } | undefined;
+    const during = hooks.during?.(stop.signal).catch((error: unknown) => {
+      failed = { error };
+    });
     let seconds: number;
     try {
       seconds = await closedLoop(o.clients, budget, scenario.iteration({ ...side, stats }, budget));
@@ -74,6 +78,7 @@ export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: Run
       stop.abort();
       await during;
     }
+    if (failed !== undefined) throw new LoadError('setup_failed', `the step run beside the load failed: ${String(failed.error)}`, { cause: failed.error });
     const uncertain = log.uncertain.length;
     await resolve(side);
     const check = await checkRun(log, sdk, { concurrency: o.check_concurrency, checkpointSizes: () => store.sizes });

@@ -13,6 +13,8 @@ export interface StatsSummary {
   readonly requests_per_s: number;
   readonly p50_ms: number;
   readonly p99_ms: number;
+  /** The slowest request of the whole phase (not sampled). */
+  readonly max_ms: number;
   /** "200", "409 precondition_failed", "0 network", ... -> count. */
   readonly answers: Readonly<Record<string, number>>;
   /** New attempts after precondition_failed (checkout). */
@@ -33,12 +35,14 @@ export class LoadStats {
   readonly #latencies: number[] = [];
   #stride = 1;
   #seen = 0;
+  #max_ms = 0;
 
   record(answer: PostAnswer): void {
     this.requests += 1;
     const name = answer.code === undefined ? String(answer.status) : `${answer.status} ${answer.code}`;
     this.#answers.set(name, (this.#answers.get(name) ?? 0) + 1);
     this.#seen += 1;
+    this.#max_ms = Math.max(this.#max_ms, answer.latency_ms);
     if (this.#seen % this.#stride !== 0) return;
     if (this.#latencies.length >= LATENCY_SAMPLES_MAX) {
       // Keep every other sample and halve the rate: a bounded, evenly spread sample.
@@ -60,6 +64,7 @@ export class LoadStats {
       requests_per_s: per(this.requests),
       p50_ms: percentile(sorted, 0.5),
       p99_ms: percentile(sorted, 0.99),
+      max_ms: this.#max_ms,
       answers: Object.fromEntries([...this.#answers].sort((a, b) => b[1] - a[1])),
       precondition_retries: this.precondition_retries,
       uncertain_retries: this.uncertain_retries,

@@ -3,10 +3,13 @@
 // options that point at it.
 import { generateKeyPair } from '@cairn/checkpoint';
 import { ensureServicesBuilt, startCluster, type Cluster } from '@cairn/testkit';
-import { checkOptions, LOAD_DEFAULTS, type LoadOptions } from '../src/index.js';
+import { shardOfKey } from '@cairn/wire';
+import { checkOptions, LOAD_DEFAULTS, shopTag, tokenTag, type LoadOptions } from '../src/index.js';
 
 const SIGNER_SEED = new Uint8Array(32).fill(7);
 export const ORIGIN = 'load.cairn.test/ledger';
+/** Shops of checkout and tokens of nft in the tests: few, so that clients race for them. */
+export const TAGS = 3;
 
 export type LoadCluster = Cluster & { readonly verifierKey: string };
 
@@ -30,10 +33,10 @@ export function loadOptions(cluster: LoadCluster, over: Partial<LoadOptions>): L
     clients: 8,
     run_id: 'smoke',
     seed: 1,
-    shops: 3,
+    shops: TAGS,
     skus_per_shop: 2,
     stock_initial: LOAD_DEFAULTS.stock_initial,
-    tokens: 3,
+    tokens: TAGS,
     precondition_retries_max: LOAD_DEFAULTS.precondition_retries_max,
     uncertain_retries_max: LOAD_DEFAULTS.uncertain_retries_max,
     request_ms_max: 20_000,
@@ -42,4 +45,18 @@ export function loadOptions(cluster: LoadCluster, over: Partial<LoadOptions>): L
     baseline: false,
     ...over,
   });
+}
+
+/**
+ * A run id whose shop and token hash tags land on every shard, so the load reaches all of them
+ * (hash tags decide the shard; the search is bounded).
+ */
+export function spreadRunId(prefix: string, tags: number, shards: number): string {
+  for (let i = 0; i < 1_000; i += 1) {
+    const id = `${prefix}${i}`;
+    const covered = (tag: (run: string, n: number) => string): boolean =>
+      new Set(Array.from({ length: tags }, (_, n) => shardOfKey(`{${tag(id, n)}}:x`, shards))).size === shards;
+    if (covered(shopTag) && covered(tokenTag)) return id;
+  }
+  throw new Error(`no run id with prefix ${prefix} spreads ${tags} tags over ${shards} shards`);
 }

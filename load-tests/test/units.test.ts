@@ -87,11 +87,13 @@ describe('stats', () => {
   it('counts answers by status and code and keeps a bounded latency sample', () => {
     const stats = new LoadStats();
     const n = LATENCY_SAMPLES_MAX + 10;
-    for (let i = 0; i < n; i += 1) stats.record({ status: i % 2 === 0 ? 200 : 409, code: i % 2 === 0 ? undefined : 'precondition_failed', body: undefined, latency_ms: 1, retry_after_ms: undefined });
+    for (let i = 0; i < n; i += 1) stats.record({ status: i % 2 === 0 ? 200 : 409, code: i % 2 === 0 ? undefined : 'precondition_failed', body: undefined, latency_ms: i === 7 ? 900 : 1, retry_after_ms: undefined });
     const s = stats.summary(2);
     assert.equal(s.requests, n);
     assert.deepEqual(s.answers, { '200': n / 2, '409 precondition_failed': n / 2 });
     assert.equal(s.p50_ms, 1);
+    assert.equal(s.p99_ms, 1);
+    assert.equal(s.max_ms, 900);
     assert.equal(s.requests_per_s, n / 2);
   });
 });
