@@ -27,7 +27,7 @@ export interface HttpDeps {
   readonly gateway: Gateway;
   readonly validate: ValidateOptions;
   readonly healthy: () => boolean;
-  // Where requests are counted and GET /metrics reads from; a fresh set when not given.
+  // Where requests are counted and GET /metrics reads from; a fresh set (stopped with the server) when not given.
   readonly metrics?: IngestMetrics;
 }
 
@@ -71,7 +71,7 @@ export function createIngestServer(deps: HttpDeps): Server {
     res.metrics = metrics;
     const path = pathOf(req.url ?? '/');
     // The route template: here every route is a fixed path, and any other path is one label.
-    if (routes[path] !== undefined) res.route = path;
+    if (Object.hasOwn(routes, path)) res.route = path;
     if (!hostAllowed(req, hosts)) {
       const shown = JSON.stringify((req.headers.host ?? '').slice(0, host_shown_chars_max));
       refuse(req, res, new CairnError('host_not_allowed', `Host ${shown} is not one this gateway answers for (see allowed_hosts)`));
@@ -91,6 +91,7 @@ export function createIngestServer(deps: HttpDeps): Server {
     figures.connections_dropped += 1;
     metrics.connectionsDropped.inc();
   });
+  if (deps.metrics === undefined) server.once('close', () => metrics.stop());
   // The server hands out MeteredResponses; its callers only need a Server.
   return server as unknown as Server;
 }
