@@ -10,6 +10,7 @@ import { KeyBook } from './book.js';
 import { RunLog, type SentTx } from './log.js';
 import { Rng } from './rng.js';
 import { senderOf, type Scenario, type ScenarioContext } from './scenario.js';
+import { spreadTag } from './tags.js';
 
 /** Price of one unit, for the order total; any number would do. */
 const UNIT_PRICE_CENTS = 1_250;
@@ -24,30 +25,39 @@ function decodeStock(json: unknown): Stock {
   return { qty };
 }
 
-export function shopTag(runId: string, shop: number): string {
-  return `${runId}-shop${shop}`;
+export function shopTag(runId: string, shop: number, shards: number): string {
+  return spreadTag(`${runId}-shop`, shop, shards);
 }
 
-export function skuKey(runId: string, shop: number, sku: number): string {
-  return `{${shopTag(runId, shop)}}:stock:sku${sku}`;
+export function skuKey(tag: string, sku: number): string {
+  return `{${tag}}:stock:sku${sku}`;
+}
+
+interface Shop {
+  readonly tag: string;
+  readonly skus: readonly string[];
 }
 
 export function checkoutScenario(): Scenario {
   const book = new KeyBook<Stock>();
   const rngs = new Map<number, Rng>();
+  const shops: Shop[] = [];
   return {
     name: 'checkout',
     async setup(ctx) {
       const o = ctx.options;
       for (let shop = 0; shop < o.shops; shop += 1) {
-        for (let sku = 0; sku < o.skus_per_shop; sku += 1) {
-          const key = skuKey(o.run_id, shop, sku);
+        const tag = shopTag(o.run_id, shop, o.shards);
+        const skus = Array.from({ length: o.skus_per_shop }, (_, sku) => skuKey(tag, sku));
+        shops.push({ tag, skus });
+        for (const [sku, key] of skus.entries()) {
           const tx: SentTx = { id: `${o.run_id}.init.${shop}.${sku}`, records: [{ key, value: { qty: o.stock_initial }, expect: { absent: true } }], meta: { scenario: 'checkout', step: 'init' } };
           const outcome = await send(senderOf(ctx, undefined), tx);
           if (outcome.kind !== 'committed') throw new LoadError('setup_failed', `could not create ${key}: ${JSON.stringify(outcome)}`);
-          ctx.log.acks.push({ tx, receipt: outcome.receipt, effect: { kind: 'stock_init', sku: key, qty: o.stock_initial } });
+          const ack = { tx, receipt: outcome.receipt, effect: { kind: 'stock_init', sku: key, qty: o.stock_initial } } as const;
+          ctx.log.acks.push(ack);
           ctx.log.skus.push(key);
-          book.advance(key, RunLog.versionOf(ctx.log.acks[ctx.log.acks.length - 1]!, key) ?? 1, { qty: o.stock_initial });
+          book.advance(key, RunLog.versionOf(ack, key) ?? 1, { qty: o.stock_initial });
         }
       }
     },
@@ -55,18 +65,18 @@ export function checkoutScenario(): Scenario {
       return async (client, n) => {
         let rng = rngs.get(client);
         if (rng === undefined) rngs.set(client, (rng = new Rng(ctx.options.seed * 65_537 + client)));
-        await order(ctx, budget, book, rng, client, n);
+        const shop = shops[rng.below(shops.length)] as Shop;
+        await order(ctx, budget, book, rng, shop, client, n);
       };
     },
   };
 }
 
-async function order(ctx: ScenarioContext, budget: Budget, book: KeyBook<Stock>, rng: Rng, client: number, n: number): Promise<void> {
+async function order(ctx: ScenarioContext, budget: Budget, book: KeyBook<Stock>, rng: Rng, shop: Shop, client: number, n: number): Promise<void> {
   const o = ctx.options;
-  const shop = rng.below(o.shops);
-  const key = skuKey(o.run_id, shop, rng.below(o.skus_per_shop));
+  const key = shop.skus[rng.below(shop.skus.length)] as string;
   const units = 1 + rng.below(UNITS_PER_ORDER_MAX);
-  const tag = shopTag(o.run_id, shop);
+  const tag = shop.tag;
   let known = book.get(key);
   for (let attempt = 0; attempt <= o.precondition_retries_max && known !== undefined; attempt += 1) {
     const tx: SentTx = {

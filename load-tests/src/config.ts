@@ -24,6 +24,8 @@ export interface LoadOptions {
   /** Prefix of every key and id, so runs against a long-lived cluster never meet each other's keys. */
   readonly run_id: string;
   readonly seed: number;
+  /** Shard count of the cluster, a hint to spread shops and tokens over the shards. */
+  readonly shards: number;
   /** checkout: shops (one hash tag each) and hot SKUs per shop. */
   readonly shops: number;
   readonly skus_per_shop: number;
@@ -48,6 +50,7 @@ export const LOAD_LIMITS = {
   clients_max: 1_000,
   duration_ms_max: 3_600_000,
   requests_max: 10_000_000,
+  shards_max: 64,
   shops_max: 1_000,
   skus_per_shop_max: 100,
   tokens_max: 10_000,
@@ -69,6 +72,7 @@ export const LOAD_DEFAULTS = {
   requests_max: 100_000,
   clients: 16,
   seed: 1,
+  shards: 2,
   shops: 4,
   skus_per_shop: 3,
   stock_initial: 1_000_000_000,
@@ -99,6 +103,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'clients', env: 'CAIRN_LOAD_CLIENTS', help: `concurrent closed-loop clients (${LOAD_DEFAULTS.clients})` },
   { name: 'run-id', env: 'CAIRN_LOAD_RUN_ID', help: 'prefix of keys and ids (default: new each run)' },
   { name: 'seed', env: 'CAIRN_LOAD_SEED', help: `choices of shops, SKUs, units, tokens (${LOAD_DEFAULTS.seed})` },
+  { name: 'shards', env: 'CAIRN_LOAD_SHARDS', help: `cluster's shard count, to spread the load (${LOAD_DEFAULTS.shards}, as npm start)` },
   { name: 'shops', env: 'CAIRN_LOAD_SHOPS', help: `checkout: shops (${LOAD_DEFAULTS.shops})` },
   { name: 'skus', env: 'CAIRN_LOAD_SKUS', help: `checkout: hot SKUs per shop (${LOAD_DEFAULTS.skus_per_shop})` },
   { name: 'tokens', env: 'CAIRN_LOAD_TOKENS', help: `nft: tokens raced for (${LOAD_DEFAULTS.tokens})` },
@@ -201,6 +206,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     clients: int(raw, 'clients', d.clients, 1, L.clients_max),
     run_id: runId,
     seed: int(raw, 'seed', d.seed, 0, 2 ** 32 - 1),
+    shards: int(raw, 'shards', d.shards, 1, L.shards_max),
     shops: int(raw, 'shops', d.shops, 1, L.shops_max),
     skus_per_shop: int(raw, 'skus', d.skus_per_shop, 1, L.skus_per_shop_max),
     stock_initial: d.stock_initial,
@@ -227,6 +233,7 @@ export function checkOptions(o: LoadOptions): LoadOptions {
   within('duration_ms', o.duration_ms, 1, L.duration_ms_max);
   within('requests_max', o.requests_max, 1, L.requests_max);
   within('clients', o.clients, 1, L.clients_max);
+  within('shards', o.shards, 1, L.shards_max);
   within('shops', o.shops, 1, L.shops_max);
   within('skus_per_shop', o.skus_per_shop, 1, L.skus_per_shop_max);
   within('tokens', o.tokens, 1, L.tokens_max);

@@ -29,3 +29,4 @@ export { runScenario, scenarioOf, verifyingClient, type RunHooks, type ScenarioR
 export { measureBaseline, BASELINE_MS_MAX, type BaselineOptions } from './baseline.js';
 export { formatResult, perShard, VIOLATIONS_PRINTED_MAX } from './report.js';
 export { crashOnce, CHAOS_DELAY_MS_MAX, type ChaosLog, type ChaosOptions, type Killable } from './chaos.js';
+export { spreadTag, TAG_TRIES_MAX } from './tags.js';

@@ -8,6 +8,7 @@ import { KeyBook } from './book.js';
 import { RunLog, type SentTx } from './log.js';
 import { Rng } from './rng.js';
 import { senderOf, type Scenario, type ScenarioContext } from './scenario.js';
+import { spreadTag } from './tags.js';
 
 /** Highest price a buyer offers; the price only makes transfers differ. */
 const PRICE_MAX = 10_000;
@@ -23,23 +24,31 @@ function decodeOwner(json: unknown): Owner {
   return { owner };
 }
 
-export function tokenTag(runId: string, token: number): string {
-  return `${runId}-nft${token}`;
+export function tokenTag(runId: string, token: number, shards: number): string {
+  return spreadTag(`${runId}-nft`, token, shards);
 }
 
-export function tokenKey(runId: string, token: number): string {
-  return `{${tokenTag(runId, token)}}:token`;
+export function tokenKey(tag: string): string {
+  return `{${tag}}:token`;
+}
+
+interface Token {
+  readonly tag: string;
+  readonly key: string;
 }
 
 export function nftScenario(): Scenario {
   const book = new KeyBook<Owner>();
   const rngs = new Map<number, Rng>();
+  const tokens: Token[] = [];
   return {
     name: 'nft',
     async setup(ctx) {
       const o = ctx.options;
       for (let token = 0; token < o.tokens; token += 1) {
-        const key = tokenKey(o.run_id, token);
+        const tag = tokenTag(o.run_id, token, o.shards);
+        const key = tokenKey(tag);
+        tokens.push({ tag, key });
         const tx: SentTx = { id: `${o.run_id}.mint.${token}`, records: [{ key, value: { owner: MINTER, token }, expect: { absent: true } }], meta: { scenario: 'nft', step: 'mint' } };
         const outcome = await send(senderOf(ctx, undefined), tx);
         if (outcome.kind !== 'committed') throw new LoadError('setup_failed', `could not mint ${key}: ${JSON.stringify(outcome)}`);
@@ -53,16 +62,15 @@ export function nftScenario(): Scenario {
       return async (client, n) => {
         let rng = rngs.get(client);
         if (rng === undefined) rngs.set(client, (rng = new Rng(ctx.options.seed * 65_537 + client)));
-        await buy(ctx, budget, book, rng, client, n);
+        await buy(ctx, budget, book, rng, tokens[rng.below(tokens.length)] as Token, client, n);
       };
     },
   };
 }
 
-async function buy(ctx: ScenarioContext, budget: Budget, book: KeyBook<Owner>, rng: Rng, client: number, n: number): Promise<void> {
+async function buy(ctx: ScenarioContext, budget: Budget, book: KeyBook<Owner>, rng: Rng, token: Token, client: number, n: number): Promise<void> {
   const o = ctx.options;
-  const token = rng.below(o.tokens);
-  const key = tokenKey(o.run_id, token);
+  const key = token.key;
   const known = book.get(key);
   if (known === undefined) return;
   const buyer = `buyer${client}`;
@@ -71,7 +79,7 @@ async function buy(ctx: ScenarioContext, budget: Budget, book: KeyBook<Owner>, r
     id: `${o.run_id}.nft.${client}.${n}`,
     records: [
       { key, value: { owner: buyer, from: known.value.owner, price }, expect: { version: known.version } },
-      { key: `{${tokenTag(o.run_id, token)}}:sale:${client}.${n}`, value: { buyer, seller: known.value.owner, price, version: known.version + 1 }, expect: { absent: true } },
+      { key: `{${token.tag}}:sale:${client}.${n}`, value: { buyer, seller: known.value.owner, price, version: known.version + 1 }, expect: { absent: true } },
     ],
     meta: { scenario: 'nft', client, bid: n },
   };

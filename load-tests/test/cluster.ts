@@ -3,8 +3,7 @@
 // options that point at it.
 import { generateKeyPair } from '@cairn/checkpoint';
 import { ensureServicesBuilt, startCluster, type Cluster } from '@cairn/testkit';
-import { shardOfKey } from '@cairn/wire';
-import { checkOptions, LOAD_DEFAULTS, shopTag, tokenTag, type LoadOptions } from '../src/index.js';
+import { checkOptions, LOAD_DEFAULTS, type LoadOptions } from '../src/index.js';
 
 const SIGNER_SEED = new Uint8Array(32).fill(7);
 export const ORIGIN = 'load.cairn.test/ledger';
@@ -33,6 +32,7 @@ export function loadOptions(cluster: LoadCluster, over: Partial<LoadOptions>): L
     clients: 8,
     run_id: 'smoke',
     seed: 1,
+    shards: cluster.options.shards,
     shops: TAGS,
     skus_per_shop: 2,
     stock_initial: LOAD_DEFAULTS.stock_initial,
@@ -47,16 +47,3 @@ export function loadOptions(cluster: LoadCluster, over: Partial<LoadOptions>): L
   });
 }
 
-/**
- * A run id whose shop and token hash tags land on every shard, so the load reaches all of them
- * (hash tags decide the shard; the search is bounded).
- */
-export function spreadRunId(prefix: string, tags: number, shards: number): string {
-  for (let i = 0; i < 1_000; i += 1) {
-    const id = `${prefix}${i}`;
-    const covered = (tag: (run: string, n: number) => string): boolean =>
-      new Set(Array.from({ length: tags }, (_, n) => shardOfKey(`{${tag(id, n)}}:x`, shards))).size === shards;
-    if (covered(shopTag) && covered(tokenTag)) return id;
-  }
-  throw new Error(`no run id with prefix ${prefix} spreads ${tags} tags over ${shards} shards`);
-}

@@ -3,7 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { assertLoopback, forEachLimited, LoadError, LoadStats, LATENCY_SAMPLES_MAX, noteSize, parseOptions, percentile, Rng } from '../src/index.js';
+import { shardOfKey } from '@cairn/wire';
+import { assertLoopback, forEachLimited, spreadTag, LoadError, LoadStats, LATENCY_SAMPLES_MAX, noteSize, parseOptions, percentile, Rng } from '../src/index.js';
 
 const KEY = 'cairn.local/ledger+c900f286+AXp6';
 const base = ['--verifier-key', KEY];
@@ -107,6 +108,16 @@ describe('helpers', () => {
     assert.ok(xs.every((x) => x >= 0 && x < 7));
     assert.equal(new Set(xs).size, 7);
     assert.notDeepEqual(xs.slice(0, 20), Array.from({ length: 20 }, () => new Rng(43).below(7)));
+  });
+
+  it('spreadTag puts the n-th tag on shard n mod shards, the same tag every time', () => {
+    for (const shards of [1, 2, 5, 64]) {
+      for (let n = 0; n < 10; n += 1) {
+        const tag = spreadTag('run-shop', n, shards);
+        assert.equal(shardOfKey(`{${tag}}:stock:sku0`, shards), n % shards);
+        assert.equal(spreadTag('run-shop', n, shards), tag);
+      }
+    }
   });
 
   it('reads the size of a checkpoint note', () => {
