@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { openStore } from '@cairn/storage';
 import { tempDir } from '@cairn/testkit';
 import { encodeShardMessage, type TxPart } from '@cairn/wire';
-import { Applier, storageLimitsForShard, type InboundMessage } from '../src/index.js';
+import { Applier, ShardMetrics, storageLimitsForShard, type InboundMessage } from '../src/index.js';
 
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 1_000);
 const FETCH = 64;
@@ -34,6 +34,8 @@ function messages(txsPerMessage: number): InboundMessage[] {
 async function run(msgs: readonly InboundMessage[], mergeMsgsMax: number, inflight: number): Promise<{ ms: number; appends: number }> {
   const dir = tempDir('shard-bench');
   const store = await openStore({ dir: dir.path, limits: storageLimitsForShard });
+  // As the worker runs it: the append histogram is observed (stats are counted either way).
+  const metrics = new ShardMetrics(0, 1);
   const applier = new Applier(store, {
     layout: { shard: 0, shards: 1 },
     limits: { merge_msgs_max: mergeMsgsMax, merge_records_max: 100_000, merge_bytes_max: 32 * 1_048_576 },
@@ -41,6 +43,7 @@ async function run(msgs: readonly InboundMessage[], mergeMsgsMax: number, inflig
     appends_inflight_max: inflight,
     publish: () => undefined,
     log: () => undefined,
+    observeAppend: metrics.observeAppend,
   });
   const started = performance.now();
   // Fetch-sized slices, as the consumer hands them over.
@@ -48,6 +51,7 @@ async function run(msgs: readonly InboundMessage[], mergeMsgsMax: number, inflig
   await applier.drain();
   const ms = performance.now() - started;
   const { appends } = applier.stats;
+  metrics.stop();
   await store.close();
   dir.remove();
   return { ms, appends };
