@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { openStore, type OpenStoreOptions, type Store } from '@cairn/storage';
 import { assertConnectionsBoundOfTwo, tempDir } from '@cairn/testkit';
 import { loadConfig, startShard, ShardError, type ShardReadClient } from '../src/index.js';
 import { Cluster, post, until, type Receipt } from './cluster.js';
@@ -185,4 +186,53 @@ test('stopping a shard closes its listener; a taken port stops the start', async
   const off = await startShard(loadConfig({}, [], { ...base, durable: 'metrics-off' }));
   await off.stop();
   assert.equal(off.metricsHttp, undefined, 'no listener unless metrics_listen names one');
+});
+
+test('lag: what the server has not seen acknowledged is pending, and it is exactly what gets applied', async () => {
+  const dir = tempDir('metrics-lag');
+  cluster.dirs.push(dir);
+  // A new durable replays the whole stream into an empty store whose appends wait at a gate from
+  // the start. One append in flight: a handler call returns only once its appends are in, so
+  // nothing is acknowledged behind the gate.
+  const config = loadConfig({}, [], {
+    shard: 0,
+    shards: 1,
+    nats_url: cluster.nats.url,
+    data_dir: dir.path,
+    durable: 'metrics-lag',
+    appends_inflight_max: 1,
+    metrics_listen: '127.0.0.1:0',
+  });
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const gated = async (options: OpenStoreOptions): Promise<Store> => {
+    const store = await openStore(options);
+    const append = store.append.bind(store);
+    store.append = async (batch) => {
+      await gate;
+      return append(batch);
+    };
+    return store;
+  };
+  const worker = await startShard(config, () => undefined, gated);
+  try {
+    const url = `${worker.metricsHttp?.url ?? ''}/metrics`;
+    const scrapeAt = async (): Promise<Exposition> => parseExposition(await (await fetch(url, { signal: AbortSignal.timeout(SCRAPE_MS_MAX) })).text());
+    const held = await scrapeAt();
+    const lag = valueOf(held, 'cairn_shard_consumer_pending_messages') + valueOf(held, 'cairn_shard_consumer_ack_pending_messages');
+    assert.ok(lag >= 5, `the earlier tests' messages are all unapplied: lag ${lag}`);
+    assert.equal(sumOf(held, 'cairn_shard_messages_total'), 0, 'nothing applied behind the gate');
+    open();
+    let drained = held;
+    await until('the lag drained', APPLIED_WAIT_MS_MAX, async () => {
+      drained = await scrapeAt();
+      return valueOf(drained, 'cairn_shard_consumer_pending_messages') + valueOf(drained, 'cairn_shard_consumer_ack_pending_messages') === 0;
+    });
+    assert.equal(sumOf(drained, 'cairn_shard_messages_total'), lag, 'every message that was pending got applied, no more');
+  } finally {
+    open();
+    await worker.stop();
+  }
 });
