@@ -56,7 +56,7 @@ export class ShardMetrics {
   constructor(readonly shard: number, readonly shards: number) {
     const r = this.registry;
     this.#appendSeconds = r.histogram({
-      name: 'cairn_shard_append_seconds',
+      name: 'cairn_shard_append_duration_seconds',
       help: 'Storage appends, from handing the run to the store to its synced result, in seconds.',
       buckets: APPEND_BUCKETS_S,
     });
@@ -64,7 +64,7 @@ export class ShardMetrics {
     const series_max = (readOps.length + 1) * READ_OUTCOMES.length;
     this.#reads = r.counter({ name: 'cairn_shard_reads_total', help: 'Read requests answered, by op and outcome (ok or the error code).', labels: ['op', 'outcome'], series_max });
     this.#readSeconds = r.histogram({
-      name: 'cairn_shard_read_seconds',
+      name: 'cairn_shard_read_duration_seconds',
       help: 'Read requests, from receipt to answer, by op, in seconds.',
       labels: ['op'],
       buckets: READ_BUCKETS_S,

@@ -112,7 +112,7 @@ test('counters move by exactly the transactions, records and messages sent', asy
 
   const appends = delta(before, after, 'cairn_shard_appends_total');
   assert.ok(appends >= 1 && appends <= messages, `appends ${appends} for ${messages} messages`);
-  assert.equal(delta(before, after, 'cairn_shard_append_seconds_count'), appends, 'one duration per append');
+  assert.equal(delta(before, after, 'cairn_shard_append_duration_seconds_count'), appends, 'one duration per append');
   assert.ok(delta(before, after, 'cairn_shard_append_phase_seconds_total', { phase: 'write' }) > 0, 'the synced writes took time');
 
   const head = await reader().head();
@@ -123,7 +123,7 @@ test('counters move by exactly the transactions, records and messages sent', asy
   assert.equal(valueOf(settled, 'cairn_shard_consumer_pending_messages'), 0, 'nothing left to deliver');
   assert.equal(valueOf(settled, 'cairn_shard_info', { shard: '0', shards: '1' }), 1);
   assert.equal(settled.types.get('cairn_shard_transactions_total'), 'counter');
-  assert.equal(settled.types.get('cairn_shard_append_seconds'), 'histogram');
+  assert.equal(settled.types.get('cairn_shard_append_duration_seconds'), 'histogram');
 });
 
 test('reads are counted by op and outcome, with their latency', async () => {
@@ -136,7 +136,7 @@ test('reads are counted by op and outcome, with their latency', async () => {
   assert.equal(delta(before, after, reads, { op: 'head', outcome: 'ok' }), 3);
   assert.equal(delta(before, after, reads, { op: 'invalid', outcome: 'SHARD_BAD_REQUEST' }), 1);
   assert.equal(delta(before, after, reads, { op: 'latest', outcome: 'SHARD_NOT_FOUND' }), 1);
-  assert.equal(delta(before, after, 'cairn_shard_read_seconds_count', { op: 'head' }), 3);
+  assert.equal(delta(before, after, 'cairn_shard_read_duration_seconds_count', { op: 'head' }), 3);
   assert.equal(valueOf(after, 'cairn_shard_read_refusals_total'), 0);
 });
 
