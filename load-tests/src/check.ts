@@ -4,6 +4,7 @@
 //
 // - every acknowledged transaction is proven at a signed state with the versions, leaf indexes,
 //   values and meta it was acknowledged with, and its receipt's shard heads are proven prefixes;
+// - a refused transaction wrote nothing (a sample of them is looked up by id);
 // - every hot key's history is versions 1..n without a gap, each version written by an
 //   acknowledged transaction with the value it sent, none by a refused one;
 // - a SKU's stock is its initial stock minus the committed units, step by step (no lost update);
@@ -41,6 +42,9 @@ export const READ_RETRY_PAUSE_MS = 25;
 /** Longest pause between two attempts of one read. */
 export const READ_RETRY_PAUSE_MS_MAX = 1_000;
 
+/** Refused transactions looked up by id (an even sample when there are more). */
+export const REFUSALS_CHECKED_MAX = 200;
+
 /** Violations kept with their details; the rest are only counted. */
 export const VIOLATIONS_KEPT_MAX = 1_000;
 
@@ -55,6 +59,8 @@ export interface CheckReport {
   /** Acknowledged transactions proven (receipt and records). */
   readonly transactions_checked: number;
   readonly records_checked: number;
+  /** Refused transactions shown absent from the ledger (a sample of at most REFUSALS_CHECKED_MAX). */
+  readonly refusals_checked: number;
   /** Hot keys (SKUs, tokens) whose whole history was read and checked. */
   readonly keys_checked: number;
   readonly versions_checked: number;
@@ -87,12 +93,17 @@ interface Index {
 
 export async function checkRun(log: RunLog, sdk: CairnClient, o: CheckOptions): Promise<CheckReport> {
   const found = new Findings();
-  const counts = { transactions: 0, records: 0, keys: 0, versions: 0 };
+  const counts = { transactions: 0, records: 0, refusals: 0, keys: 0, versions: 0 };
   for (const u of log.uncertain) found.add({ invariant: 'unresolved', tx: u.tx.id, detail: `no deciding answer after every resend (last: ${u.code})` });
   await forEachLimited(log.acks, o.concurrency, async (ack) => {
     await proveAck(ack, sdk, found);
     counts.transactions += 1;
     counts.records += ack.tx.records.length;
+  });
+  // After every acknowledgement is proven, the signed state covers everything the load sent.
+  await forEachLimited(sample(log.refused, REFUSALS_CHECKED_MAX), o.concurrency, async (refusal) => {
+    await checkAbsent(refusal.tx.id, sdk, found);
+    counts.refusals += 1;
   });
   const index: Index = { acks: new Map(log.acks.map((a) => [a.tx.id, a])), refused: new Set(log.refused.map((r) => r.tx.id)) };
   const keys = [...log.skus.map((k) => ({ key: k, check: checkStock })), ...log.tokens.map((k) => ({ key: k, check: checkToken }))];
@@ -117,6 +128,7 @@ export async function checkRun(log: RunLog, sdk: CairnClient, o: CheckOptions): 
   return {
     transactions_checked: counts.transactions,
     records_checked: counts.records,
+    refusals_checked: counts.refusals,
     keys_checked: counts.keys,
     versions_checked: counts.versions,
     checkpoint_sizes: [...sizes],
@@ -150,6 +162,22 @@ async function proveAck(ack: Ack, sdk: CairnClient, found: Findings): Promise<vo
     if (!proven.receiptVerified) found.add({ invariant: 'ack_proven', tx: ack.tx.id, detail: `receipt heads not proven: ${JSON.stringify(proven.heads)}` });
   } catch (error) {
     found.add({ invariant: 'ack_proven', tx: ack.tx.id, detail: describeError(error) });
+  }
+}
+
+function sample<T>(items: readonly T[], max: number): readonly T[] {
+  if (items.length <= max) return items;
+  return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)] as T);
+}
+
+/** A refused transaction wrote nothing: its id is unknown to the ledger. */
+async function checkAbsent(id: string, sdk: CairnClient, found: Findings): Promise<void> {
+  try {
+    const proven = await patiently(() => sdk.getTransaction(id));
+    found.add({ invariant: 'refused_committed', tx: id, detail: `refused, yet ${proven.records.length} records of it are proven at epoch ${proven.epoch}` });
+  } catch (error) {
+    if (error instanceof RequestError && error.code === 'not_found') return;
+    found.add({ invariant: 'read_failed', tx: id, detail: `transaction: ${describeError(error)}` });
   }
 }
 

@@ -1,6 +1,6 @@
 // Errors of the load tool itself (not of the ledger, whose answers are counted, not thrown): a
 // stable string `code`, the way every Cairn package reports bad input.
-export const LOAD_ERROR_CODES = ['bad_option', 'not_loopback', 'setup_failed'] as const;
+export const LOAD_ERROR_CODES = ['bad_option', 'not_loopback', 'setup_failed', 'chaos_failed'] as const;
 export type LoadErrorCode = (typeof LOAD_ERROR_CODES)[number];
 
 export class LoadError extends Error {

@@ -21,7 +21,7 @@ export { KeyBook, REFRESH_POLLS_MAX, REFRESH_POLL_MS, type Known } from './book.
 export { RunLog, type Ack, type Effect, type Refusal, type SentTx, type Uncertain } from './log.js';
 export { RecordingStore, SAVED_SIZES_MAX, noteSize } from './store.js';
 export { forEachLimited } from './pool.js';
-export { checkRun, INVARIANTS, VIOLATIONS_KEPT_MAX, READ_RETRIES_MAX, READ_RETRY_PAUSE_MS, READ_RETRY_PAUSE_MS_MAX, type CheckOptions, type CheckReport, type Invariant, type Violation } from './check.js';
+export { checkRun, INVARIANTS, VIOLATIONS_KEPT_MAX, REFUSALS_CHECKED_MAX, READ_RETRIES_MAX, READ_RETRY_PAUSE_MS, READ_RETRY_PAUSE_MS_MAX, type CheckOptions, type CheckReport, type Invariant, type Violation } from './check.js';
 export { checkoutScenario, shopTag, skuKey } from './checkout.js';
 export { nftScenario, tokenKey, tokenTag, MINTER } from './nft.js';
 export { senderOf, type Scenario, type ScenarioContext } from './scenario.js';

@@ -34,10 +34,10 @@ export function formatResult(r: ScenarioResult, baseline?: StatsSummary): string
   }
   const sizes = c.checkpoint_sizes;
   lines.push(
-    `  checked     ${n(c.transactions_checked)} acknowledged tx (${n(c.records_checked)} records) proven; ${n(c.keys_checked)} hot keys, ${n(c.versions_checked)} versions; trusted checkpoint ${sizes[0] ?? '?'} -> ${sizes[sizes.length - 1] ?? '?'} over ${sizes.length} saves`,
+    `  checked     ${n(c.transactions_checked)} acknowledged tx (${n(c.records_checked)} records) proven, ${n(c.refusals_checked)} refused shown absent; ${n(c.keys_checked)} hot keys, ${n(c.versions_checked)} versions; trusted checkpoint ${sizes[0] ?? '?'} -> ${sizes[sizes.length - 1] ?? '?'} over ${sizes.length} saves; ${r.check_seconds.toFixed(1)} s`,
   );
   if (c.violations_total === 0) {
-    lines.push('  invariants  OK: acks proven, histories gap-free, stock balanced, no version won twice, owner chains follow, checkpoint only forward');
+    lines.push('  invariants  OK: acks proven, refusals absent, histories gap-free, stock balanced, no version won twice, owner chains follow, checkpoint only forward');
     return lines.join('\n');
   }
   const byInvariant = new Map<string, number>();

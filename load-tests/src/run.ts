@@ -24,6 +24,8 @@ export interface ScenarioResult {
   readonly uncertain_after_load: number;
   readonly resolved: number;
   readonly log: RunLog;
+  /** Time the checks took (resolution excluded). */
+  readonly check_seconds: number;
   readonly check: CheckReport;
 }
 
@@ -78,11 +80,13 @@ export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: Run
       stop.abort();
       await during;
     }
-    if (failed !== undefined) throw new LoadError('setup_failed', `the step run beside the load failed: ${String(failed.error)}`, { cause: failed.error });
+    if (failed !== undefined) throw new LoadError('chaos_failed', `the step run beside the load failed: ${String(failed.error)}`, { cause: failed.error });
     const uncertain = log.uncertain.length;
     await resolve(side);
+    const checkStart = performance.now();
     const check = await checkRun(log, sdk, { concurrency: o.check_concurrency, checkpointSizes: () => store.sizes });
-    return { scenario: name, options: o, load: stats.summary(seconds), uncertain_after_load: uncertain, resolved: uncertain - log.uncertain.length, log, check };
+    const check_seconds = (performance.now() - checkStart) / 1_000;
+    return { scenario: name, options: o, load: stats.summary(seconds), uncertain_after_load: uncertain, resolved: uncertain - log.uncertain.length, log, check, check_seconds };
   } finally {
     poster.close();
   }

@@ -6,7 +6,7 @@
 // its data: every acknowledged transaction must still be there and proven.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkRun, crashOnce, formatResult, perShard, RecordingStore, RunLog, runScenario, verifyingClient, type Ack, type CheckReport, type Invariant, type ScenarioResult } from '../src/index.js';
+import { checkRun, crashOnce, formatResult, perShard, REFUSALS_CHECKED_MAX, RecordingStore, RunLog, runScenario, verifyingClient, type Ack, type CheckReport, type Invariant, type ScenarioResult } from '../src/index.js';
 import { loadOptions, startLoadCluster, type LoadCluster } from './cluster.js';
 
 const SHARDS = 2;
@@ -31,6 +31,7 @@ function assertClean(r: ScenarioResult, logs: () => string): void {
   assert.ok(r.load.committed >= ACKS_MIN, `only ${r.load.committed} committed transactions`);
   assert.ok(r.check.transactions_checked >= r.load.committed, `checked ${r.check.transactions_checked} of ${r.load.committed}`);
   assert.equal(r.check.transactions_checked, r.log.acks.length);
+  assert.ok(r.check.refusals_checked > 0 && r.check.refusals_checked === Math.min(r.log.refused.length, REFUSALS_CHECKED_MAX));
   assert.ok(r.check.keys_checked > 0 && r.check.versions_checked > r.check.keys_checked);
   assert.ok(r.check.checkpoint_sizes.length >= 2, 'the trusted checkpoint moved during the run');
   assert.deepEqual(perShard(r).map(([s]) => s), [...Array(SHARDS).keys()], 'the load reached every shard');
@@ -102,6 +103,17 @@ describe('load scenarios against a real cluster', { timeout: 150_000 }, () => {
       const report = await check(copyLog(checkout.log, (acks) => acks.filter((a) => a !== real)));
       const found = invariantsOf(report);
       assert.ok(found.has('unacknowledged_version') && found.has('stock_balance'), JSON.stringify(report.violations));
+    });
+
+    it('a transaction reported refused that was in fact committed', async () => {
+      const real = checkoutAck(checkout.log);
+      const log = copyLog(checkout.log, (acks) => acks.filter((a) => a !== real));
+      // Alone in the refusals, so the sampled lookup by id sees it too.
+      log.refused.splice(0, log.refused.length, { tx: real.tx, status: 409, code: 'precondition_failed' });
+      const report = await check(log);
+      const found = report.violations.filter((v) => v.invariant === 'refused_committed' && v.tx === real.tx.id);
+      assert.ok(found.some((v) => /records of it are proven/.test(v.detail)), JSON.stringify(report.violations));
+      assert.ok(found.some((v) => /written by a transaction the ledger refused/.test(v.detail)), JSON.stringify(report.violations));
     });
 
     it('one token version acknowledged to two buyers, by a transaction that was never sent', async () => {
