@@ -1,7 +1,8 @@
 // The apply loop on a real store, without NATS: random message streams (markers, duplicates, id
 // conflicts, preconditions) applied with random merging, appends in flight, pull sizes and a
 // crash-and-redeliver in the middle must give exactly what one append per message gives: the same
-// outcome for every transaction, the same tree size after every message, the same roots.
+// outcome for every transaction, the same tree size after every message, the same roots, and the
+// same counts (the figures the shard's metrics expose).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -47,11 +48,31 @@ function stream(shapes: readonly MsgShape[]): InboundMessage[] {
   }));
 }
 
+/** What the appliers counted (Applier.stats, which the metrics expose), summed over a crash. */
+interface Counts {
+  messages: number;
+  markers: number;
+  records: number;
+  outcomes: Record<string, number>;
+}
+
 interface Outcome {
   readonly events: Map<number, CommitEvent>;
   readonly sizes: Map<number, number>;
   readonly root: string;
   readonly size: number;
+  readonly counts: Counts;
+}
+
+function countsOf(appliers: readonly Applier[]): Counts {
+  const c: Counts = { messages: 0, markers: 0, records: 0, outcomes: { committed: 0, duplicate: 0, id_conflict: 0, precondition_failed: 0 } };
+  for (const a of appliers) {
+    c.messages += a.stats.messages;
+    c.markers += a.stats.markers;
+    c.records += a.stats.records;
+    for (const [status, n] of Object.entries(a.stats.outcomes)) c.outcomes[status] = (c.outcomes[status] ?? 0) + n;
+  }
+  return c;
 }
 
 async function open(dir: string): Promise<Store> {
@@ -83,14 +104,15 @@ async function reference(msgs: readonly InboundMessage[]): Promise<Outcome> {
   const dir = tempDir('apply-ref');
   const store = await open(dir.path);
   const events = new Map<number, CommitEvent>();
-  await applyAll(applier(store, 1, events), msgs, 1);
+  const a = applier(store, 1, events);
+  await applyAll(a, msgs, 1);
   const sizes = new Map<number, number>();
   // One append per message: the store's head at each sequence is the truth.
   for (const m of msgs) sizes.set(m.seq, (await store.headAt(m.seq))?.size ?? -1);
   const head = store.head();
   await store.close();
   dir.remove();
-  return { events, sizes, root: Buffer.from(head.root).toString('hex'), size: head.size };
+  return { events, sizes, root: Buffer.from(head.root).toString('hex'), size: head.size, counts: countsOf([a]) };
 }
 
 async function merged(msgs: readonly InboundMessage[], merge: number, pull: number, crashAt: number, inflight: number): Promise<Outcome> {
@@ -98,7 +120,8 @@ async function merged(msgs: readonly InboundMessage[], merge: number, pull: numb
   const events = new Map<number, CommitEvent>();
   const sizes = new Map<number, number>();
   let store = await open(dir.path);
-  await applyAll(applier(store, Math.min(merge, pull), events, inflight), msgs.slice(0, crashAt), pull);
+  const before = applier(store, Math.min(merge, pull), events, inflight);
+  await applyAll(before, msgs.slice(0, crashAt), pull);
   await store.close();
   // Crash: the consumer redelivers from the start; everything applied must be skipped.
   store = await open(dir.path);
@@ -111,7 +134,7 @@ async function merged(msgs: readonly InboundMessage[], merge: number, pull: numb
   const head = store.head();
   await store.close();
   dir.remove();
-  return { events, sizes, root: Buffer.from(head.root).toString('hex'), size: head.size };
+  return { events, sizes, root: Buffer.from(head.root).toString('hex'), size: head.size, counts: countsOf([before, a]) };
 }
 
 function strip(e: CommitEvent): unknown {
@@ -135,6 +158,12 @@ test('merged, pipelined, sliced and crash-redelivered application equals one app
         assert.equal(got.size, ref.size);
         assert.deepEqual([...got.events.values()].map(strip), [...ref.events.values()].map(strip));
         for (const [seq, size] of got.sizes) assert.equal(size, ref.sizes.get(seq), `size after message ${seq}`);
+        // The counts the metrics expose: every message and transaction once, whatever the crash redelivered.
+        const statuses: Record<string, number> = { committed: 0, duplicate: 0, id_conflict: 0, precondition_failed: 0 };
+        for (const e of ref.events.values()) for (const t of e.txs) statuses[t.status] = (statuses[t.status] ?? 0) + 1;
+        const expected: Counts = { messages: msgs.length, markers: shapes.filter((m) => m.marker).length, records: ref.size, outcomes: statuses };
+        assert.deepEqual(ref.counts, expected);
+        assert.deepEqual(got.counts, expected);
       },
     ),
     { numRuns: 25 },
