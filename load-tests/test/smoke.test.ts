@@ -116,13 +116,28 @@ describe('load scenarios against a real cluster', { timeout: 150_000 }, () => {
       assert.ok(found.some((v) => /written by a transaction the ledger refused/.test(v.detail)), JSON.stringify(report.violations));
     });
 
+    it('an order acknowledged with more units than the stock moved by', async () => {
+      const real = checkoutAck(checkout.log);
+      const greedy: Ack = real.effect.kind === 'checkout' ? { ...real, effect: { ...real.effect, units: real.effect.units + 1 } } : real;
+      const report = await check(copyLog(checkout.log, (acks) => acks.map((a) => (a === real ? greedy : a))));
+      const found = invariantsOf(report);
+      assert.ok(found.has('lost_update') && found.has('stock_balance'), JSON.stringify(report.violations));
+      assert.ok(report.violations.some((v) => v.invariant === 'lost_update' && v.tx === real.tx.id), JSON.stringify(report.violations));
+    });
+
+    it('a trusted checkpoint that moved back', async () => {
+      const options = loadOptions(cluster, {});
+      const report = await checkRun(new RunLog(), await verifyingClient(options, new RecordingStore()), { concurrency: 1, checkpointSizes: () => [5, 9, 7] });
+      assert.deepEqual(report.violations.map((v) => [v.invariant, v.detail]), [['checkpoint_moved_back', 'the trusted checkpoint went from size 9 to 7']]);
+    });
+
     it('one token version acknowledged to two buyers, by a transaction that was never sent', async () => {
       const won = nft.log.acks.find((a) => a.effect.kind === 'transfer');
       assert.ok(won !== undefined && won.effect.kind === 'transfer');
-      const twin: Ack = { ...won, tx: { ...won.tx, id: 'fabricated' }, receipt: { ...won.receipt, id: 'fabricated' }, effect: { ...won.effect, to: 'mallory' } };
+      const twin: Ack = { ...won, tx: { ...won.tx, id: 'fabricated' }, receipt: { ...won.receipt, id: 'fabricated' }, effect: { ...won.effect, to: 'mallory', expected_version: won.effect.expected_version + 1 } };
       const report = await check(copyLog(nft.log, (acks) => [...acks, twin]));
       const found = invariantsOf(report);
-      assert.ok(found.has('version_won_twice'), JSON.stringify(report.violations));
+      assert.ok(found.has('version_won_twice') && found.has('owner_chain'), JSON.stringify(report.violations));
       assert.ok(report.violations.some((v) => v.invariant === 'ack_proven' && v.tx === 'fabricated'), JSON.stringify(report.violations));
     });
   });
