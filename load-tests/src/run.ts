@@ -53,7 +53,12 @@ export async function verifyingClient(o: LoadOptions, store: RecordingStore): Pr
 
 export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: RunHooks = {}): Promise<ScenarioResult> {
   const store = new RecordingStore();
-  const sdk = await verifyingClient(o, store);
+  let sdk: CairnClient;
+  try {
+    sdk = await verifyingClient(o, store);
+  } catch (cause) {
+    throw new LoadError('bad_option', `the verifier key ${JSON.stringify(o.verifier_key)} or origin ${JSON.stringify(o.origin)} is not usable: ${String(cause)}`, { cause });
+  }
   try {
     await sdk.checkpoint();
   } catch (cause) {

@@ -1,5 +1,7 @@
 // The tool's own parts, without a cluster: options and the loopback rule, percentiles, the seeded
 // generator, the checkpoint-size witness, the bounded pool.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -138,5 +140,28 @@ describe('helpers', () => {
     });
     assert.equal(most, 3);
     assert.deepEqual(seen.sort((p, q) => p - q), [...Array(25).keys()]);
+  });
+});
+
+describe('the command', () => {
+  const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+  const run = (...args: string[]): { status: number | null; text: string } => {
+    const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '' } });
+    return { status: r.status, text: r.stdout + r.stderr };
+  };
+
+  it('prints its usage with --help', () => {
+    const r = run('--help');
+    assert.equal(r.status, 0);
+    assert.match(r.text, /--ingest-url/);
+  });
+
+  it('exits 2 with the error code before sending anything on bad options', () => {
+    const far = run('--verifier-key', KEY, '--ingest-url', 'http://10.0.0.1:8080');
+    assert.equal(far.status, 2);
+    assert.match(far.text, /not_loopback/);
+    const badKey = run('--verifier-key', 'cairn.local/ledger+aaaaaaaa+AAAA');
+    assert.equal(badKey.status, 2);
+    assert.match(badKey.text, /bad_option: the verifier key/);
   });
 });
