@@ -91,9 +91,11 @@ interface Index {
   readonly refused: ReadonlySet<string>;
 }
 
+type Counts = { transactions: number; records: number; refusals: number; keys: number; versions: number };
+
 export async function checkRun(log: RunLog, sdk: CairnClient, o: CheckOptions): Promise<CheckReport> {
   const found = new Findings();
-  const counts = { transactions: 0, records: 0, refusals: 0, keys: 0, versions: 0 };
+  const counts: Counts = { transactions: 0, records: 0, refusals: 0, keys: 0, versions: 0 };
   for (const u of log.uncertain) found.add({ invariant: 'unresolved', tx: u.tx.id, detail: `no deciding answer after every resend (last: ${u.code})` });
   await forEachLimited(log.acks, o.concurrency, async (ack) => {
     await proveAck(ack, sdk, found);
@@ -105,9 +107,25 @@ export async function checkRun(log: RunLog, sdk: CairnClient, o: CheckOptions): 
     await checkAbsent(refusal.tx.id, sdk, found);
     counts.refusals += 1;
   });
+  await checkKeys(log, sdk, o.concurrency, found, counts);
+  const sizes = await checkTrust(sdk, o.checkpointSizes, found);
+  return {
+    transactions_checked: counts.transactions,
+    records_checked: counts.records,
+    refusals_checked: counts.refusals,
+    keys_checked: counts.keys,
+    versions_checked: counts.versions,
+    checkpoint_sizes: sizes,
+    violations: found.kept,
+    violations_total: found.total,
+  };
+}
+
+/** Every hot key's proven history against the acknowledgements, then its scenario's own rules. */
+async function checkKeys(log: RunLog, sdk: CairnClient, concurrency: number, found: Findings, counts: Counts): Promise<void> {
   const index: Index = { acks: new Map(log.acks.map((a) => [a.tx.id, a])), refused: new Set(log.refused.map((r) => r.tx.id)) };
   const keys = [...log.skus.map((k) => ({ key: k, check: checkStock })), ...log.tokens.map((k) => ({ key: k, check: checkToken }))];
-  await forEachLimited(keys, o.concurrency, async ({ key, check }) => {
+  await forEachLimited(keys, concurrency, async ({ key, check }) => {
     const records = await readHistory(key, sdk, found);
     if (records === undefined) return;
     counts.keys += 1;
@@ -117,24 +135,18 @@ export async function checkRun(log: RunLog, sdk: CairnClient, o: CheckOptions): 
     check(key, records, log.acks, found);
     await checkLatest(key, records.length, sdk, found);
   });
-  // The newest signed state, taken after everything else: trust must have moved forward to it.
+}
+
+/** Reads the newest signed state last (trust must move forward to it), then the saved sizes. */
+async function checkTrust(sdk: CairnClient, savedSizes: () => readonly number[], found: Findings): Promise<number[]> {
   try {
     await patiently(() => sdk.checkpoint());
   } catch (error) {
     found.add({ invariant: 'read_failed', detail: `newest checkpoint: ${describeError(error)}` });
   }
-  const sizes = o.checkpointSizes();
+  const sizes = [...savedSizes()];
   checkForward(sizes, found);
-  return {
-    transactions_checked: counts.transactions,
-    records_checked: counts.records,
-    refusals_checked: counts.refusals,
-    keys_checked: counts.keys,
-    versions_checked: counts.versions,
-    checkpoint_sizes: [...sizes],
-    violations: found.kept,
-    violations_total: found.total,
-  };
+  return sizes;
 }
 
 function describeError(error: unknown): string {

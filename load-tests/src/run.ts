@@ -53,6 +53,28 @@ export async function verifyingClient(o: LoadOptions, store: RecordingStore): Pr
 
 export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: RunHooks = {}): Promise<ScenarioResult> {
   const store = new RecordingStore();
+  const sdk = await pinnedClient(o, store);
+  const poster = new JsonPoster(o.ingest_url, o.clients, o.request_ms_max);
+  const log = new RunLog();
+  const side: ScenarioContext = { options: o, sdk, poster, log, stats: new LoadStats() };
+  const scenario = scenarioOf(name);
+  try {
+    await scenario.setup(side);
+    const stats = new LoadStats();
+    const seconds = await loadPhase(scenario, { ...side, stats }, hooks);
+    const uncertain = log.uncertain.length;
+    await resolve(side);
+    const checkStart = performance.now();
+    const check = await checkRun(log, sdk, { concurrency: o.check_concurrency, checkpointSizes: () => store.sizes });
+    const check_seconds = (performance.now() - checkStart) / 1_000;
+    return { scenario: name, options: o, load: stats.summary(seconds), uncertain_after_load: uncertain, resolved: uncertain - log.uncertain.length, log, check, check_seconds };
+  } finally {
+    poster.close();
+  }
+}
+
+/** The SDK, with a first signed checkpoint verified: a wrong key, origin or URL fails here, before any load. */
+async function pinnedClient(o: LoadOptions, store: RecordingStore): Promise<CairnClient> {
   let sdk: CairnClient;
   try {
     sdk = await verifyingClient(o, store);
@@ -64,37 +86,28 @@ export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: Run
   } catch (cause) {
     throw new LoadError('setup_failed', `cannot verify the proof service's checkpoint at ${o.proof_url} (origin ${o.origin}, pinned key ${o.verifier_key}): ${String(cause)}`, { cause });
   }
-  const poster = new JsonPoster(o.ingest_url, o.clients, o.request_ms_max);
-  const log = new RunLog();
-  const side: ScenarioContext = { options: o, sdk, poster, log, stats: new LoadStats() };
-  const scenario = scenarioOf(name);
+  return sdk;
+}
+
+/** The closed loop, with hooks.during beside it; returns the seconds the loop ran. */
+async function loadPhase(scenario: Scenario, ctx: ScenarioContext, hooks: RunHooks): Promise<number> {
+  const o = ctx.options;
+  const budget = new Budget(o.duration_ms, o.requests_max);
+  const stop = new AbortController();
+  // Caught at once so a failure while the load runs is not an unhandled rejection; thrown after it.
+  let failed: { error: unknown } | undefined;
+  const during = hooks.during?.(stop.signal).catch((error: unknown) => {
+    failed = { error };
+  });
+  let seconds: number;
   try {
-    await scenario.setup(side);
-    const stats = new LoadStats();
-    const budget = new Budget(o.duration_ms, o.requests_max);
-    const stop = new AbortController();
-    // Caught at once so a failure while the load runs is not an unhandled rejection; thrown after it.
-    let failed: { error: unknown } | undefined;
-    const during = hooks.during?.(stop.signal).catch((error: unknown) => {
-      failed = { error };
-    });
-    let seconds: number;
-    try {
-      seconds = await closedLoop(o.clients, budget, scenario.iteration({ ...side, stats }, budget));
-    } finally {
-      stop.abort();
-      await during;
-    }
-    if (failed !== undefined) throw new LoadError('chaos_failed', `the step run beside the load failed: ${String(failed.error)}`, { cause: failed.error });
-    const uncertain = log.uncertain.length;
-    await resolve(side);
-    const checkStart = performance.now();
-    const check = await checkRun(log, sdk, { concurrency: o.check_concurrency, checkpointSizes: () => store.sizes });
-    const check_seconds = (performance.now() - checkStart) / 1_000;
-    return { scenario: name, options: o, load: stats.summary(seconds), uncertain_after_load: uncertain, resolved: uncertain - log.uncertain.length, log, check, check_seconds };
+    seconds = await closedLoop(o.clients, budget, scenario.iteration(ctx, budget));
   } finally {
-    poster.close();
+    stop.abort();
+    await during;
   }
+  if (failed !== undefined) throw new LoadError('chaos_failed', `the step run beside the load failed: ${String(failed.error)}`, { cause: failed.error });
+  return seconds;
 }
 
 /** Resends each undecided transaction with its id: the original receipt, a commit now, or a refusal decides it. */
