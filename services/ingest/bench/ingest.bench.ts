@@ -3,6 +3,10 @@
 // (no RocksDB), in this process: this measures the gateway, not the cluster. To drive a running
 // cluster instead (npm start), set CAIRN_BENCH_INGEST_URL=http://127.0.0.1:8080.
 //   npm run bench -w @cairn/ingest     (CAIRN_BENCH_MS=5000 CAIRN_BENCH_CONNECTIONS=64)
+// Besides req/s it prints the main thread's CPU time per request (the servers and stand-in shards;
+// the load client has its own thread): on a shared box other processes move throughput by tens
+// of percent, the CPU a request costs far less.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -17,12 +21,32 @@ const connections = Number(process.env['CAIRN_BENCH_CONNECTIONS'] ?? 64);
 // time for profiling). The -id cases send client ids, which the gateway claims before publishing.
 const cases = new Set((process.env['CAIRN_BENCH_CASES'] ?? 'bare,committed,committed-id,accepted,batch,batch-id').split(','));
 
-function load(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
+interface Measured extends LoadResult {
+  // Main-thread CPU microseconds per request; undefined without Linux's /proc.
+  readonly cpu_us: number | undefined;
+}
+
+async function load(spec: LoadSpec): Promise<Measured> {
+  const cpu0 = mainThreadCpuUs();
+  const r = await new Promise<LoadResult>((resolve, reject) => {
     const worker = new Worker(new URL('./load-client.js', import.meta.url), { workerData: spec });
     worker.once('message', (m: LoadResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
     worker.once('error', reject);
   });
+  const cpu1 = mainThreadCpuUs();
+  return { ...r, cpu_us: cpu0 === undefined || cpu1 === undefined || r.requests === 0 ? undefined : (cpu1 - cpu0) / r.requests };
+}
+
+// utime + stime of this process's main thread (fields 14 and 15 of the thread's stat line, in
+// clock ticks of 10 ms: USER_HZ is 100 on Linux), or undefined where there is no /proc.
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10_000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function bareServer(): Promise<{ url: string; server: Server }> {
@@ -41,30 +65,34 @@ async function bareServer(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-function line(name: string, r: LoadResult, baseline: number, recordsPerRequest = 1): void {
+function line(name: string, r: Measured, baseline: number, recordsPerRequest = 1, inProcess = true): void {
   const rps = r.requests / r.seconds;
+  const cpu = inProcess && r.cpu_us !== undefined ? `  cpu ${r.cpu_us.toFixed(1).padStart(7)} us/req` : '';
   console.log(
     `${name.padEnd(34)} ${rps.toFixed(0).padStart(8)} req/s  ${(rps * recordsPerRequest).toFixed(0).padStart(9)} records/s  ` +
       `p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  errors ${r.errors}  ` +
-      `x${(rps / baseline).toFixed(2)} of bare req/s`,
+      `x${(rps / baseline).toFixed(2)} of bare req/s${cpu}`,
   );
 }
 
 interface Target {
   readonly url: string;
   readonly what: string;
+  // Whether the gateway runs in this process, so that its CPU is the main thread's.
+  readonly inProcess: boolean;
   stop(): Promise<void>;
 }
 
 async function target(): Promise<Target> {
   const external = process.env['CAIRN_BENCH_INGEST_URL'];
-  if (external !== undefined && external !== '') return { url: external, what: `the cluster at ${external}`, stop: async () => undefined };
+  if (external !== undefined && external !== '') return { url: external, what: `the cluster at ${external}`, inProcess: false, stop: async () => undefined };
   const nats = await startNatsServer();
   const ingest = await startIngest(loadConfig(process.env, [], { nats_url: nats.url, port: 0, shards: 2 }));
   const shards = [await startMiniShard(ingest.transport, 0), await startMiniShard(ingest.transport, 1)];
   return {
     url: ingest.url,
     what: '1 nats-server, 2 stand-in shards (no RocksDB) in this process',
+    inProcess: true,
     async stop() {
       for (const s of shards) await s.stop();
       await ingest.stop();
@@ -93,21 +121,21 @@ async function main(): Promise<void> {
       line('bare node:http, 1-record body', base, baseRps);
     }
     if (cases.has('committed')) {
-      line('ingest 1-record, wait=committed', await load({ url: `${ingest.url}/v1/transactions`, body: one, connections, duration_ms: durationMs }), baseRps);
+      line('ingest 1-record, wait=committed', await load({ url: `${ingest.url}/v1/transactions`, body: one, connections, duration_ms: durationMs }), baseRps, 1, ingest.inProcess);
     }
     if (cases.has('committed-id')) {
-      line('ingest 1-record with id, committed', await load({ url: `${ingest.url}/v1/transactions`, body: oneWithId, connections, duration_ms: durationMs }), baseRps);
+      line('ingest 1-record with id, committed', await load({ url: `${ingest.url}/v1/transactions`, body: oneWithId, connections, duration_ms: durationMs }), baseRps, 1, ingest.inProcess);
     }
     if (cases.has('accepted')) {
-      line('ingest 1-record, wait=accepted', await load({ url: `${ingest.url}/v1/transactions?wait=accepted`, body: one, connections, duration_ms: durationMs }), baseRps);
+      line('ingest 1-record, wait=accepted', await load({ url: `${ingest.url}/v1/transactions?wait=accepted`, body: one, connections, duration_ms: durationMs }), baseRps, 1, ingest.inProcess);
     }
     if (cases.has('batch')) {
       const r = await load({ url: `${ingest.url}/v1/transactions/batch`, body: batch, connections: 4, duration_ms: durationMs });
-      line('ingest batch of 1,000 (committed)', r, baseRps, 1000);
+      line('ingest batch of 1,000 (committed)', r, baseRps, 1000, ingest.inProcess);
     }
     if (cases.has('batch-id')) {
       const r = await load({ url: `${ingest.url}/v1/transactions/batch`, body: batchWithIds, connections: 4, duration_ms: durationMs });
-      line('ingest batch of 1,000 with ids', r, baseRps, 1000);
+      line('ingest batch of 1,000 with ids', r, baseRps, 1000, ingest.inProcess);
     }
   } finally {
     bare.server.close();
