@@ -1,6 +1,6 @@
-// A deliberately small reader of the Prometheus text format for the tests: every sample line as
-// name + labels -> value, with the # TYPE of each family. Strict: a line it cannot read fails the
-// test rather than being skipped, and a sample of a family without a # TYPE line is refused.
+// The shard tests' view of a Prometheus page: every sample as name + labels -> value, with the
+// # TYPE of each family, read by @cairn/telemetry's strict test parser.
+import { parseExposition as parseFamilies } from '@cairn/telemetry/exposition-parser';
 
 export interface Exposition {
   /** `name{a="x",b="y"}` with labels sorted by name -> value. */
@@ -9,58 +9,19 @@ export interface Exposition {
   readonly types: ReadonlyMap<string, string>;
 }
 
-const SAMPLE = /^([a-zA-Z_][a-zA-Z0-9_]*)(?:\{(.*)\})? (\S+)$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
-
+/**
+ * The strict reader of @cairn/telemetry (it refuses anything the format does not allow), flattened
+ * into series keys for lookups.
+ */
 export function parseExposition(text: string): Exposition {
   const samples = new Map<string, number>();
   const types = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('# TYPE ')) {
-      const [name, type] = line.slice('# TYPE '.length).split(' ');
-      if (name === undefined || type === undefined) throw new Error(`bad TYPE line: ${line}`);
-      types.set(name, type);
-      continue;
-    }
-    if (line.startsWith('#')) continue;
-    const m = SAMPLE.exec(line);
-    if (m === null) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
-    const [, name, rawLabels, rawValue] = m as unknown as [string, string, string | undefined, string];
-    if (familyOf(name, types) === undefined) throw new Error(`sample ${name} has no # TYPE line before it`);
-    const key = seriesKey(name, parseLabels(rawLabels ?? ''));
-    if (samples.has(key)) throw new Error(`series ${key} appears twice`);
-    samples.set(key, parseValue(rawValue));
+  for (const family of parseFamilies(text).values()) {
+    if (family.type === undefined) throw new Error(`family ${family.name} has no # TYPE line`);
+    types.set(family.name, family.type);
+    for (const sample of family.samples) samples.set(seriesKey(sample.name, sample.labels), sample.value);
   }
   return { samples, types };
-}
-
-function familyOf(name: string, types: ReadonlyMap<string, string>): string | undefined {
-  if (types.has(name)) return name;
-  for (const suffix of ['_bucket', '_sum', '_count']) {
-    if (name.endsWith(suffix) && types.get(name.slice(0, -suffix.length)) === 'histogram') return name.slice(0, -suffix.length);
-  }
-  return undefined;
-}
-
-function parseLabels(raw: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  LABEL.lastIndex = 0;
-  while (LABEL.lastIndex < raw.length) {
-    const m = LABEL.exec(raw);
-    if (m === null) throw new Error(`bad labels: ${raw}`);
-    out[m[1] as string] = (m[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-  }
-  return out;
-}
-
-function parseValue(raw: string): number {
-  if (raw === '+Inf') return Infinity;
-  if (raw === '-Inf') return -Infinity;
-  if (raw === 'NaN') return NaN;
-  const n = Number(raw);
-  if (raw === '' || Number.isNaN(n)) throw new Error(`bad sample value ${raw}`);
-  return n;
 }
 
 export function seriesKey(name: string, labels: Readonly<Record<string, string>> = {}): string {
