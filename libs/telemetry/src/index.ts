@@ -16,3 +16,4 @@ export {
   type HistogramOptions,
 } from './registry.js';
 export { collectProcessMetrics, eventloop_resolution_ms, type ProcessMetrics } from './process.js';
+export { HttpServerMetrics, latency_buckets_s, otherRoute, type HttpServerMetricsOptions } from './http.js';

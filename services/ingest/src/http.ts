@@ -46,7 +46,7 @@ class MeteredResponse extends ServerResponse {
   count(status: number, sent: boolean): void {
     if (this.counted || this.metrics === undefined) return;
     this.counted = true;
-    this.metrics.answered(this.route, this.req.method, status, sent, this.errorCode, this.retried, (performance.now() - this.started_ms) / 1000);
+    this.metrics.http.answered(this.route, this.req.method, status, sent, this.errorCode, this.retried, (performance.now() - this.started_ms) / 1000);
   }
 }
 
@@ -89,7 +89,7 @@ export function createIngestServer(deps: HttpDeps): Server {
   // Past connections_max a new socket is closed unanswered (why by hand: boundConnections).
   boundConnections(server, deps.config.connections_max, () => {
     figures.connections_dropped += 1;
-    metrics.connectionsDropped.inc();
+    metrics.http.connectionsDropped.inc();
   });
   if (deps.metrics === undefined) server.once('close', () => metrics.stop());
   // The server hands out MeteredResponses; its callers only need a Server.

@@ -4,6 +4,8 @@
 import {
   collectProcessMetrics,
   exponentialBuckets,
+  HttpServerMetrics,
+  latency_buckets_s,
   Registry,
   type Counter,
   type Histogram,
@@ -11,8 +13,6 @@ import {
 } from '@cairn/telemetry';
 import type { GatewayMeter, GatewayStats } from './gateway.js';
 
-// Latencies from 0.5 ms to about 33 s (a commit waits at most commit_wait_ms_max, 30 s default).
-const latency_buckets_s = exponentialBuckets(0.0005, 2, 17);
 // Request bodies from 64 B to the 1 MiB default body_bytes_max (and one bucket past it).
 const body_buckets_bytes = exponentialBuckets(64, 4, 10);
 // Transactions per flush up to batch_txs_max's range; bytes per flush up to a few MB.
@@ -20,21 +20,12 @@ const flush_txs_buckets = exponentialBuckets(1, 2, 14);
 const flush_bytes_buckets = exponentialBuckets(256, 4, 10);
 
 // Routes are labelled by their template; any other path is one label value, never the raw path.
-export const otherRoute = 'other';
-const methods = new Set(['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
-// Status codes as label values, built once: no number-to-string per request.
-const codeLabels: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
-
-// A response closed before its headers went out (client gone, connection dropped).
-const abortedCode = 'aborted';
+export { otherRoute } from '@cairn/telemetry';
 
 export class IngestMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter;
-  private readonly duration: Histogram;
-  private readonly errors: Counter;
-  private readonly retryAfter: Counter;
-  readonly connectionsDropped: Counter;
+  /** Requests, durations, errors, Retry-After answers, dropped connections (latencies to ~33 s; a commit waits at most commit_wait_ms_max, 30 s default). */
+  readonly http: HttpServerMetrics;
   private readonly bodyBytes: Histogram;
   private readonly flushTxs: Histogram;
   private readonly flushBytes: Histogram;
@@ -45,11 +36,7 @@ export class IngestMetrics {
 
   constructor() {
     const r = this.registry;
-    this.requests = r.counter({ name: 'cairn_ingest_http_requests_total', help: 'HTTP requests answered, by route template, method and status code.', labels: ['route', 'method', 'code'] });
-    this.duration = r.histogram({ name: 'cairn_ingest_http_request_duration_seconds', help: 'Time from request to the end of the answer, by route template.', labels: ['route'], buckets: latency_buckets_s, series_max: 16 });
-    this.errors = r.counter({ name: 'cairn_ingest_http_errors_total', help: 'Error answers by route template and stable error code.', labels: ['route', 'error'] });
-    this.retryAfter = r.counter({ name: 'cairn_ingest_http_retry_after_total', help: 'Answers that told the client to retry later (Retry-After), by error code.', labels: ['reason'], series_max: 16 });
-    this.connectionsDropped = r.counter({ name: 'cairn_ingest_http_connections_dropped_total', help: 'New connections closed unanswered because connections_max were open.' });
+    this.http = new HttpServerMetrics(r, { prefix: 'cairn_ingest' });
     this.bodyBytes = r.histogram({ name: 'cairn_ingest_http_request_body_bytes', help: 'Request body sizes read, by route template.', labels: ['route'], buckets: body_buckets_bytes, series_max: 16 });
     this.flushTxs = r.histogram({ name: 'cairn_ingest_flush_transactions', help: 'Transactions per flush (one JetStream atomic batch).', buckets: flush_txs_buckets });
     this.flushBytes = r.histogram({ name: 'cairn_ingest_flush_bytes', help: 'Encoded transaction bytes per flush, all shards.', buckets: flush_bytes_buckets });
@@ -80,16 +67,6 @@ export class IngestMetrics {
   /** The series a route's body sizes go to (looked up once per route, at start). */
   bodyBytesOf(route: string): HistogramSeries {
     return this.bodyBytes.labels(route);
-  }
-
-  answered(route: string, method: string | undefined, code: number, headersSent: boolean, error: string | undefined, retried: boolean, seconds: number): void {
-    const m = method !== undefined && methods.has(method) ? method : 'other';
-    const c = headersSent ? (codeLabels[code] ?? 'other') : abortedCode;
-    this.requests.labels(route, m, c).inc();
-    this.duration.labels(route).observe(seconds);
-    if (error === undefined) return;
-    this.errors.labels(route, error).inc();
-    if (retried) this.retryAfter.labels(error).inc();
   }
 
   /** What the gateway reports, bound to this registry. */

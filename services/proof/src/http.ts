@@ -69,7 +69,7 @@ export function createProofServer(o: HttpOptions): Server {
   const metrics = o.metrics ?? new ProofMetrics();
   metrics.watchHttp(() => inFlight);
   const count = (req: IncomingMessage, res: MeteredResponse, started_ms: number): void => {
-    metrics.answered(res.route, req.method, res.statusCode, res.headersSent, res.errorCode, res.retried, (performance.now() - started_ms) / 1000);
+    metrics.http.answered(res.route, req.method, res.statusCode, res.headersSent, res.errorCode, res.retried, (performance.now() - started_ms) / 1000);
   };
   const server = createServer({ ServerResponse: MeteredResponse }, (req, res) => {
     const started_ms = performance.now();
@@ -126,7 +126,7 @@ export function createProofServer(o: HttpOptions): Server {
   // requests): past connections_max a new socket is closed unanswered.
   boundConnections(server, connectionsMax, () => {
     figures.connections_dropped += 1;
-    metrics.connectionsDropped.inc();
+    metrics.http.connectionsDropped.inc();
   });
   if (o.metrics === undefined) server.once('close', () => metrics.stop());
   // The server hands out MeteredResponses; its callers only need a Server.

@@ -1,18 +1,12 @@
 // Every metric of the proof service, in one place: names, labels, units, buckets and bounds. The
 // HTTP layer, the sealer and the shard reads take what they measure from here; GET /metrics writes
 // registry.expose(). Naming and bounds: docs/design/telemetry.md.
-import { collectProcessMetrics, exponentialBuckets, Registry, type Counter, type Gauge, type Histogram } from '@cairn/telemetry';
+import { collectProcessMetrics, HttpServerMetrics, latency_buckets_s, Registry, type Counter, type Gauge, type Histogram } from '@cairn/telemetry';
 import { CairnError } from '@cairn/wire';
 import { SealError, type SealOutcome } from './sealer.js';
 
-// Latencies from 0.5 ms to about 33 s (answer_ms_max is 60 s by default; +Inf takes the rest).
-const latency_buckets_s = exponentialBuckets(0.0005, 2, 17);
-
 // The route templates of http.ts, as OpenAPI names them; any other path is `other`.
-export const otherRoute = 'other';
-const methods = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH']);
-const codeLabels: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
-const abortedCode = 'aborted';
+export { otherRoute } from '@cairn/telemetry';
 
 /** The sealer's report of one epoch attempt (see Sealer's onAttempt). */
 export type EpochReport = (outcome: SealOutcome, seconds: number, error: unknown) => void;
@@ -22,11 +16,8 @@ export type ShardRequestReport = (op: string, seconds: number, error: unknown) =
 
 export class ProofMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter;
-  private readonly duration: Histogram;
-  private readonly errors: Counter;
-  private readonly retryAfter: Counter;
-  readonly connectionsDropped: Counter;
+  /** Requests, durations (proven reads included; answer_ms_max is 60 s by default), errors, Retry-After answers, dropped connections. */
+  readonly http: HttpServerMetrics;
   private readonly epochs: Counter;
   private readonly epochFailures: Counter;
   private readonly sealDuration: Histogram;
@@ -37,11 +28,7 @@ export class ProofMetrics {
 
   constructor() {
     const r = this.registry;
-    this.requests = r.counter({ name: 'cairn_proof_http_requests_total', help: 'HTTP requests answered, by route template, method and status code.', labels: ['route', 'method', 'code'] });
-    this.duration = r.histogram({ name: 'cairn_proof_http_request_duration_seconds', help: 'Time from request to the end of the answer (proven reads included), by route template.', labels: ['route'], buckets: latency_buckets_s, series_max: 16 });
-    this.errors = r.counter({ name: 'cairn_proof_http_errors_total', help: 'Error answers by route template and stable error code.', labels: ['route', 'error'] });
-    this.retryAfter = r.counter({ name: 'cairn_proof_http_retry_after_total', help: 'Answers that told the client to retry later (Retry-After), by error code.', labels: ['reason'], series_max: 16 });
-    this.connectionsDropped = r.counter({ name: 'cairn_proof_http_connections_dropped_total', help: 'New connections closed unanswered because connections_max were open.' });
+    this.http = new HttpServerMetrics(r, { prefix: 'cairn_proof', durationHelp: 'Time from request to the end of the answer (proven reads included), by route template.' });
     this.epochs = r.counter({ name: 'cairn_proof_epochs_total', help: 'Epoch attempts by outcome: appended (a new signed state), unchanged, idle (nothing new), refused (a shard does not extend its sealed head), abandoned (a shard did not answer, the broker failed).', labels: ['outcome'], series_max: 8 });
     this.epochFailures = r.counter({ name: 'cairn_proof_epoch_failures_total', help: 'Failed epoch attempts by reason: a SEAL_* code, the error code of the failure, or other.', labels: ['reason'], series_max: 16 });
     this.sealDuration = r.histogram({ name: 'cairn_proof_seal_duration_seconds', help: 'Epoch attempts that completed a cut (appended or unchanged): markers, shard heads, growth checks, append and signature.', buckets: latency_buckets_s });
@@ -59,16 +46,6 @@ export class ProofMetrics {
 
   watchHttp(inFlight: () => number): void {
     this.registry.gauge({ name: 'cairn_proof_http_requests_inflight', help: 'Requests holding a slot of requests_inflight_max.', read: inFlight });
-  }
-
-  answered(route: string, method: string | undefined, code: number, headersSent: boolean, error: string | undefined, retried: boolean, seconds: number): void {
-    const m = method !== undefined && methods.has(method) ? method : 'other';
-    const c = headersSent ? (codeLabels[code] ?? 'other') : abortedCode;
-    this.requests.labels(route, m, c).inc();
-    this.duration.labels(route).observe(seconds);
-    if (error === undefined) return;
-    this.errors.labels(route, error).inc();
-    if (retried) this.retryAfter.labels(error).inc();
   }
 
   readonly epoch: EpochReport = (outcome, seconds, error) => {
