@@ -4,9 +4,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyConsistency } from '@cairn/merkle';
 import { shardOfTag } from '@cairn/wire';
-import { ShardError, type ShardReadClient } from '../src/index.js';
+import { type ShardReadClient } from '../src/index.js';
 import { tempDir } from '@cairn/testkit';
-import { Cluster, leafHashOf, post, verifyReceipt, until, type Receipt } from './cluster.js';
+import { Cluster, shardErrorCode, leafHashOf, post, verifyReceipt, until, type Receipt } from './cluster.js';
 
 const SHARDS = 2;
 let cluster: Cluster;
@@ -38,15 +38,6 @@ function reader(shard: number): ShardReadClient {
   return cluster.readers[shard] as ShardReadClient;
 }
 
-async function shardCode(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof ShardError) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 test('a single-shard transaction gets a receipt that the shard proves', async () => {
   const receipt = await commit({ id: 'single-1', records: [{ key: `{${A}}:order:1`, value: { total: 10 } }, { key: `{${A}}:pay:1`, value: { ok: true } }] });
@@ -56,7 +47,7 @@ test('a single-shard transaction gets a receipt that the shard proves', async ()
   await verifyReceipt(cluster, receipt);
   const tx = await reader(0).transaction('single-1');
   assert.deepEqual(tx.leaves.map((l) => l.index), receipt.records.map((r) => r.leafIndex));
-  assert.equal(await shardCode(reader(1).transaction('single-1')), 'SHARD_NOT_FOUND');
+  assert.equal(await shardErrorCode(reader(1).transaction('single-1')), 'SHARD_NOT_FOUND');
 });
 
 test('a cross-shard transaction is committed on both shards, each part proven', async () => {
@@ -117,11 +108,11 @@ test('read API: versions, history, reads at a past size, consistency proofs, typ
   verifyConsistency(c.size1, c.size2, c.proof.map(fromB64), fromB64(c.root1), fromB64(c.root2));
   const page = await reader(1).leaves(0, 2);
   assert.equal(page.leaves.length, 2);
-  assert.equal(await shardCode(reader(1).latest(`{${B}}:nothing`)), 'SHARD_NOT_FOUND');
-  assert.equal(await shardCode(reader(1).inclusion(0, 10_000_000)), 'SHARD_OUT_OF_RANGE');
-  assert.equal(await shardCode(reader(1).call({ op: 'drop-table' })), 'SHARD_BAD_REQUEST');
-  assert.equal(await shardCode(reader(1).call({ op: 'leaf', index: -1 })), 'SHARD_BAD_REQUEST');
-  assert.equal(await shardCode(reader(1).leaves(0, 1_000_000)), 'SHARD_BAD_REQUEST');
+  assert.equal(await shardErrorCode(reader(1).latest(`{${B}}:nothing`)), 'SHARD_NOT_FOUND');
+  assert.equal(await shardErrorCode(reader(1).inclusion(0, 10_000_000)), 'SHARD_OUT_OF_RANGE');
+  assert.equal(await shardErrorCode(reader(1).call({ op: 'drop-table' })), 'SHARD_BAD_REQUEST');
+  assert.equal(await shardErrorCode(reader(1).call({ op: 'leaf', index: -1 })), 'SHARD_BAD_REQUEST');
+  assert.equal(await shardErrorCode(reader(1).leaves(0, 1_000_000)), 'SHARD_BAD_REQUEST');
 });
 
 test('a message the shard cannot decode is applied empty: the shard keeps going', async () => {
@@ -156,7 +147,7 @@ test('an epoch marker batch gives every shard an exact head at one cut', async (
   }
   cuts.push({ seq: ack.lastSeq, heads: heads.map((h) => ({ size: h.size, root: h.root })) });
   // A sequence beyond the stream's end is not a cut yet: a later message could still fall below it.
-  assert.equal(await shardCode(reader(0).headAt(ack.lastSeq + 1_000_000)), 'SHARD_OUT_OF_RANGE');
+  assert.equal(await shardErrorCode(reader(0).headAt(ack.lastSeq + 1_000_000)), 'SHARD_OUT_OF_RANGE');
 });
 
 test('replaying the stream into empty shard directories reproduces byte-identical roots', async () => {

@@ -6,7 +6,7 @@ import { leafHash, verifyInclusion } from '@cairn/merkle';
 import { connectTransport, shardSubject, streamLayout, type AtomicBatchAck, type Transport } from '@cairn/transport';
 import { Cluster as BaseCluster } from '@cairn/testkit';
 import { encodeEpochMarker, encodeLeaf } from '@cairn/wire';
-import { ShardReadClient, type LeafJson } from '../src/index.js';
+import { ShardError, ShardReadClient, type LeafJson } from '../src/index.js';
 
 export class Cluster extends BaseCluster {
   readonly layout = streamLayout({ shard_count: this.options.shards });
@@ -94,4 +94,15 @@ export async function until(what: string, ms: number, check: () => Promise<boole
     await sleep(50);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** The ShardError code a call rejected with, or 'no error'; any other failure is rethrown. */
+export async function shardErrorCode(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof ShardError) return error.code;
+    throw error;
+  }
+  return 'no error';
 }

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { openStore, type OpenStoreOptions, type Store } from '@cairn/storage';
 import { assertConnectionsBoundOfTwo, tempDir } from '@cairn/testkit';
-import { loadConfig, startShard, ShardError, type ShardReadClient } from '../src/index.js';
-import { Cluster, post, until, type Receipt } from './cluster.js';
+import { loadConfig, startShard, type ShardReadClient } from '../src/index.js';
+import { Cluster, shardErrorCode, post, until, type Receipt } from './cluster.js';
 import { parseExposition, seriesKey, sumOf, valueOf, type Exposition } from './exposition.js';
 
 const SCRAPE_MS_MAX = 5_000;
@@ -52,15 +52,6 @@ async function commit(tx: unknown): Promise<{ status: number; body: Record<strin
   return post(`${cluster.ingestUrl}/v1/transactions`, tx);
 }
 
-async function errorCode(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof ShardError) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 /** What moved between two scrapes. A labelled series appears on its first count: absent before reads as 0. */
 function delta(before: Exposition, after: Exposition, name: string, labels: Record<string, string> = {}): number {
@@ -129,8 +120,8 @@ test('counters move by exactly the transactions, records and messages sent', asy
 test('reads are counted by op and outcome, with their latency', async () => {
   const before = await scrape();
   for (let i = 0; i < 3; i += 1) await reader().head();
-  assert.equal(await errorCode(reader().call({ op: 'drop-table' })), 'SHARD_BAD_REQUEST');
-  assert.equal(await errorCode(reader().latest('{m}:never')), 'SHARD_NOT_FOUND');
+  assert.equal(await shardErrorCode(reader().call({ op: 'drop-table' })), 'SHARD_BAD_REQUEST');
+  assert.equal(await shardErrorCode(reader().latest('{m}:never')), 'SHARD_NOT_FOUND');
   const after = await scrape();
   const reads = 'cairn_shard_reads_total';
   assert.equal(delta(before, after, reads, { op: 'head', outcome: 'ok' }), 3);
