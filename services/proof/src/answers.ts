@@ -48,6 +48,8 @@ export interface AnswerLimits {
   readonly shards: number;
   readonly history_versions_max: number;
   readonly tx_records_max: number;
+  /** As the ingest's key_bytes_max: a key it can write must be readable here. */
+  readonly key_bytes_max: number;
 }
 
 /** Proofs asked of the shards at once for one answer: a long history must not flood the broker. */
@@ -56,11 +58,15 @@ const PROOFS_INFLIGHT_MAX = 32;
 const TX_ID_PATTERN = /^~?[A-Za-z0-9._:-]{1,128}$/;
 
 export class Answers {
+  readonly #keyLimits: typeof txLimitsDefault;
+
   constructor(
     private readonly log: StateLog,
     private readonly reads: ShardReads,
     private readonly limits: AnswerLimits,
-  ) {}
+  ) {
+    this.#keyLimits = { ...txLimitsDefault, key_bytes_max: limits.key_bytes_max };
+  }
 
   /** `{ checkpoint, origin, size, root }` of the signed head. */
   checkpoint(head: SignedHead, origin: string): { checkpoint: string; origin: string; size: number; root: string } {
@@ -169,7 +175,7 @@ export class Answers {
   }
 
   #shardOf(key: string): number {
-    validateKey(key, txLimitsDefault, 'key');
+    validateKey(key, this.#keyLimits, 'key');
     return shardOfKey(key, this.limits.shards);
   }
 

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import * as settings from '@cairn/config';
 import type { ConfigSpec, NumberSetting, NumberKeyOf, StringKeyOf, StringSetting } from '@cairn/config';
-import { shardCountMax } from '@cairn/wire';
+import { shardCountMax, txLimitsDefault } from '@cairn/wire';
 import { CONNECTIONS_MAX_DEFAULT } from './http.js';
 
 export interface ProofConfig {
@@ -38,6 +38,8 @@ export interface ProofConfig {
   readonly history_versions_max: number;
   /** Records one transaction answer may hold. */
   readonly tx_records_max: number;
+  /** Bytes of a key read; set it as the ingest's key_bytes_max, or keys it accepts cannot be read. */
+  readonly key_bytes_max: number;
   readonly shutdown_ms_max: number;
 }
 
@@ -66,6 +68,7 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<ProofConfig>>[] 
   { key: 'retry_after_s', min: 1, max: 3_600, default: 1, help: 'Retry-After seconds on 503' },
   { key: 'history_versions_max', min: 1, max: 1_000_000, default: 10_000, help: 'versions in one history answer' },
   { key: 'tx_records_max', min: 1, max: 1_000_000, default: 10_000, help: 'records in one transaction answer' },
+  { key: 'key_bytes_max', min: 1, max: 4_096, default: txLimitsDefault.key_bytes_max, help: "bytes of a key (as the ingest's key_bytes_max)" },
   { key: 'shutdown_ms_max', min: 0, max: 600_000, default: 10_000, help: 'graceful stop: wait for open requests' },
 ];
 

@@ -153,7 +153,7 @@ test('http: an answer not ready within answer_ms_max is 504 timeout, and the slo
 });
 
 test('http: state sizes in queries: malformed is 400 bad_query, past the checkpoint is 404 not_found (docs/design/proofs.md)', async () => {
-  const answers = new Answers({} as StateLog, {} as ShardReads, { shards: 1, history_versions_max: 10, tx_records_max: 10 });
+  const answers = new Answers({} as StateLog, {} as ShardReads, { shards: 1, history_versions_max: 10, tx_records_max: 10, key_bytes_max: 1024 });
   const s = await serve({ key: async () => ({ ok: true }), consistency: (h, from, to) => answers.consistency(h, from, to) }, 8);
   const codeOf = async (path: string): Promise<[number, string | undefined]> => {
     const r = await fetch(`${s.url}${path}`);
@@ -278,7 +278,7 @@ test('answers: a cancelled history stops asking the shards for proofs', async ()
       return [];
     },
   } as unknown as ShardReads;
-  const answers = new Answers(log, reads, { shards: 1, history_versions_max: 10_000, tx_records_max: 10 });
+  const answers = new Answers(log, reads, { shards: 1, history_versions_max: 10_000, tx_records_max: 10, key_bytes_max: 1024 });
   const cancel = new AbortController();
   setTimeout(() => cancel.abort(), 60);
   await assert.rejects(answers.history(head, 'k', undefined, cancel.signal), (e: unknown) => e instanceof CairnError && e.code === 'timeout');
@@ -286,4 +286,24 @@ test('answers: a cancelled history stops asking the shards for proofs', async ()
   await new Promise((r) => setTimeout(r, 200));
   assert.ok(proofsAsked < leaves.length / 2, `${proofsAsked} of ${leaves.length} proofs were asked for after the cancel`);
   assert.equal(proofsAsked, askedAtCancel, 'nothing new starts after the answer is abandoned');
+});
+
+test('answers: keys are checked against the configured key_bytes_max, so a key the ingest was set to accept can be read', async () => {
+  const log = { state: async () => Promise.reject(new Error('state read reached')) } as unknown as StateLog;
+  const head = { size: 1 } as SignedHead;
+  const codeOf = async (answers: Answers, key: string): Promise<string> => {
+    try {
+      await answers.key(head, key, undefined);
+    } catch (error) {
+      return error instanceof CairnError ? error.code : (error as Error).message;
+    }
+    return 'answered';
+  };
+  const limits = { shards: 1, history_versions_max: 10, tx_records_max: 10 };
+  const wide = new Answers(log, {} as ShardReads, { ...limits, key_bytes_max: 2_000 });
+  const narrow = new Answers(log, {} as ShardReads, { ...limits, key_bytes_max: 1_024 });
+  const key1500 = `{t}:${'k'.repeat(1_496)}`;
+  assert.equal(await codeOf(wide, key1500), 'state read reached');
+  assert.equal(await codeOf(narrow, key1500), 'key_too_large');
+  assert.equal(await codeOf(wide, `{t}:${'k'.repeat(1_997)}`), 'key_too_large');
 });

@@ -61,7 +61,7 @@ async function serve(f: FixtureOptions = {}): Promise<Fixture> {
     origin: 'o',
     requests_inflight_max: f.requests_inflight_max ?? 8,
     retry_after_s: 2,
-    answers: new Answers(log, reads, { shards: LEAVES.length, history_versions_max: 10, tx_records_max: 10 }),
+    answers: new Answers(log, reads, { shards: LEAVES.length, history_versions_max: 10, tx_records_max: 10, key_bytes_max: 1024 }),
     signed: () => head,
     health: () => ({ ok: true, detail: {} }),
     ...(f.answer_ms_max === undefined ? {} : { answer_ms_max: f.answer_ms_max }),
