@@ -24,17 +24,28 @@ const cases = new Set((process.env['CAIRN_BENCH_CASES'] ?? 'bare,committed,commi
 interface Measured extends LoadResult {
   // Main-thread CPU microseconds per request; undefined without Linux's /proc.
   readonly cpu_us: number | undefined;
+  // Requests per gateway flush (one atomic batch); undefined for a gateway in another process.
+  readonly per_flush: number | undefined;
 }
+
+// The in-process gateway's flush count, read around each run.
+let flushCount: (() => number) | undefined;
 
 async function load(spec: LoadSpec): Promise<Measured> {
   const cpu0 = mainThreadCpuUs();
+  const flushes0 = flushCount?.();
   const r = await new Promise<LoadResult>((resolve, reject) => {
     const worker = new Worker(new URL('./load-client.js', import.meta.url), { workerData: spec });
     worker.once('message', (m: LoadResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
     worker.once('error', reject);
   });
   const cpu1 = mainThreadCpuUs();
-  return { ...r, cpu_us: cpu0 === undefined || cpu1 === undefined || r.requests === 0 ? undefined : (cpu1 - cpu0) / r.requests };
+  const flushes = flushes0 === undefined ? 0 : (flushCount?.() ?? 0) - flushes0;
+  return {
+    ...r,
+    cpu_us: cpu0 === undefined || cpu1 === undefined || r.requests === 0 ? undefined : (cpu1 - cpu0) / r.requests,
+    per_flush: flushes > 0 ? r.requests / flushes : undefined,
+  };
 }
 
 // utime + stime of this process's main thread (fields 14 and 15 of the thread's stat line, in
@@ -68,10 +79,11 @@ async function bareServer(): Promise<{ url: string; server: Server }> {
 function line(name: string, r: Measured, baseline: number, recordsPerRequest = 1, inProcess = true): void {
   const rps = r.requests / r.seconds;
   const cpu = inProcess && r.cpu_us !== undefined ? `  cpu ${r.cpu_us.toFixed(1).padStart(7)} us/req` : '';
+  const perFlush = r.per_flush !== undefined ? `  ${r.per_flush.toFixed(1)} req/flush` : '';
   console.log(
     `${name.padEnd(34)} ${rps.toFixed(0).padStart(8)} req/s  ${(rps * recordsPerRequest).toFixed(0).padStart(9)} records/s  ` +
       `p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  errors ${r.errors}  ` +
-      `x${(rps / baseline).toFixed(2)} of bare req/s${cpu}`,
+      `x${(rps / baseline).toFixed(2)} of bare req/s${cpu}${perFlush}`,
   );
 }
 
@@ -89,6 +101,7 @@ async function target(): Promise<Target> {
   const nats = await startNatsServer();
   const ingest = await startIngest(loadConfig(process.env, [], { nats_url: nats.url, port: 0, shards: 2 }));
   const shards = [await startMiniShard(ingest.transport, 0), await startMiniShard(ingest.transport, 1)];
+  flushCount = () => ingest.gateway.stats.flushes;
   return {
     url: ingest.url,
     what: '1 nats-server, 2 stand-in shards (no RocksDB) in this process',

@@ -55,8 +55,9 @@ interface Waiter {
   seqFloor: number;
   readonly results: Map<number, ShardResult>;
   // shard -> commit events that arrived before the broker's ack (the shard can be faster than the
-  // ack), in sequence order, at most early_events_per_shard_max.
-  readonly early: Map<number, ShardResult[]>;
+  // ack), in sequence order, at most early_events_per_shard_max. Made on the first such event:
+  // most transactions never have one.
+  early: Map<number, ShardResult[]> | undefined;
 }
 
 export interface GatewayStats {
@@ -164,7 +165,7 @@ export class Gateway {
       seqs: undefined,
       seqFloor: 0,
       results: new Map(),
-      early: new Map(),
+      early: undefined,
     };
     const promise = new Promise<Outcome>((resolve) => waiter.listeners.push({ wait, resolve }));
     this.waiters.set(id, waiter);
@@ -379,10 +380,10 @@ export class Gateway {
       if (w.state === 'done') continue;
       w.seqs = new Map();
       for (const shard of w.parts.keys()) w.seqs.set(shard, seqOf.get(shard) as number);
-      const early = [...w.early.values()].flat();
-      w.early.clear();
-      if (this.answerAccepted(w)) continue;
-      for (const r of early) this.record(w, r);
+      const early = w.early;
+      w.early = undefined;
+      if (this.answerAccepted(w) || early === undefined) continue;
+      for (const kept of early.values()) for (const r of kept) this.record(w, r);
     }
   }
 
@@ -445,6 +446,7 @@ export class Gateway {
       this.stats.commit_events_stale += 1;
       return;
     }
+    w.early ??= new Map();
     let kept = w.early.get(shard);
     if (kept === undefined) w.early.set(shard, (kept = []));
     let at = kept.length;

@@ -102,10 +102,24 @@ export function createIngestServer(deps: HttpDeps): Server {
 // every route answers only the names it was configured for, before the body is read.
 function hostAllowed(req: IncomingMessage, hosts: ReadonlySet<string>): boolean {
   // Two Host fields are refused too (RFC 9112 section 3.2): Node would keep only the first.
-  const all = req.headersDistinct['host'];
-  if (all === undefined || all.length !== 1) return false;
-  const name = hostOfHeader(all[0] as string);
+  const value = soleHeader(req.rawHeaders, 'host');
+  if (value === undefined) return false;
+  const name = hostOfHeader(value);
   return name !== undefined && hosts.has(name);
+}
+
+// The value of the one field named `lowerName`, or undefined when there is none or more than one.
+// A scan of rawHeaders (name, value, name, value...) rather than req.headersDistinct, which
+// builds an object of arrays of every header on each request just to count one of them.
+export function soleHeader(rawHeaders: readonly string[], lowerName: string): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
+    if (found !== undefined) return undefined;
+    found = rawHeaders[i + 1] as string;
+  }
+  return found;
 }
 
 // Host = uri-host [ ":" port ] (RFC 9110 section 7.2); an IPv6 literal is in brackets. The port is
@@ -147,6 +161,8 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
   '/metrics': { GET: getMetrics },
 };
 
+const noQuery: URLSearchParams = new URLSearchParams();
+
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
@@ -155,7 +171,8 @@ function pathOf(url: string): string {
 async function route(ctx: Ctx, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  // Most requests have no query: they share one empty, never-written URLSearchParams.
+  const query = q < 0 ? noQuery : new URLSearchParams(url.slice(q + 1));
   const methods = routes[path];
   if (methods === undefined) return refuse(req, res, new CairnError('not_found', `no route ${path}`));
   const handler = methods[req.method ?? ''];

@@ -2,12 +2,13 @@
 // gateway never reads, which bodies it takes at all, and the bound on open connections.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { IncomingMessage, request } from 'node:http';
+import { connect, Socket, type AddressInfo } from 'node:net';
 import { assertConnectionsBoundOfTwo } from '@cairn/testkit';
 import fc from 'fast-check';
 import { cachedShardOf, configDefaults, createIngestServer, loadConfig, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
-import { hostOfHeader, isJsonMediaType } from '../src/http.js';
+import { hostOfHeader, isJsonMediaType, soleHeader } from '../src/http.js';
+import { defaultSha256 } from '@cairn/wire';
 import { allowedHosts } from '../src/config.js';
 
 const CHUNK_BYTES = 16 * 1024;
@@ -331,4 +332,36 @@ test('http: the OpenAPI document names the 421 of every route', async () => {
   } finally {
     await s.close();
   }
+});
+
+// soleHeader replaced req.headersDistinct['host'] on the request path: held equal to Node's own
+// reading of the same raw headers (one value, or none/several).
+test('soleHeader: the sole Host value exactly when headersDistinct has one, for any raw headers', () => {
+  const name = fc.constantFrom('host', 'Host', 'HOST', 'hOsT', 'hosts', 'x-host', 'content-type', 'Accept', 'ho', 'h0st');
+  const value = fc.constantFrom('localhost', 'evil.example', '', '[::1]:80', 'a b', 'localhost, evil.example');
+  fc.assert(
+    fc.property(fc.array(fc.tuple(name, value), { maxLength: 8 }), (pairs) => {
+      const raw = pairs.flat();
+      // How Node's HTTP parser hands a request its headers (an internal, hence the cast).
+      const msg = new IncomingMessage(new Socket()) as IncomingMessage & { _addHeaderLines(h: string[], n: number): void };
+      msg._addHeaderLines(raw, raw.length);
+      const all = msg.headersDistinct['host'];
+      const expected = all !== undefined && all.length === 1 ? all[0] : undefined;
+      assert.equal(soleHeader(raw, 'host'), expected);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+// nodeSha256 (one-shot crypto.hash) computes content hashes and shards: byte-identical to the
+// reference implementation in @cairn/wire, whatever the input length.
+test('nodeSha256 equals @cairn/wire defaultSha256 on any bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      assert.deepEqual(Buffer.from(nodeSha256(bytes)), Buffer.from(defaultSha256(bytes)));
+    }),
+    { numRuns: 300 },
+  );
+  const big = new Uint8Array(70_000).map((_, i) => i % 251);
+  assert.deepEqual(Buffer.from(nodeSha256(big.subarray(3))), Buffer.from(defaultSha256(big.subarray(3))));
 });
