@@ -336,7 +336,8 @@ function readJson(req: IncomingMessage, res: ServerResponse, config: IngestConfi
       if (res.headersSent) return;
       bodyBytes.observe(size);
       try {
-        const text = utf8Strict.decode(Buffer.concat(chunks, size));
+        // A small body arrives as one chunk: decoded in place rather than copied first.
+        const text = utf8Strict.decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
         chunks.length = 0;
         release();
         resolve(JSON.parse(text));

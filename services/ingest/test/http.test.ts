@@ -365,3 +365,45 @@ test('nodeSha256 equals @cairn/wire defaultSha256 on any bytes', () => {
   const big = new Uint8Array(70_000).map((_, i) => i % 251);
   assert.deepEqual(Buffer.from(nodeSha256(big.subarray(3))), Buffer.from(defaultSha256(big.subarray(3))));
 });
+
+/** A POST whose body goes out as the given byte pieces, each its own write, a few ms apart. */
+async function postPieces(port: number, pieces: readonly Buffer[]): Promise<Answer> {
+  const socket = connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  const length = pieces.reduce((n, p) => n + p.length, 0);
+  socket.write(`POST /v1/transactions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`);
+  for (const piece of pieces) {
+    await new Promise((r) => setTimeout(r, 20));
+    socket.write(piece);
+  }
+  const timer = setTimeout(() => socket.destroy(), 5_000);
+  await closed;
+  clearTimeout(timer);
+  const status = Number(/^HTTP\/1\.[01] (\d{3}) /.exec(received)?.[1] ?? 0);
+  const body = received.slice(received.indexOf('\r\n\r\n') + 4);
+  return { status, code: status === 200 ? undefined : (JSON.parse(body) as { error: { code: string } }).error.code };
+}
+
+// readJson decodes a one-chunk body in place and joins several first: both must read the same
+// UTF-8, including a character split across chunks, and refuse the same bad bytes.
+test('http: a body is read the same in one chunk or several, even split inside a UTF-8 character', async () => {
+  const s = await serve();
+  try {
+    const body = Buffer.from(JSON.stringify({ records: [{ key: 'caf\u00e9', value: '\u20ac' }] }));
+    const cut = body.indexOf(0xc3) + 1; // between the two bytes of "é"
+    assert.deepEqual(await postPieces(s.port, [body]), { status: 200, code: undefined }, 'one piece');
+    assert.deepEqual(await postPieces(s.port, [body.subarray(0, cut), body.subarray(cut)]), { status: 200, code: undefined }, 'split in a character');
+    assert.equal(s.submitted(), 2);
+    const bad = Buffer.concat([body.subarray(0, cut - 1), Buffer.from([0xff]), body.subarray(cut)]);
+    assert.deepEqual(await postPieces(s.port, [bad]), { status: 400, code: 'malformed_json' }, 'bad byte, one piece');
+    assert.deepEqual(await postPieces(s.port, [bad.subarray(0, cut), bad.subarray(cut)]), { status: 400, code: 'malformed_json' }, 'bad byte, two pieces');
+    assert.equal(s.submitted(), 2);
+  } finally {
+    await s.close();
+  }
+});
