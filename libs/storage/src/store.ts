@@ -782,6 +782,19 @@ export class Store {
     return { id, contentHash: tx.contentHash, meta: tx.meta, leaves };
   }
 
+  /**
+   * The meta bytes of transaction `id`, under the same rule as transaction() (undefined until the
+   * head holds all of it) but without reading its leaves: a proven read needs only the meta, and
+   * the leaves of a large transaction cost a chunk read each.
+   */
+  async transactionMeta(id: string): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    const bytes = await this.#kv.get(txKey(stringBytesOf(id, 'transaction id')));
+    if (bytes === undefined) return undefined;
+    const tx = decodeTx(bytes);
+    return tx.firstLeaf + tx.leafCount > this.#state.size ? undefined : tx.meta;
+  }
+
   async #latestState(key: string): Promise<KeyState | undefined> {
     this.#assertOpen();
     const keyBytes = keyBytesOf(key);

@@ -75,6 +75,9 @@ for (const binding of bindingsUnderTest()) {
         assert.deepEqual(t3?.leaves.map((l) => [l.entry.key, l.index]), [['c', 3], ['a', 4]]);
         assert.deepEqual(t3?.meta, text('{"tx":"t3"}'));
         assert.equal(await store.transaction('nope'), undefined);
+        // The meta alone is the transaction's meta, and absent exactly when the transaction is.
+        assert.deepEqual(await store.transactionMeta('t3'), t3?.meta);
+        assert.equal(await store.transactionMeta('nope'), undefined);
         await rejectsWith(store.leaf(5), 'STORAGE_OUT_OF_RANGE');
 
         // The root is the RFC 6962 root of the leaves a client recomputes from the returned fields.
@@ -103,6 +106,7 @@ for (const binding of bindingsUnderTest()) {
         assert.equal(store.head().size, 4);
         assert.equal(await store.latest('bal:y'), undefined, 'nothing of a failed transaction is written');
         assert.equal(await store.transaction('sell-2'), undefined);
+        assert.equal(await store.transactionMeta('sell-2'), undefined, 'no meta for a failed transaction');
         // Within a transaction a record sees the earlier records of the same transaction.
         const r3 = await store.append({ seq: 3, txs: [tx('t3', [put('k', '1', { absent: true }), put('k', '2', { version: 1 })])] });
         assert.ok(!r3.skipped);

@@ -2,7 +2,7 @@
 // back as ShardErrors with the shard's stable code; transport failures keep their TransportError.
 import { isTransportError, readSubject, TransportErrorCode, type Transport } from '@cairn/transport';
 import { isShardErrorCode, ShardError } from './errors.js';
-import type { HeadJson, LeafJson } from './reads.js';
+import type { HeadJson, LeafJson, ProvenJson } from './reads.js';
 
 export const READ_TIMEOUT_MS_DEFAULT = 10_000;
 
@@ -50,6 +50,10 @@ export class ShardReadClient {
   }
   at(key: string, size: number): Promise<{ size: number; leaf: LeafJson }> {
     return this.call({ op: 'at', key, size });
+  }
+  /** `at`, the leaf's inclusion proof at `size` and its transaction's meta, in one request. */
+  proven(key: string, size: number): Promise<ProvenJson> {
+    return this.call({ op: 'proven', key, size });
   }
   history(key: string, opts: { fromVersion?: number; limit?: number } = {}): Promise<{ size: number; leaves: LeafJson[] }> {
     return this.call({ op: 'history', key, ...opts });

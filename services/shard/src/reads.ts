@@ -27,7 +27,7 @@ export interface HeadJson {
   readonly root: string;
 }
 
-export const readOps = ['head', 'headAt', 'latest', 'at', 'history', 'transaction', 'leaf', 'leaves', 'inclusion', 'consistency'] as const;
+export const readOps = ['head', 'headAt', 'latest', 'at', 'proven', 'history', 'transaction', 'leaf', 'leaves', 'inclusion', 'consistency'] as const;
 export type ReadOp = (typeof readOps)[number];
 
 /**
@@ -44,7 +44,20 @@ export interface ReadLimits {
 }
 
 /** What the read API asks of the store: only reads. */
-export type ReadStore = Pick<Store, 'head' | 'headAt' | 'rootAt' | 'at' | 'history' | 'transaction' | 'leaf' | 'inclusionProof' | 'consistencyProof'>;
+export type ReadStore = Pick<
+  Store,
+  'head' | 'headAt' | 'rootAt' | 'at' | 'history' | 'transaction' | 'transactionMeta' | 'leaf' | 'inclusionProof' | 'consistencyProof'
+>;
+
+/** The answer of `proven`: what `at`, `inclusion` (without the root) and the meta of `transaction` say, in one. */
+export interface ProvenJson {
+  readonly size: number;
+  readonly leaf: LeafJson;
+  /** Inclusion proof of the leaf in the tree of `size` leaves, base64 hashes. */
+  readonly proof: string[];
+  /** base64 of the transaction's meta bytes; '' when the shard does not hold the transaction (a damaged leaf). */
+  readonly meta: string;
+}
 
 /** What headAt asks of the apply loop: how far it got, the per-message sizes, and a bounded wait. */
 export type AppliedView = Pick<Applier, 'applied' | 'boundaries' | 'waitApplied'>;
@@ -159,6 +172,8 @@ export class ReadApi {
         return this.at(str(req, 'key'), undefined);
       case 'at':
         return this.at(str(req, 'key'), int(req, 'size', 0));
+      case 'proven':
+        return this.proven(str(req, 'key'), int(req, 'size', 1));
       case 'history':
         return this.history(str(req, 'key'), optionalInt(req, 'fromVersion', 1), optionalInt(req, 'limit', 1));
       case 'transaction':
@@ -250,6 +265,23 @@ export class ReadApi {
     const leaf = await this.store.at(key, treeSize);
     if (leaf === undefined) throw new ShardError('SHARD_NOT_FOUND', `no version of ${JSON.stringify(key)} in the tree of size ${treeSize}`);
     return { size: treeSize, leaf: leafJson(leaf) };
+  }
+
+  /**
+   * A proven read's shard part in one round trip: the version of `key` at `size`, its inclusion
+   * proof at `size` and its transaction's meta. The proof service asked for these as three
+   * requests (at, inclusion, transaction); each cost a broker round trip, and `transaction`
+   * read every leaf of the transaction only to send the meta. Every part is taken at `size`,
+   * which is at or below the head, so none moves while the answer is built (erasure aside, which
+   * changes a value the same way for every op).
+   */
+  async proven(key: string, size: number): Promise<ProvenJson> {
+    this.checkSize(size);
+    const leaf = await this.store.at(key, size);
+    if (leaf === undefined) throw new ShardError('SHARD_NOT_FOUND', `no version of ${JSON.stringify(key)} in the tree of size ${size}`);
+    assertBelow([leaf], size);
+    const [proof, meta] = await Promise.all([this.store.inclusionProof(leaf.index, size), this.store.transactionMeta(leaf.entry.txId)]);
+    return { size, leaf: leafJson(leaf), proof: proof.map(b64), meta: meta === undefined ? '' : b64(meta) };
   }
 
   /**

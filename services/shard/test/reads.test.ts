@@ -40,6 +40,7 @@ function racing(store: Store, race: Race): ReadStore {
     consistencyProof: (size1, size2) => store.consistencyProof(size1, size2),
     history: (key, options) => around(() => store.history(key, options)),
     transaction: (id) => around(() => store.transaction(id)),
+    transactionMeta: (id) => around(() => store.transactionMeta(id)),
   };
 }
 
@@ -109,6 +110,30 @@ test('transaction: a commit landing between the size and the lookup never yields
     assert.ok(after.size <= store.head().size);
     race.after = undefined;
     await assert.rejects(api.transaction('tx-none'), (e: unknown) => e instanceof ShardError && e.code === 'SHARD_NOT_FOUND');
+  });
+});
+
+test('proven: one answer holds exactly what at, inclusion and transaction answer at that size, while commits land', async () => {
+  await withStore(async (store, writer) => {
+    await writer.commit('tx-a', ['{a}:1', '{b}:1']);
+    await writer.commit('tx-b', ['{a}:1']);
+    const race: Race = {};
+    const api = new ReadApi(racing(store, race), idle, LIMITS, noStream);
+    race.after = () => writer.commit(`tx-later-${store.head().size}`, ['{a}:1']);
+    for (const size of [1, 2, 3]) {
+      const proven = await api.proven('{a}:1', size);
+      race.after = undefined;
+      const at = await api.at('{a}:1', size);
+      const inclusion = await api.inclusion(at.leaf.index, size);
+      const tx = await api.transaction(at.leaf.txId);
+      assert.deepEqual(proven, { size, leaf: at.leaf, proof: inclusion.proof, meta: tx.meta }, `size ${size}`);
+      await assertProvenAt(api, [proven.leaf], size);
+      race.after = () => writer.commit(`tx-later-${store.head().size}`, ['{a}:1']);
+    }
+    race.after = undefined;
+    await assert.rejects(api.proven('{none}:1', 3), (e: unknown) => asShardError(e).code === 'SHARD_NOT_FOUND');
+    await assert.rejects(api.proven('{a}:1', store.head().size + 1), (e: unknown) => asShardError(e).code === 'SHARD_OUT_OF_RANGE');
+    await assert.rejects(async () => api.answer({ op: 'proven', key: '{a}:1', size: 0 }), (e: unknown) => asShardError(e).code === 'SHARD_BAD_REQUEST');
   });
 });
 
