@@ -198,10 +198,15 @@ export class Gateway {
 
   private split(id: string, tx: ValidTransaction): { parts: Map<number, TxPart>; partBytes: Map<number, number> } {
     const records = new Map<number, TxPart['records'][number][]>();
-    for (const r of tx.records) {
-      let list = records.get(r.shard);
-      if (list === undefined) records.set(r.shard, (list = []));
-      list.push({ key: r.key, keyBytes: r.keyBytes, value: r.value, expect: r.expect });
+    if (tx.shards.length === 1) {
+      // The common case, one shard: every record is on it, in order; no grouping to do.
+      records.set(tx.shards[0] as number, tx.records.map(partRecord));
+    } else {
+      for (const r of tx.records) {
+        let list = records.get(r.shard);
+        if (list === undefined) records.set(r.shard, (list = []));
+        list.push(partRecord(r));
+      }
     }
     const parts = new Map<number, TxPart>();
     const partBytes = new Map<number, number>();
@@ -572,10 +577,15 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const hexDigits = '0123456789abcdef';
+// Two hex digits per byte value: one string append per byte, not two (assigned ids, flush ids).
+const byteHex: readonly string[] = Array.from({ length: 256 }, (_, b) => '0123456789abcdef'.charAt(b >> 4) + '0123456789abcdef'.charAt(b & 15));
 
 export function hex(bytes: Uint8Array): string {
   let s = '';
-  for (const b of bytes) s += (hexDigits[Math.floor(b / 16)] as string) + (hexDigits[b % 16] as string);
+  for (let i = 0; i < bytes.length; i++) s += byteHex[bytes[i] as number] as string;
   return s;
+}
+
+function partRecord(r: ValidTransaction['records'][number]): TxPart['records'][number] {
+  return { key: r.key, keyBytes: r.keyBytes, value: r.value, expect: r.expect };
 }

@@ -2,6 +2,7 @@
 // sequence matching of commit events, the duplicate re-send, coalescing, timeouts, shutdown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   CairnError,
   decodeShardMessage,
@@ -26,7 +27,7 @@ import {
   type Outcome,
   type PublishResult,
 } from '../src/index.js';
-import { early_events_per_shard_max } from '../src/gateway.js';
+import { early_events_per_shard_max, hex } from '../src/gateway.js';
 
 interface Call {
   messages: readonly LedgerMessage[];
@@ -404,4 +405,44 @@ test('early events at or below the last acked sequence, or of another shard, are
   assert.equal((o.receipt as Receipt).records[0]?.leafIndex, 5);
   assert.deepEqual([gw.stats.commit_events_stale, gw.stats.early_events_dropped], [3, 0]);
   await gw.close(0);
+});
+
+// What a flush publishes, for any mix of single- and multi-shard transactions (split() groups
+// records by shard, with a shortcut for one shard): each transaction appears once on every shard
+// it touches, in admission order, with exactly its records on that shard, in their order.
+test('a flush carries each transaction once per shard it touches, with exactly its records there', async () => {
+  const record = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 99 }));
+  const txsArb = fc.array(fc.array(record, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 });
+  await fc.assert(
+    fc.asyncProperty(txsArb, async (specs) => {
+      const txs = specs.map((recs, i) =>
+        validateTransaction({ records: recs.map(([tag, value], j) => ({ key: `{t${tag}}:k${i}-${j}`, value })) }, { limits: config(), shardCount: 4, sha256: nodeSha256 }),
+      );
+      const ledger = new ScriptedLedger();
+      const gw = new Gateway(config({ batch_txs_max: txs.length }), ledger, 5, nodeSha256, new MemoryClaims());
+      gw.submit(txs, 'accepted');
+      await tick();
+      assert.equal(ledger.calls.length, 1);
+      const messages = (ledger.calls[0] as Call).messages.map((m) => decodeShardMessage(m.data));
+      const expectedShards = [...new Set(txs.flatMap((t) => t.shards))].sort((a, b) => a - b);
+      assert.deepEqual(messages.map((m) => m.shard), expectedShards);
+      for (const m of messages) {
+        const mine = txs.filter((t) => t.shards.includes(m.shard));
+        assert.equal(m.txs.length, mine.length);
+        m.txs.forEach((part, k) => {
+          const t = mine[k] as ValidTransaction;
+          assert.deepEqual(part.records.map((r) => r.key), t.records.filter((r) => r.shard === m.shard).map((r) => r.key));
+          assert.deepEqual(part.shards, t.shards);
+          assert.deepEqual(Buffer.from(part.contentHash), Buffer.from(t.contentHash));
+          assert.ok(part.id.startsWith('~5.') && part.id.endsWith(`.${Buffer.from(t.contentHash.subarray(0, 8)).toString('hex')}`), part.id);
+        });
+      }
+      await gw.close(0);
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('hex is the lowercase hex of any bytes', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => assert.equal(hex(bytes), Buffer.from(bytes).toString('hex'))));
 });
