@@ -7,6 +7,7 @@
 // VerifyError there), not as an opaque server error here.
 import { CairnError, shardOfKey, validateKey, txLimitsDefault, type LeafEntry } from '@cairn/wire';
 import { b64 } from './bytes.js';
+import { Lru } from './lru.js';
 import type { SignedHead } from './sealer.js';
 import type { ShardLeaf, ShardReads } from './shard-reads.js';
 import type { StateLog, StoredState } from './state-log.js';
@@ -54,11 +55,24 @@ export interface AnswerLimits {
 
 /** Proofs asked of the shards at once for one answer: a long history must not flood the broker. */
 const PROOFS_INFLIGHT_MAX = 32;
+/**
+ * Decoded states of the state log kept, by epoch. A state never changes once appended, and reads
+ * cluster on the newest few epochs (one is sealed every epoch_interval_ms), so a small bound hits.
+ */
+export const STATES_CACHED_MAX = 64;
+/**
+ * State answers (bytes, entry and inclusion proof) kept, by (epoch, log size). The proof of a leaf
+ * in the log's tree of `size` leaves depends only on those leaves, which never change: an entry
+ * cannot go stale; a new checkpoint is a new size, hence a new entry.
+ */
+export const STATE_ANSWERS_CACHED_MAX = 64;
 /** Transaction ids as the ingest accepts (client ids) or assigns them ("~" prefix). */
 const TX_ID_PATTERN = /^~?[A-Za-z0-9._:-]{1,128}$/;
 
 export class Answers {
   readonly #keyLimits: typeof txLimitsDefault;
+  readonly #states = new Lru<number, Promise<StoredState>>(STATES_CACHED_MAX);
+  readonly #stateAnswers = new Lru<string, Promise<StateJson>>(STATE_ANSWERS_CACHED_MAX);
 
   constructor(
     private readonly log: StateLog,
@@ -76,22 +90,22 @@ export class Answers {
   async key(head: SignedHead, key: string, at: number | undefined): Promise<object> {
     const n = stateSize(head, at);
     const shard = this.#shardOf(key);
-    const stored = await this.log.state(n);
+    const stored = await this.#stored(n);
     const size = shardSize(stored, shard);
     const state = this.#state(stored, head.size);
     state.catch(() => undefined); // awaited below; a record error must not leave it unhandled
-    const found = size === 0 ? undefined : await this.reads.recordAt(shard, key, size);
+    // One shard request for the record, its inclusion proof and its meta (docs/design/proof.md, "Performance").
+    const found = size === 0 ? undefined : await this.reads.provenAt(shard, key, size);
     // Not compared with `key` here: a shard answering another key is the client's to catch
     // (entry_mismatch), like every other lie; this service only relays.
     if (found === undefined) throw new CairnError('not_found', `key has no version at state ${n}`);
-    const [record, stateJson] = await Promise.all([this.#record(shard, found, size, this.reads.meta(shard, found.entry.txId)), state]);
-    return { checkpoint: head.note, state: stateJson, record };
+    return { checkpoint: head.note, state: await state, record: recordJson(shard, found.leaf, found.inclusion, found.meta) };
   }
 
   async history(head: SignedHead, key: string, at: number | undefined, signal?: AbortSignal): Promise<object> {
     const n = stateSize(head, at);
     const shard = this.#shardOf(key);
-    const stored = await this.log.state(n);
+    const stored = await this.#stored(n);
     const size = shardSize(stored, shard);
     const max = this.limits.history_versions_max;
     const found = size === 0 ? [] : await this.reads.history(shard, key, size, max + 1);
@@ -114,7 +128,7 @@ export class Answers {
 
   async transaction(head: SignedHead, id: string, signal?: AbortSignal): Promise<object> {
     if (!TX_ID_PATTERN.test(id)) throw new CairnError('invalid_id', 'transaction id is malformed', { path: 'id' });
-    const stored = await this.log.state(stateSize(head, undefined));
+    const stored = await this.#stored(stateSize(head, undefined));
     const parts = await Promise.all(
       stored.state.shards.map(async (s, shard) => ({ shard, size: s.size, tx: s.size === 0 ? undefined : await this.reads.transaction(shard, id, s.size) })),
     );
@@ -136,7 +150,7 @@ export class Answers {
       throw new CairnError('bad_query', `need 1 <= from <= to, got from=${from} to=${n2}`);
     }
     if (n2 > head.size) throw notSigned(n2, head);
-    const [s1, s2] = await Promise.all([this.log.state(from), this.log.state(n2)]);
+    const [s1, s2] = await Promise.all([this.#stored(from), this.#stored(n2)]);
     const shardProofs = s2.state.shards.map(async (h2, shard) => {
       const h1 = s1.state.shards[shard];
       if (h1 === undefined) throw new CairnError('internal', `state ${from} has no shard ${shard}`);
@@ -165,7 +179,7 @@ export class Answers {
       throw new CairnError('bad_query', `need 1 <= from <= to, got from=${from} to=${to}`);
     }
     if (head.size === 0) throw noEpoch();
-    const signed = shardSize(await this.log.state(head.size), shard);
+    const signed = shardSize(await this.#stored(head.size), shard);
     if (to > signed) throw new CairnError('not_found', `shard ${shard} size ${to} is not signed yet (size ${signed} in state ${head.size})`, { path: 'to' });
     // Equal sizes need no shard read: the RFC 9162 proof between a tree and itself is empty.
     if (from === to) return { shard, from, to, proof: [] };
@@ -179,24 +193,36 @@ export class Answers {
     return shardOfKey(key, this.limits.shards);
   }
 
-  async #state(stored: StoredState, size: number): Promise<StateJson> {
-    const inclusion = await this.log.inclusionProof(stored.epoch - 1, size);
-    return { index: stored.epoch - 1, bytes: b64(stored.bytes), entry: entryJson(stored.entry), inclusion: inclusion.map(b64) };
+  /** The state of epoch `epoch`, read and decoded once while it stays among the STATES_CACHED_MAX last used. */
+  #stored(epoch: number): Promise<StoredState> {
+    return this.#states.getOrMake(epoch, () => this.log.state(epoch));
+  }
+
+  /** The state answer for `stored` proven in the log's tree of `size` leaves; built once per (epoch, size). */
+  #state(stored: StoredState, size: number): Promise<StateJson> {
+    return this.#stateAnswers.getOrMake(`${stored.epoch}/${size}`, async () => {
+      const inclusion = await this.log.inclusionProof(stored.epoch - 1, size);
+      return { index: stored.epoch - 1, bytes: b64(stored.bytes), entry: entryJson(stored.entry), inclusion: inclusion.map(b64) };
+    });
   }
 
   /** The record's inclusion proof is fetched while its meta (already asked for) arrives. */
   async #record(shard: number, r: ShardLeaf, size: number, meta: Promise<Uint8Array>): Promise<RecordJson> {
     const [inclusion, metaBytes] = await Promise.all([this.reads.inclusionProof(shard, r.leafIndex, size), meta]);
-    return {
-      shard,
-      leafIndex: r.leafIndex,
-      entry: entryJson(r.entry),
-      value: r.value === undefined ? null : b64(r.value),
-      erased: r.erased,
-      meta: b64(metaBytes),
-      inclusion: inclusion.map(b64),
-    };
+    return recordJson(shard, r, inclusion, metaBytes);
   }
+}
+
+function recordJson(shard: number, r: ShardLeaf, inclusion: readonly Uint8Array[], meta: Uint8Array): RecordJson {
+  return {
+    shard,
+    leafIndex: r.leafIndex,
+    entry: entryJson(r.entry),
+    value: r.value === undefined ? null : b64(r.value),
+    erased: r.erased,
+    meta: b64(meta),
+    inclusion: inclusion.map(b64),
+  };
 }
 
 export function entryJson(e: LeafEntry): EntryJson {

@@ -2,12 +2,13 @@ export { loadConfig, checkConfig, configDefaults, envName, flagName, usage, data
 export { loadSigner, keygen, verifierKeyOf, type KeygenResult } from './signer.js';
 export { StateLog, type StateLogHead, type StoredState } from './state-log.js';
 export { Sealer, SealError, SealErrorCode, FAILURE_BACKOFF_MS_MAX, type SealerOptions, type SealOutcome, type SignedHead, type MarkerPublisher } from './sealer.js';
-export type { ShardReads, ShardLeaf, ShardTx, TreeHead } from './shard-reads.js';
+export type { ShardReads, ShardLeaf, ShardProvenLeaf, ShardTx, TreeHead } from './shard-reads.js';
 export { NatsShards } from './nats-shards.js';
-export { Answers, entryJson, type AnswerLimits, type EntryJson, type ShardConsistencyJson, type StateJson, type RecordJson } from './answers.js';
+export { Answers, entryJson, STATES_CACHED_MAX, STATE_ANSWERS_CACHED_MAX, type AnswerLimits, type EntryJson, type ShardConsistencyJson, type StateJson, type RecordJson } from './answers.js';
 export { ANSWER_MS_MAX_DEFAULT, createProofServer, routeOf, toCairnError, type HttpOptions } from './http.js';
 export { ProofMetrics, otherRoute, type EpochReport, type ShardRequestReport } from './metrics.js';
 export { openApiDocument } from './openapi.js';
+export { Lru } from './lru.js';
 export { startProof, type ProofService } from './service.js';
 export { runProof } from './run.js';
 export { runAuditCli, auditOptions, AUDIT_USAGE } from './audit-cli.js';

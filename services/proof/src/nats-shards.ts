@@ -7,7 +7,7 @@ import { isTransportError, readSubject, shardSubject, TransportErrorCode, type T
 import { CairnError, encodeEpochMarker } from '@cairn/wire';
 import type { ShardRequestReport } from './metrics.js';
 import type { MarkerPublisher } from './sealer.js';
-import type { ShardLeaf, ShardReads, ShardTx, TreeHead } from './shard-reads.js';
+import type { ShardLeaf, ShardProvenLeaf, ShardReads, ShardTx, TreeHead } from './shard-reads.js';
 
 interface LeafJson {
   index: number;
@@ -72,6 +72,8 @@ export class NatsShards implements ShardReads, MarkerPublisher {
   readonly #timeoutMs: number;
   /** Per shard, the history page it last accepted when smaller than HISTORY_PAGE_MAX_DEFAULT; at most one entry per shard. */
   readonly #historyPages = new Map<number, number>();
+  /** Shards that refused the `proven` op (older shards); at most one entry per shard. */
+  readonly #provenRefused = new Set<number>();
   #jsm: JetStreamManager | undefined;
 
   readonly #report: ShardRequestReport;
@@ -123,6 +125,28 @@ export class NatsShards implements ShardReads, MarkerPublisher {
       throw error;
     }
     return leafOf(a.leaf);
+  }
+
+  /**
+   * One `proven` request. A shard from before that op refuses it as a bad request (a well-formed
+   * `proven` is refused for nothing else): then the three older requests answer the same bytes,
+   * and that shard is not asked `proven` again by this process.
+   */
+  async provenAt(shard: number, key: string, size: number): Promise<ShardProvenLeaf | undefined> {
+    if (!this.#provenRefused.has(shard)) {
+      try {
+        const a = await this.#call<{ size: number; leaf: LeafJson; proof: string[]; meta: string }>(shard, { op: 'proven', key, size });
+        return { leaf: leafOf(a.leaf), inclusion: a.proof.map((p) => fromB64(p, 'proof')), meta: fromB64(a.meta, 'meta') };
+      } catch (error) {
+        if (error instanceof CairnError && error.code === 'not_found') return undefined;
+        if (remoteCode(error) !== 'SHARD_BAD_REQUEST') throw error;
+        this.#provenRefused.add(shard);
+      }
+    }
+    const leaf = await this.recordAt(shard, key, size);
+    if (leaf === undefined) return undefined;
+    const [inclusion, meta] = await Promise.all([this.inclusionProof(shard, leaf.leafIndex, size), this.meta(shard, leaf.entry.txId)]);
+    return { leaf, inclusion, meta };
   }
 
   async history(shard: number, key: string, size: number, limit: number): Promise<ShardLeaf[]> {

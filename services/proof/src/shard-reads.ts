@@ -24,11 +24,25 @@ export interface ShardTx {
   readonly leaves: readonly ShardLeaf[];
 }
 
+/** A leaf with everything a proven read relays about it: its inclusion proof and its transaction's meta. */
+export interface ShardProvenLeaf {
+  readonly leaf: ShardLeaf;
+  /** Inclusion proof of the leaf in the shard's tree of the size asked for. */
+  readonly inclusion: Uint8Array[];
+  /** As ShardReads.meta: empty when the shard does not know the transaction. */
+  readonly meta: Uint8Array;
+}
+
 export interface ShardReads {
   /** The shard's head after every message with stream sequence <= seq on its subject. */
   headAt(shard: number, seq: number, timeoutMs: number): Promise<TreeHead>;
   /** The version of `key` that the shard's tree of `size` leaves holds, if any. */
   recordAt(shard: number, key: string, size: number): Promise<ShardLeaf | undefined>;
+  /**
+   * recordAt, inclusionProof at `size` and meta of its transaction, in one shard request where the
+   * shard can answer it (the answer's bytes are the same as from the three calls).
+   */
+  provenAt(shard: number, key: string, size: number): Promise<ShardProvenLeaf | undefined>;
   /** Versions 1.. of `key` below tree size `size`, oldest first, at most `limit`. */
   history(shard: number, key: string, size: number, limit: number): Promise<ShardLeaf[]>;
   /** The part of transaction `id` on this shard, if the tree of `size` leaves holds it. */

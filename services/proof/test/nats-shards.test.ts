@@ -51,3 +51,39 @@ test('shard errors map to the wire table: transient ones are 503 with Retry-Afte
     if (status === 503) assert.ok((mapped.retryAfterSeconds ?? 0) >= 1, `${code} carries Retry-After`);
   }
 });
+
+test('provenAt: one `proven` request, or the three older ones from a shard that refuses it, answer the same', async () => {
+  const leaf = { index: 4, txId: 't1', key: '{k}:1', version: 2, valueHash: 'AQ==', metaHash: 'Ag==', value: 'eyJ2IjoxfQ==', erased: false };
+  const proof = ['Aw==', 'BA=='];
+  const meta = 'e30=';
+  const scripted = (knowsProven: boolean): { shards: NatsShards; ops: string[] } => {
+    const ops: string[] = [];
+    const answers: Record<string, unknown> = {
+      at: { size: 9, leaf },
+      inclusion: { index: 4, size: 9, root: 'BQ==', proof },
+      transaction: { size: 9, id: 't1', contentHash: 'Bg==', meta, leaves: [leaf] },
+      proven: { size: 9, leaf, proof, meta },
+    };
+    const transport = {
+      layout: streamLayout({ shard_count: 2 }),
+      request: async (_subject: string, data: Uint8Array) => {
+        const op = (JSON.parse(new TextDecoder().decode(data)) as { op: string }).op;
+        ops.push(op);
+        if (op === 'proven' && !knowsProven) throw remote('SHARD_BAD_REQUEST');
+        return new TextEncoder().encode(JSON.stringify(answers[op]));
+      },
+    } as unknown as Transport;
+    return { shards: new NatsShards(transport, 1_000), ops };
+  };
+  const current = scripted(true);
+  const older = scripted(false);
+  const fromCurrent = await current.shards.provenAt(1, '{k}:1', 9);
+  assert.deepEqual(current.ops, ['proven']);
+  assert.deepEqual(await older.shards.provenAt(1, '{k}:1', 9), fromCurrent);
+  assert.deepEqual(older.ops.sort(), ['at', 'inclusion', 'proven', 'transaction']);
+  older.ops.length = 0;
+  assert.deepEqual(await older.shards.provenAt(1, '{k}:1', 9), fromCurrent);
+  assert.deepEqual(older.ops.sort(), ['at', 'inclusion', 'transaction'], 'a shard that refused `proven` is not asked again');
+  assert.equal(fromCurrent?.meta.length, 2);
+  assert.equal(fromCurrent?.inclusion.length, 2);
+});

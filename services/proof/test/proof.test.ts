@@ -298,7 +298,9 @@ test('metrics: the proof and ingest processes count the epochs, shard requests, 
   assert.ok(Math.abs(value(proof, 'cairn_proof_last_seal_timestamp_seconds', 'cairn_proof_last_seal_timestamp_seconds') - Date.now() / 1000) < 60);
   const shard = 'cairn_proof_shard_requests_total';
   assert.ok(delta(proof, proofBefore, shard, shard, { op: 'headAt', result: 'ok' }) >= SHARDS);
-  assert.ok(delta(proof, proofBefore, shard, shard, { op: 'at', result: 'ok' }) >= 1);
+  // A proven read is one shard request (record, inclusion proof and meta together), not three.
+  assert.equal(delta(proof, proofBefore, shard, shard, { op: 'proven', result: 'ok' }), 1);
+  assert.equal(delta(proof, proofBefore, shard, shard, { op: 'at', result: 'ok' }), 0);
   assert.ok(delta(proof, proofBefore, shard, shard, { op: 'history', result: 'ok' }) >= 1);
 
   const writes = 'cairn_ingest_http_requests_total';

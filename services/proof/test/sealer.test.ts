@@ -59,6 +59,7 @@ class Script implements MarkerPublisher {
         return this.head(shard);
       },
       recordAt: unused,
+      provenAt: unused,
       history: unused,
       transaction: unused,
       meta: unused,
