@@ -110,11 +110,13 @@ export function createProofServer(o: HttpOptions): Server {
       cancel.abort();
     }, answerMs);
     // Aborting builds a DOMException with a stack: ~8% of a proven read's CPU when done on every
-    // close. Only work still running has anything to cancel.
+    // close. Only work still running has anything to cancel, and an ended response means its work
+    // is done (writing it is the work's last step; the deadline, which ends it early, aborts itself).
+    // `settled` alone is not enough: 'close' is a nextTick, which runs before the promise chain.
     let settled = false;
     res.on('close', () => {
       clearTimeout(deadline);
-      if (!settled) cancel.abort();
+      if (!settled && !res.writableEnded) cancel.abort();
       release();
       count(req, res, started_ms);
     });

@@ -307,3 +307,31 @@ test('answers: keys are checked against the configured key_bytes_max, so a key t
   assert.equal(await codeOf(narrow, key1500), 'key_too_large');
   assert.equal(await codeOf(wide, `{t}:${'k'.repeat(1_997)}`), 'key_too_large');
 });
+
+test('http: a client that leaves mid-answer cancels its work; an answered request is not aborted (no DOMException per request)', async () => {
+  const signals: AbortSignal[] = [];
+  const s = await serve(
+    {
+      history: async (_head, _key, _at, signal) => {
+        if (signal !== undefined) signals.push(signal);
+        await new Promise((r) => setTimeout(r, signals.length === 1 ? 0 : 300));
+        return { ok: true };
+      },
+    },
+    4,
+  );
+  try {
+    assert.equal((await fetch(`${s.url}/v1/keys/a/history`)).status, 200);
+    const leaving = new AbortController();
+    const gone = fetch(`${s.url}/v1/keys/a/history`, { signal: leaving.signal }).catch(() => 'gone');
+    await new Promise((r) => setTimeout(r, 50));
+    leaving.abort();
+    assert.equal(await gone, 'gone');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(signals.length, 2);
+    assert.equal(signals[0]?.aborted, false, 'the answered request');
+    assert.equal(signals[1]?.aborted, true, 'the request whose client left');
+  } finally {
+    await s.close();
+  }
+});
