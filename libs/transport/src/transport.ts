@@ -30,6 +30,12 @@ export const TRANSPORT_DEFAULTS = Object.freeze({
   reconnect_wait_ms: 250,
   /** About five minutes of reconnecting at reconnect_wait_ms before the connection gives up. */
   reconnect_attempts_max: 1_200,
+  /**
+   * nats.js builds an Error at every request (and a TimeoutError for its timer) only to keep the
+   * caller's stack for a later failure. A request-heavy reader (the proof service) may turn that
+   * off: its failures still carry their code and message, not the stack of the call.
+   */
+  async_traces: true,
 });
 
 export interface TransportOptions {
@@ -41,6 +47,8 @@ export interface TransportOptions {
   readonly batches_in_flight_max?: number;
   readonly reconnect_wait_ms?: number;
   readonly reconnect_attempts_max?: number;
+  /** See TRANSPORT_DEFAULTS.async_traces. */
+  readonly async_traces?: boolean;
 }
 
 export interface EventMessage {
@@ -69,6 +77,7 @@ function settings(opts: TransportOptions): Settings {
     batches_in_flight_max: opts.batches_in_flight_max ?? TRANSPORT_DEFAULTS.batches_in_flight_max,
     reconnect_wait_ms: opts.reconnect_wait_ms ?? TRANSPORT_DEFAULTS.reconnect_wait_ms,
     reconnect_attempts_max: opts.reconnect_attempts_max ?? TRANSPORT_DEFAULTS.reconnect_attempts_max,
+    async_traces: opts.async_traces ?? TRANSPORT_DEFAULTS.async_traces,
   };
   checkRange('connect_timeout_ms', s.connect_timeout_ms, 100, 120_000);
   checkRange('publish_timeout_ms', s.publish_timeout_ms, 100, 120_000);
@@ -119,6 +128,7 @@ export class Transport {
         timeout: s.connect_timeout_ms,
         reconnectTimeWait: s.reconnect_wait_ms,
         maxReconnectAttempts: s.reconnect_attempts_max,
+        noAsyncTraces: !s.async_traces,
       });
     } catch (err) {
       throw new TransportError(TransportErrorCode.CONNECT, `cannot connect to ${String(opts.servers)}`, { cause: err });

@@ -120,3 +120,28 @@ test('calls on a closed transport fail with CLOSED', LIMIT, async () => {
   assert.throws(() => r.transport.publishEvent('x', enc('y')), (err: unknown) => isTransportError(err, TransportErrorCode.CLOSED));
   await r.server.stop();
 });
+
+test('without async traces a request still answers, and its failures keep their codes', LIMIT, async () => {
+  const r = await rig(1);
+  const lean = await connectTransport({ servers: r.server.url, layout: r.layout, async_traces: false });
+  try {
+    const subject = readSubject(r.layout, 0);
+    await assert.rejects(lean.request(subject, enc('k'), 2_000), (err: unknown) => isTransportError(err, TransportErrorCode.NO_RESPONDERS));
+    let wake!: () => void;
+    const late = new Promise<void>((resolve) => (wake = resolve));
+    const service = r.transport.serve(subject, async (req) => {
+      if (dec(req.data) === 'slow') await late;
+      if (dec(req.data) === 'missing') throw new TransportError(TransportErrorCode.BAD_INPUT, 'no such key');
+      return enc(`value of ${dec(req.data)}`);
+    });
+    await r.transport.flush();
+    assert.equal(dec(await lean.request(subject, enc('k1'), 2_000)), 'value of k1');
+    await assert.rejects(lean.request(subject, enc('missing'), 2_000), (err: unknown) => isTransportError(err, TransportErrorCode.REMOTE_ERROR) && err.details.remote_code === TransportErrorCode.BAD_INPUT);
+    await assert.rejects(lean.request(subject, enc('slow'), 200), (err: unknown) => isTransportError(err, TransportErrorCode.TIMEOUT));
+    wake();
+    await service.stop();
+  } finally {
+    await lean.close();
+    await r.close();
+  }
+});
