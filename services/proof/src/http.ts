@@ -120,7 +120,7 @@ export function createProofServer(o: HttpOptions): Server {
       release();
       count(req, res, started_ms);
     });
-    route(req, res, o, figures, metrics, cancel.signal)
+    route(req, res, o, figures, metrics, cancel)
       .catch((error: unknown) => sendError(res, toCairnError(error), o))
       .finally(() => {
         settled = true;
@@ -165,7 +165,8 @@ export function routeOf(target: string): string {
 const exactRoutes = new Set(['/healthz', '/openapi.json', '/metrics', '/v1/checkpoint', '/v1/consistency']);
 
 
-async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, metrics: ProofMetrics, signal: AbortSignal): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, metrics: ProofMetrics, cancel: AbortController): Promise<void> {
+  // `cancel.signal` is made on first use (Node builds it lazily): only the routes that pass it on pay for it.
   const target = req.url ?? '/';
   if (target.length > URL_BYTES_MAX) throw new CairnError('bad_query', `request target longer than ${URL_BYTES_MAX} bytes`);
   const q = target.indexOf('?');
@@ -199,11 +200,11 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, 
     const key = decodeSegment(parts[0] ?? '', 'key');
     const at = optionalSize(query, 'at');
     if (parts.length === 1) return sendJson(res, 200, await o.answers.key(head, key, at));
-    if (parts.length === 2 && parts[1] === 'history') return sendJson(res, 200, await o.answers.history(head, key, at, signal));
+    if (parts.length === 2 && parts[1] === 'history') return sendJson(res, 200, await o.answers.history(head, key, at, cancel.signal));
   }
   if (path.startsWith('/v1/transactions/')) {
     const parts = path.slice('/v1/transactions/'.length).split('/');
-    if (parts.length === 1) return sendJson(res, 200, await o.answers.transaction(head, decodeSegment(parts[0] ?? '', 'id'), signal));
+    if (parts.length === 1) return sendJson(res, 200, await o.answers.transaction(head, decodeSegment(parts[0] ?? '', 'id'), cancel.signal));
   }
   if (path === '/v1/consistency') {
     const from = requiredSize(query, 'from');
@@ -215,7 +216,7 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, 
       const shard = shardIndex(parts[0] ?? '');
       const from = requiredSize(query, 'from');
       const to = requiredSize(query, 'to');
-      return sendJson(res, 200, await o.answers.shardConsistency(head, shard, from, to, signal));
+      return sendJson(res, 200, await o.answers.shardConsistency(head, shard, from, to, cancel.signal));
     }
   }
   throw new CairnError('not_found', `no route ${path}`);
