@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { tempDir } from '@cairn/testkit';
+import { shardOfKey } from '@cairn/wire';
+import { nodeSha256 } from '../src/answers.js';
 import { Answers, Lru, StateLog, STATE_ANSWERS_CACHED_MAX, STATES_CACHED_MAX, type ShardProvenLeaf, type ShardReads, type SignedHead } from '../src/index.js';
 
 test('lru: holds at most entries_max, drops the least recently used, as a naive list model does', () => {
@@ -91,4 +93,13 @@ test('answers: the cached state and its inclusion proof are those of a fresh rea
     await log.close();
     dir.remove();
   }
+});
+
+test('answers: a key goes to the same shard by node:crypto SHA-256 as by the wire default', () => {
+  fc.assert(
+    fc.property(fc.stringMatching(/^[A-Za-z0-9:._-]{1,40}$/), fc.integer({ min: 1, max: 1_000 }), (tag, shards) => {
+      const key = `{${tag}}:k`;
+      assert.equal(shardOfKey(key, shards, nodeSha256), shardOfKey(key, shards));
+    }),
+  );
 });
