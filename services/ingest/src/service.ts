@@ -55,6 +55,9 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     name: 'cairn-ingest',
     publish_timeout_ms: config.publish_timeout_ms,
     batches_in_flight_max: config.flushes_inflight_max,
+    // No caller stack kept per broker request (three Errors built per atomic batch, only for a
+    // failure's trace): failures still map by their TransportError code (nats-ledger.ts).
+    async_traces: false,
   });
   try {
     if (config.message_bytes_max > transport.maxPayloadBytes) {
