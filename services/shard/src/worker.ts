@@ -51,7 +51,9 @@ export async function startShard(
   let transport: Transport | undefined;
   let metricsHttp: MetricsHttp | undefined;
   try {
-    transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}` });
+    // No caller stack kept per broker request (every consumer ack and read reply is one): failures
+    // still carry their TransportError code, which is all the apply loop and the reads act on.
+    transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}`, async_traces: false });
     await transport.ensureStream();
     const t = transport;
     const events = commitSubject(layout, config.shard);
