@@ -1,5 +1,6 @@
 // Proof service figures on a real local cluster (nats-server, 2 shard processes, ingest, proof):
-//   - proven reads/s of GET /v1/keys/{key} (3 shard round trips + state-log proof per read), as a
+//   - proven reads/s of GET /v1/keys/{key} (one shard `proven` request per read, the state and its
+//     proof cached per checkpoint), as a
 //     ratio of GET /v1/checkpoint/s (no shard round trip) measured in the same run;
 //   - write -> proven latency (receipt to the first signed state that contains it) against the
 //     epoch interval.
