@@ -15,7 +15,7 @@ export { ShardError, shardErrorCodes, isShardErrorCode, asShardError, isInputErr
 export { decodeMessage, planRuns, runTxs, type Decoded, type InboundMessage, type Layout, type Run, type RunLimits } from './plan.js';
 export { Boundaries } from './boundaries.js';
 export { Applier, type ApplierOptions, type ApplyStats } from './apply.js';
-export { ReadApi, readOps, leafJson, b64, type ReadOp, type ReadObserver, type LeafJson, type HeadJson, type ReadLimits, type StreamView } from './reads.js';
+export { ReadApi, readOps, leafJson, b64, type ReadOp, type ReadObserver, type LeafJson, type ProvenJson, type HeadJson, type ReadLimits, type StreamView } from './reads.js';
 export { ShardReadClient, READ_TIMEOUT_MS_DEFAULT, type ReadClientOptions } from './client.js';
 export { startShard, storageLimitsForShard, type ShardWorker, type OpenShardStore } from './worker.js';
 export { ShardMetrics, CONSUMER_INFO_MS_MAX, type ConsumerFigures, type ShardMetricSources } from './metrics.js';
