@@ -240,22 +240,36 @@ test('http: a CORS preflight for a JSON write is not granted', async () => {
   }
 });
 
-/** One raw POST of a valid transaction with exactly the Host lines given; the status and error code. */
-async function postWithHost(port: number, hostLines: readonly string[], version = '1.1', method = 'POST /v1/transactions'): Promise<Answer> {
+/**
+ * A request written on a raw socket: `head` lines as given, then the body as the given pieces, each
+ * its own write a few ms apart; the status and error code of the answer.
+ */
+async function rawRequest(port: number, head: readonly string[], pieces: readonly (string | Buffer)[]): Promise<Answer> {
   const socket = connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
   let received = '';
   socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await new Promise<void>((resolve) => socket.once('connect', resolve));
-  const head = [`${method} HTTP/${version}`, ...hostLines.map((h) => `Host: ${h}`), 'Content-Type: application/json', `Content-Length: ${oneTx.length}`, 'Connection: close'];
-  socket.write(`${head.join('\r\n')}\r\n\r\n${oneTx}`);
+  const length = pieces.reduce((n, p) => n + Buffer.byteLength(p), 0);
+  socket.write(`${[...head, `Content-Length: ${length}`, 'Connection: close'].join('\r\n')}\r\n\r\n`);
+  for (const piece of pieces) {
+    // Several pieces: each after a pause, so that the server reads the body in separate chunks.
+    if (pieces.length > 1) await new Promise((r) => setTimeout(r, 20));
+    socket.write(piece);
+  }
   const timer = setTimeout(() => socket.destroy(), 5_000);
   await closed;
   clearTimeout(timer);
   const status = Number(/^HTTP\/1\.[01] (\d{3}) /.exec(received)?.[1] ?? 0);
   const body = received.slice(received.indexOf('\r\n\r\n') + 4);
   return { status, code: status === 200 ? undefined : (JSON.parse(body) as { error: { code: string } }).error.code };
+}
+
+/** One raw POST of a valid transaction with exactly the Host lines given; the status and error code. */
+function postWithHost(port: number, hostLines: readonly string[], version = '1.1', method = 'POST /v1/transactions'): Promise<Answer> {
+  return rawRequest(port, [`${method} HTTP/${version}`, ...hostLines.map((h) => `Host: ${h}`), 'Content-Type: application/json'], [oneTx]);
 }
 
 test('http: a Host the gateway was not configured for is refused 421 host_not_allowed on every route, before the gateway sees it', async () => {
@@ -367,26 +381,8 @@ test('nodeSha256 equals @cairn/wire defaultSha256 on any bytes', () => {
 });
 
 /** A POST whose body goes out as the given byte pieces, each its own write, a few ms apart. */
-async function postPieces(port: number, pieces: readonly Buffer[]): Promise<Answer> {
-  const socket = connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  let received = '';
-  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await new Promise<void>((resolve) => socket.once('connect', resolve));
-  const length = pieces.reduce((n, p) => n + p.length, 0);
-  socket.write(`POST /v1/transactions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`);
-  for (const piece of pieces) {
-    await new Promise((r) => setTimeout(r, 20));
-    socket.write(piece);
-  }
-  const timer = setTimeout(() => socket.destroy(), 5_000);
-  await closed;
-  clearTimeout(timer);
-  const status = Number(/^HTTP\/1\.[01] (\d{3}) /.exec(received)?.[1] ?? 0);
-  const body = received.slice(received.indexOf('\r\n\r\n') + 4);
-  return { status, code: status === 200 ? undefined : (JSON.parse(body) as { error: { code: string } }).error.code };
+function postPieces(port: number, pieces: readonly Buffer[]): Promise<Answer> {
+  return rawRequest(port, ['POST /v1/transactions HTTP/1.1', 'Host: localhost', 'Content-Type: application/json'], pieces);
 }
 
 // readJson decodes a one-chunk body in place and joins several first: both must read the same
