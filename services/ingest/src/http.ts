@@ -173,9 +173,12 @@ async function route(ctx: Ctx, path: string, req: IncomingMessage, res: ServerRe
   const q = url.indexOf('?');
   // Most requests have no query: they share one empty, never-written URLSearchParams.
   const query = q < 0 ? noQuery : new URLSearchParams(url.slice(q + 1));
-  const methods = routes[path];
+  // Own keys only, so that no path or method can ever name Object.prototype's members (node's parser
+  // already refuses targets without a leading '/', so this is a guard, not a reachable fix).
+  const methods = Object.hasOwn(routes, path) ? routes[path] : undefined;
   if (methods === undefined) return refuse(req, res, new CairnError('not_found', `no route ${path}`));
-  const handler = methods[req.method ?? ''];
+  const method = req.method ?? '';
+  const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
   if (handler === undefined) {
     res.setHeader('Allow', Object.keys(methods).join(', '));
     return refuse(req, res, new CairnError('method_not_allowed', `${req.method ?? ''} is not allowed on ${path}`));
