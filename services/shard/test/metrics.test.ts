@@ -227,3 +227,31 @@ test('lag: what the server has not seen acknowledged is pending, and it is exact
     await worker.stop();
   }
 });
+
+test('/healthz turns 503 once the apply loop stopped on its own (a failed append), while the listener still answers', async () => {
+  const dir = tempDir('metrics-health');
+  cluster.dirs.push(dir);
+  const config = loadConfig({}, [], {
+    shard: 0,
+    shards: 1,
+    nats_url: cluster.nats.url,
+    data_dir: dir.path,
+    durable: 'metrics-health',
+    metrics_listen: '127.0.0.1:0',
+  });
+  const failing = async (options: OpenStoreOptions): Promise<Store> => {
+    const store = await openStore(options);
+    store.append = async () => Promise.reject(new Error('injected append failure'));
+    return store;
+  };
+  // The earlier tests' messages replay into this durable: the first append fails and stops the loop.
+  const worker = await startShard(config, () => undefined, failing);
+  try {
+    await assert.rejects(worker.done);
+    const health = await fetch(`${worker.metricsHttp?.url ?? ''}/healthz`, { signal: AbortSignal.timeout(SCRAPE_MS_MAX) });
+    assert.equal(health.status, 503);
+    assert.equal(((await health.json()) as { ok: boolean }).ok, false);
+  } finally {
+    await worker.stop();
+  }
+});
