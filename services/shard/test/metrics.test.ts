@@ -244,7 +244,8 @@ test('/healthz turns 503 once the apply loop stopped on its own (a failed append
     store.append = async () => Promise.reject(new Error('injected append failure'));
     return store;
   };
-  // The earlier tests' messages replay into this durable: the first append fails and stops the loop.
+  // Its own message, so the test holds alone: this durable replays the stream, and its first append fails.
+  assert.equal((await commit({ id: 'm-health', records: [{ key: '{m}:health', value: 1 }] })).status, 200);
   const worker = await startShard(config, () => undefined, failing);
   try {
     await assert.rejects(worker.done);
