@@ -159,11 +159,16 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-test('stopping a shard closes its listener; a taken port stops the start', async () => {
-  const dir = tempDir('metrics-inproc');
+/** Settings of an in-process shard 0 of 1 on a new temporary directory, consuming as `durable`. */
+function inProcess(durable: string): { shard: number; shards: number; nats_url: string; data_dir: string; durable: string } {
+  const dir = tempDir(durable);
   cluster.dirs.push(dir);
+  return { shard: 0, shards: 1, nats_url: cluster.nats.url, data_dir: dir.path, durable };
+}
+
+test('stopping a shard closes its listener; a taken port stops the start', async () => {
   const taken = Number(new URL(metricsUrl).port);
-  const base = { shard: 0, shards: 1, nats_url: cluster.nats.url, data_dir: dir.path, durable: 'metrics-inproc' };
+  const base = inProcess('metrics-inproc');
   await assert.rejects(startShard(loadConfig({}, [], { ...base, metrics_listen: `127.0.0.1:${taken}` })), /EADDRINUSE/);
   const worker = await startShard(loadConfig({}, [], { ...base, metrics_listen: '127.0.0.1:0' }));
   const url = worker.metricsHttp?.url ?? '';
@@ -180,20 +185,10 @@ test('stopping a shard closes its listener; a taken port stops the start', async
 });
 
 test('lag: what the server has not seen acknowledged is pending, and it is exactly what gets applied', async () => {
-  const dir = tempDir('metrics-lag');
-  cluster.dirs.push(dir);
   // A new durable replays the whole stream into an empty store whose appends wait at a gate from
   // the start. One append in flight: a handler call returns only once its appends are in, so
   // nothing is acknowledged behind the gate.
-  const config = loadConfig({}, [], {
-    shard: 0,
-    shards: 1,
-    nats_url: cluster.nats.url,
-    data_dir: dir.path,
-    durable: 'metrics-lag',
-    appends_inflight_max: 1,
-    metrics_listen: '127.0.0.1:0',
-  });
+  const config = loadConfig({}, [], { ...inProcess('metrics-lag'), appends_inflight_max: 1, metrics_listen: '127.0.0.1:0' });
   let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => {
     open = resolve;
@@ -229,16 +224,7 @@ test('lag: what the server has not seen acknowledged is pending, and it is exact
 });
 
 test('/healthz turns 503 once the apply loop stopped on its own (a failed append), while the listener still answers', async () => {
-  const dir = tempDir('metrics-health');
-  cluster.dirs.push(dir);
-  const config = loadConfig({}, [], {
-    shard: 0,
-    shards: 1,
-    nats_url: cluster.nats.url,
-    data_dir: dir.path,
-    durable: 'metrics-health',
-    metrics_listen: '127.0.0.1:0',
-  });
+  const config = loadConfig({}, [], { ...inProcess('metrics-health'), metrics_listen: '127.0.0.1:0' });
   const failing = async (options: OpenStoreOptions): Promise<Store> => {
     const store = await openStore(options);
     store.append = async () => Promise.reject(new Error('injected append failure'));
