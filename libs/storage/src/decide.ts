@@ -35,12 +35,17 @@ export class KeySlot {
   pendingLeaf = -1;
   pendingTx = -1;
   /** The key cache's handle from the lookup that made this slot (KeyCache.lookup), to set it back. */
-  cacheHash = 0;
   cacheSlot = -1;
   cacheGeneration = -1;
 
   /** A class for the reason PreparedRecord is one (input.ts). */
-  constructor(version: number, leaf: number) {
+  constructor(
+    readonly key: string,
+    /** keyHash(key), computed once per record while its bytes were copied (input.ts). */
+    readonly hash: number,
+    version: number,
+    leaf: number,
+  ) {
     this.initialVersion = version;
     this.initialLeaf = leaf;
     this.version = version;

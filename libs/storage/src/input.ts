@@ -4,6 +4,7 @@ import { StorageError, StorageErrorCode } from './errors.js';
 import { fillKeyPrefix, KEY_PREFIX_BYTES } from './layout.js';
 import type { StorageLimits } from './limits.js';
 import type { KeySlot } from './decide.js';
+import { KEY_HASH_SEED, keyHash, keyHashFinish, keyHashStep } from './key-hash.js';
 
 export type Expect = { readonly version: number } | { readonly absent: true };
 
@@ -42,6 +43,8 @@ export class PreparedRecord {
 
   constructor(
     readonly key: string,
+    /** keyHash(key): what the batch's key table and the key cache probe with. */
+    readonly hash: number,
     /** Key-index prefix of the key (layout.keyPrefix), computed once per record. */
     readonly prefix: Uint8Array,
     readonly value: Uint8Array,
@@ -101,19 +104,31 @@ function stringBytes(value: unknown, max: number, code: StorageErrorCode, offset
 }
 
 /**
+ * keyHash of the string the last asciiBytes call copied whole, 0 if it did not: a variable, not a
+ * returned pair, so the copy allocates nothing but its bytes (prepareRecord reads it right after).
+ */
+let asciiHash = 0;
+
+/**
  * The common case, keys and ids in ASCII, copied char by char: for ~20-character strings this is a
  * few times cheaper than encodeInto (a call into C++), the lone-surrogate check (ASCII holds none)
- * and the copy out of the scratch buffer. Undefined when the string is not ASCII or too long.
+ * and the copy out of the scratch buffer. The same pass computes keyHash (asciiHash): hashing the
+ * key again when the batch looks it up walked every key twice. Undefined when the string is not
+ * ASCII or too long.
  */
 function asciiBytes(value: string, max: number, offset: number): Uint8Array | undefined {
+  asciiHash = 0;
   const length = value.length;
   if (length > max) return undefined;
   const out = new Uint8Array(offset + length);
+  let hash = KEY_HASH_SEED;
   for (let i = 0; i < length; i += 1) {
     const code = value.charCodeAt(i);
     if (code > 0x7f) return undefined;
     out[offset + i] = code;
+    hash = keyHashStep(hash, code);
   }
+  asciiHash = keyHashFinish(hash);
   return out;
 }
 
@@ -140,10 +155,11 @@ function prepareRecord(record: RecordInput, tx: number, index: number, limits: S
   if (typeof record !== 'object' || record === null) throw invalid(`txs[${tx}].records[${index}] must be an object`);
   // The key is encoded straight into its key-index prefix (layout.keyPrefix): one allocation.
   const prefix = stringBytes(record.key, limits.key_bytes_max, StorageErrorCode.KeyTooLarge, KEY_PREFIX_BYTES, tx, index, 'key');
+  const hash = asciiHash !== 0 ? asciiHash : keyHash(record.key);
   fillKeyPrefix(prefix);
   const value = checkBytes(record.value, limits.value_bytes_max, StorageErrorCode.ValueTooLarge, tx, index, 'value');
   const expect = checkExpect(record.expect, tx, index);
-  return new PreparedRecord(record.key, prefix, value, expect);
+  return new PreparedRecord(record.key, hash, prefix, value, expect);
 }
 
 function prepareTx(tx: TxInput, t: number, limits: StorageLimits): PreparedTx {

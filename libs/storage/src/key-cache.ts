@@ -1,4 +1,5 @@
 import type { KeyState } from './decide.js';
+import { keyHash } from './key-hash.js';
 
 /** Smallest table; it doubles while the live keys exceed a quarter of its slots. */
 const TABLE_SLOTS_MIN = 1024;
@@ -50,7 +51,7 @@ export class KeyCache {
   }
 
   get(key: string): KeyState | undefined {
-    const slot = this.#find(key, hashOf(key));
+    const slot = this.#find(key, keyHash(key));
     if (slot < 0) return undefined;
     return { version: this.#values[2 * slot] as number, leafIndex: this.#values[2 * slot + 1] as number };
   }
@@ -94,17 +95,13 @@ export class KeyCache {
     this.#setHashed(key, hash, slot < 0 && generation === this.#generation, version, leafIndex);
   }
 
-  static hashOf(key: string): number {
-    return hashOf(key);
-  }
-
   set(key: string, state: KeyState): void {
     this.setState(key, state.version, state.leafIndex);
   }
 
   /** set() without a state object: the store calls it for every key a batch wrote. */
   setState(key: string, version: number, leafIndex: number): void {
-    this.#setHashed(key, hashOf(key), false, version, leafIndex);
+    this.#setHashed(key, keyHash(key), false, version, leafIndex);
   }
 
   /** `absent`: the caller knows the key is not in the table (its lookup at this generation missed). */
@@ -204,12 +201,4 @@ export class KeyCache {
     this.#orderHead = 0;
     this.#used = live;
   }
-}
-
-/** 32-bit FNV-1a over the UTF-16 code units, never 0 (0 marks an empty slot). */
-function hashOf(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i += 1) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  // | 0: an empty key never enters the loop, and the table stores signed 32-bit hashes.
-  return (hash | 0) === 0 ? 1 : hash | 0;
 }

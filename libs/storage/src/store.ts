@@ -49,7 +49,9 @@ import { resolveLimits, type StorageLimits } from './limits.js';
 import { createNodeHasher } from './node-hasher.js';
 import { hashTasks, packBatch, PackBuffer, type PackedBatch } from './pack.js';
 import { readTileSlot, tileSlot, TileWriter } from './tiles.js';
+import { BatchKeys } from './batch-keys.js';
 import { KeyCache } from './key-cache.js';
+import { keyHash } from './key-hash.js';
 import { appendLeafRun, pairHasher, TreeScratch, type PairHasher } from './tree-append.js';
 
 export interface OpenStoreOptions {
@@ -136,7 +138,7 @@ const WARM_PAGE_ENTRIES = 10_000;
  * from it (its keys' states and its transactions), which RocksDB and the key cache do not hold yet.
  */
 interface InFlight {
-  readonly slots: ReadonlyMap<string, KeySlot>;
+  readonly slots: BatchKeys;
   readonly txs: ReadonlyMap<string, TxRecord>;
 }
 
@@ -341,7 +343,6 @@ export class Store {
     const firstLeaf = this.#next.size;
     const decided = decideBatch(txs, firstLeaf, stored);
     let newKeys = 0;
-    // forEach, not for-of: a Map iterator allocated a result object per key (49 B a record).
     keys.forEach((slot) => {
       if (slot.initialVersion === 0 && slot.version !== 0) newKeys += 1;
     });
@@ -392,10 +393,10 @@ export class Store {
     // the cache takes its keys now: the next batch decides against the cache alone, without
     // looking through the batches in flight. Readers filter what is not durable (#latestState).
     const cache = this.#keys;
-    keys.forEach((slot, key) => {
+    keys.forEach((slot) => {
       if (slot.version === slot.initialVersion) return;
-      if (slot.cacheGeneration < 0) cache.setState(key, slot.version, slot.leaf);
-      else cache.setFound(key, slot.cacheHash, slot.cacheSlot, slot.cacheGeneration, slot.version, slot.leaf);
+      if (slot.cacheGeneration < 0) cache.setState(slot.key, slot.version, slot.leaf);
+      else cache.setFound(slot.key, slot.hash, slot.cacheSlot, slot.cacheGeneration, slot.version, slot.leaf);
     });
     metrics.treeMs += lap();
     const issued = performance.now();
@@ -549,30 +550,31 @@ export class Store {
    * A slot per key the batch touches: from a batch in flight that touched the key, else the
    * cache, else one seek per key (cache incomplete).
    */
-  async #keyStates(txs: readonly PreparedTx[]): Promise<Map<string, KeySlot>> {
-    const slots = new Map<string, KeySlot>();
+  async #keyStates(txs: readonly PreparedTx[]): Promise<BatchKeys> {
+    let records = 0;
+    for (const tx of txs) records += tx.records.length;
+    const slots = new BatchKeys(records);
     const misses: PreparedRecord[] = [];
     const inflight = this.#inflight;
+    const cache = this.#keys;
     for (const tx of txs) {
       for (const record of tx.records) {
-        let slot = slots.get(record.key);
+        const { key, hash } = record;
+        let slot = slots.get(key, hash);
         if (slot === undefined) {
-          const cache = this.#keys;
-          const hash = KeyCache.hashOf(record.key);
-          const at = cache.lookup(record.key, hash);
+          const at = cache.lookup(key, hash);
           if (at >= 0 || cache.complete) {
-            slot = at >= 0 ? new KeySlot(cache.versionAt(at), cache.leafAt(at)) : new KeySlot(0, -1);
-            slot.cacheHash = hash;
+            slot = at >= 0 ? new KeySlot(key, hash, cache.versionAt(at), cache.leafAt(at)) : new KeySlot(key, hash, 0, -1);
             slot.cacheSlot = at;
             slot.cacheGeneration = cache.generation;
           } else {
             // Not cached (evicted, or never loaded): a batch in flight may hold it, else RocksDB.
             let pending: KeySlot | undefined;
-            for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(record.key);
+            for (let i = inflight.length - 1; i >= 0 && pending === undefined; i -= 1) pending = (inflight[i] as InFlight).slots.get(key, hash);
             if (pending === undefined) misses.push(record);
-            slot = pending === undefined ? new KeySlot(0, -1) : new KeySlot(pending.version, pending.leaf);
+            slot = new KeySlot(key, hash, pending?.version ?? 0, pending?.leaf ?? -1);
           }
-          slots.set(record.key, slot);
+          slots.add(slot);
         }
         record.slot = slot;
       }
@@ -803,8 +805,9 @@ export class Store {
     if (cached !== undefined) {
       // Decided but not durable yet: the durable state is the one the oldest batch in flight that
       // wrote the key started from.
+      const hash = keyHash(key);
       for (const batch of this.#inflight) {
-        const slot = batch.slots.get(key);
+        const slot = batch.slots.get(key, hash);
         if (slot !== undefined && slot.version !== slot.initialVersion) {
           return slot.initialVersion === 0 ? undefined : { version: slot.initialVersion, leafIndex: slot.initialLeaf };
         }

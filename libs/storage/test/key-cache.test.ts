@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { KeyState } from '../src/decide.js';
 import { KeyCache } from '../src/key-cache.js';
+import { keyHash } from '../src/key-hash.js';
 
 /**
  * The reference: a Map kept in ring order with a mark per key written again, evicting as CLOCK
@@ -85,7 +86,7 @@ test('a set through a lookup handle answers like a plain set, also after the tab
       cache.markComplete();
       batches.forEach(({ keys, version }, b) => {
         const handles = keys.map((key) => {
-          const hash = KeyCache.hashOf(key);
+          const hash = keyHash(key);
           const slot = cache.lookup(key, hash);
           assert.deepEqual(slot < 0 ? undefined : { version: cache.versionAt(slot), leafIndex: cache.leafAt(slot) }, reference.entries.get(key));
           return { key, hash, slot, generation: cache.generation };

@@ -7,6 +7,7 @@ import { hashRecords, hashRecordsJs } from '../src/hash-task.js';
 import { NATIVE_HASH_PATH, nativeHash, nativeHashStatus } from '../src/native-hash.js';
 import { packBatch, PackBuffer } from '../src/pack.js';
 import { PreparedRecord, type PreparedTx } from '../src/input.js';
+import { keyHash } from '../src/key-hash.js';
 import { keyPrefix } from '../src/layout.js';
 
 // The addon must give exactly node:crypto's bytes; when it is built it must also load, so a
@@ -21,7 +22,7 @@ function batchOf(txs: { id: string; meta: Uint8Array; records: { key: string; va
   txs.forEach((input, txOrdinal) => {
     const records: PreparedRecord[] = input.records.map((r, i) => {
       const prefix = keyPrefix(utf8.encode(r.key));
-      const record = new PreparedRecord(r.key, prefix, r.value, undefined);
+      const record = new PreparedRecord(r.key, keyHash(r.key), prefix, r.value, undefined);
       record.version = i + 1;
       record.leafIndex = leaf + i;
       record.txOrdinal = txOrdinal;

@@ -5,6 +5,7 @@ import { hash } from 'node:crypto';
 import { encodeLeaf } from '@cairn/wire';
 import { hashRecords } from '../src/hash-task.js';
 import { PreparedRecord, type PreparedTx } from '../src/input.js';
+import { keyHash } from '../src/key-hash.js';
 import { decodeChunk, keyPrefix } from '../src/layout.js';
 import { packBatch, PackBuffer } from '../src/pack.js';
 
@@ -33,7 +34,7 @@ describe('packBatch', () => {
         const accepted: PreparedRecord[] = [];
         inputs.forEach((input, txOrdinal) => {
           const records = input.records.map((r, i) => {
-            const record = new PreparedRecord(r.key, keyPrefix(utf8.encode(r.key)), r.value, undefined);
+            const record = new PreparedRecord(r.key, keyHash(r.key), keyPrefix(utf8.encode(r.key)), r.value, undefined);
             record.version = r.version;
             record.leafIndex = firstLeaf + accepted.length + i;
             record.txOrdinal = txOrdinal;
