@@ -14,6 +14,8 @@ export interface ProofConfig {
   readonly shards: number;
   readonly stream: string;
   readonly subject_prefix: string;
+  /** Stream replicas, as the ingest and shards have them: 3 in a NATS cluster. */
+  readonly replicas: number;
   /** Cluster name: the checkpoint origin line and the origin inside every global state. */
   readonly origin: string;
   /** The Ed25519 signer key itself (PRIVATE+KEY+...); wins over signer_key_file. */
@@ -59,6 +61,7 @@ export const stringSettings: readonly StringSetting<StringKeyOf<ProofConfig>>[] 
 export const numberSettings: readonly NumberSetting<NumberKeyOf<ProofConfig>>[] = [
   { key: 'port', min: 0, max: 65_535, default: 8090, help: 'HTTP port (0 = any free port)' },
   { key: 'shards', min: 1, max: shardCountMax, default: 2, help: 'shard count, fixed when the cluster is created' },
+  { key: 'replicas', min: 1, max: 5, default: 1, help: 'stream replicas (3 in a NATS cluster), as the ingest and shards' },
   { key: 'epoch_interval_ms', min: 10, max: 3_600_000, default: 100, help: 'time between epoch seals' },
   { key: 'head_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'wait for every shard head of one epoch' },
   { key: 'read_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'one shard read or proof request' },

@@ -38,7 +38,7 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
   const metrics = new ProofMetrics();
   try {
     checkResume(stateLog, config);
-    const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix });
+    const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
     // Every proven read is a shard request: the stack nats.js would keep per request costs ~5% of
     // this process's CPU under read load (docs/design/proof.md, "Performance"); errors keep their codes.
     transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: 'cairn-proof', publish_timeout_ms: config.publish_timeout_ms, async_traces: false });
