@@ -1,9 +1,10 @@
 // The load tests' cluster: @cairn/testkit's (real nats-server, shard processes with RocksDB on
 // disk, the ingest gateway, the proof service signing under a fixed test key), and the load
 // options that point at it.
+import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
 import { ensureServicesBuilt, startCluster, type Cluster } from '@cairn/testkit';
-import { checkOptions, LOAD_DEFAULTS, type LoadOptions } from '../src/index.js';
+import { checkOptions, LOAD_DEFAULTS, perShard, REFUSALS_CHECKED_MAX, type LoadOptions, type ScenarioResult } from '../src/index.js';
 
 const SIGNER_SEED = new Uint8Array(32).fill(7);
 export const ORIGIN = 'load.cairn.test/ledger';
@@ -12,10 +13,15 @@ export const TAGS = 3;
 
 export type LoadCluster = Cluster & { readonly verifierKey: string };
 
-export async function startLoadCluster(shards: number): Promise<LoadCluster> {
+/** The load must have produced at least this many acknowledged transactions for a pass to mean anything. */
+export const ACKS_MIN = 100;
+
+/** `natsNodes`: a JetStream cluster of that many nodes (stream on 3 of them) instead of one nats-server. */
+export async function startLoadCluster(shards: number, natsNodes?: number): Promise<LoadCluster> {
   ensureServicesBuilt();
   const keys = generateKeyPair(ORIGIN, SIGNER_SEED);
-  const cluster = await startCluster({ shards, name: 'load', proof: { origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 } });
+  const proof = { origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 };
+  const cluster = await startCluster({ shards, name: 'load', proof, ...(natsNodes === undefined ? {} : { natsNodes }) });
   return Object.assign(cluster, { verifierKey: keys.verifierKey });
 }
 
@@ -47,3 +53,15 @@ export function loadOptions(cluster: LoadCluster, over: Partial<LoadOptions>): L
   });
 }
 
+
+/** Every promise of the run kept, over enough transactions, on every shard, with a moving checkpoint. */
+export function assertClean(r: ScenarioResult, shards: number, logs: () => string): void {
+  assert.equal(r.check.violations_total, 0, `${JSON.stringify(r.check.violations.slice(0, 5), null, 1)}\n${logs().slice(-3_000)}`);
+  assert.ok(r.load.committed >= ACKS_MIN, `only ${r.load.committed} committed transactions`);
+  assert.ok(r.check.transactions_checked >= r.load.committed, `checked ${r.check.transactions_checked} of ${r.load.committed}`);
+  assert.equal(r.check.transactions_checked, r.log.acks.length);
+  assert.ok(r.check.refusals_checked > 0 && r.check.refusals_checked === Math.min(r.log.refused.length, REFUSALS_CHECKED_MAX));
+  assert.ok(r.check.keys_checked > 0 && r.check.versions_checked > r.check.keys_checked);
+  assert.ok(r.check.checkpoint_sizes.length >= 2, 'the trusted checkpoint moved during the run');
+  assert.deepEqual(perShard(r).map(([s]) => s), [...Array(shards).keys()], 'the load reached every shard');
+}

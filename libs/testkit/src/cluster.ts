@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServer } from './nats.js';
+import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer } from './nats.js';
 import { repoRoot } from './paths.js';
 import { Proc } from './proc.js';
 import { tempDir, type TempDir } from './tempdir.js';
@@ -56,7 +56,16 @@ export interface ClusterOptions {
   readonly ingestEnv?: Record<string, string>;
   /** Runs the proof service too. */
   readonly proof?: ProofOptions;
+  /**
+   * Runs a JetStream cluster of this many nats-servers instead of one, and every service with all
+   * their URLs and the stream replicated on 3 of them (CAIRN_REPLICAS): the broker then outlives
+   * the loss of any one node.
+   */
+  readonly natsNodes?: number;
 }
+
+/** Stream replicas in a cluster started with natsNodes: the most one lost node leaves writable. */
+export const CLUSTER_REPLICAS = 3;
 
 export class Cluster {
   readonly shardProcs: Proc[] = [];
@@ -69,14 +78,23 @@ export class Cluster {
   proofDir = '';
   #proof: Proc | undefined;
 
-  constructor(
-    readonly nats: NatsServer,
-    readonly options: ClusterOptions,
-  ) {}
+  /** The nats-server, or the first node of a NATS cluster (options.natsNodes). */
+  readonly nats: NatsServer;
 
-  /** Starts nats-server and the services; stops whatever started if any part fails. */
-  static async start<C extends Cluster>(this: new (nats: NatsServer, options: ClusterOptions) => C, options: ClusterOptions): Promise<C> {
-    const nats = await startNatsServer();
+  constructor(
+    nats: NatsServer | NatsCluster,
+    readonly options: ClusterOptions,
+  ) {
+    this.nats = 'nodes' in nats ? (nats.nodes[0] as NatsServer) : nats;
+    this.natsCluster = 'nodes' in nats ? nats : undefined;
+  }
+
+  /** The NATS cluster when options.natsNodes asked for one. */
+  readonly natsCluster: NatsCluster | undefined;
+
+  /** Starts nats-server (or a NATS cluster) and the services; stops whatever started if any part fails. */
+  static async start<C extends Cluster>(this: new (nats: NatsServer | NatsCluster, options: ClusterOptions) => C, options: ClusterOptions): Promise<C> {
+    const nats = options.natsNodes === undefined ? await startNatsServer() : await startNatsCluster({ nodes: options.natsNodes });
     const cluster = new this(nats, options);
     try {
       await cluster.init();
@@ -102,7 +120,9 @@ export class Cluster {
   }
 
   #common(): Record<string, string> {
-    return { CAIRN_NATS_URL: this.nats.url, CAIRN_SHARDS: String(this.options.shards) };
+    const common = { CAIRN_NATS_URL: this.nats.url, CAIRN_SHARDS: String(this.options.shards) };
+    if (this.natsCluster === undefined) return common;
+    return { ...common, CAIRN_NATS_URL: this.natsCluster.url, CAIRN_REPLICAS: String(CLUSTER_REPLICAS) };
   }
 
   /** A shard process (not started) on `dir` with its own durable consumer name. */
@@ -170,7 +190,7 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await Promise.allSettled([this.#proof?.stop(), this.ingest?.stop(), ...this.shardProcs.map((p) => p.stop())]);
-    await this.nats.stop();
+    await (this.natsCluster ?? this.nats).stop();
     for (const dir of this.dirs) dir.remove();
   }
 

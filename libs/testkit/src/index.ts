@@ -2,11 +2,15 @@ export { repoRoot, tlogVectorsDir, readJson } from './paths.js';
 export { tempDir, type TempDir } from './tempdir.js';
 export {
   startNatsServer,
+  startNatsCluster,
   natsServerBin,
   NATS_READY_MS_MAX_DEFAULT,
   NATS_STOP_MS_MAX,
+  NATS_CLUSTER_NODES_MIN,
+  NATS_CLUSTER_NODES_MAX,
   type NatsServer,
   type NatsServerOptions,
+  type NatsCluster,
 } from './nats.js';
 export { Proc, PROC_READY_MS_MAX, PROC_STOP_MS_MAX, PROC_OUTPUT_CHARS_MAX } from './proc.js';
 export { until } from './wait.js';
@@ -15,6 +19,7 @@ export {
   startCluster,
   ensureServicesBuilt,
   serviceEntry,
+  CLUSTER_REPLICAS,
   type ClusterOptions,
   type ProofOptions,
   type ServiceName,

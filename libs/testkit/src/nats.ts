@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killOnExit } from './children.js';
@@ -22,7 +23,18 @@ export interface NatsServerOptions {
   readonly max_payload_bytes?: number;
 }
 
+/** A node's part in a JetStream cluster: its name and where its routes listen and connect. */
+export interface NatsClusterNode {
+  readonly cluster_name: string;
+  readonly server_name: string;
+  readonly route_port: number;
+  /** Route ports of the other nodes. */
+  readonly peer_route_ports: readonly number[];
+}
+
 export interface NatsServer {
+  /** The server_name in a cluster; '' for a lone server. */
+  readonly serverName: string;
   /** nats://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
@@ -57,13 +69,18 @@ export function natsServerBin(): string {
   return bin;
 }
 
-function configText(port: number, storeDir: string, maxPayload: number | undefined): string {
+function configText(port: number, storeDir: string, maxPayload: number | undefined, node: NatsClusterNode | undefined): string {
   const lines = [
     `listen: "127.0.0.1:${port}"`,
     `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
-    // The monitoring port stays off; nothing here may listen beyond the client port.
+    // The monitoring port stays off; nothing here may listen beyond the client and route ports.
   ];
   if (maxPayload !== undefined) lines.push(`max_payload: ${maxPayload}`);
+  if (node !== undefined) {
+    const routes = node.peer_route_ports.map((p) => JSON.stringify(`nats-route://127.0.0.1:${p}`)).join(', ');
+    lines.push(`server_name: ${JSON.stringify(node.server_name)}`);
+    lines.push(`cluster { name: ${JSON.stringify(node.cluster_name)}, listen: "127.0.0.1:${node.route_port}", routes: [${routes}] }`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -97,7 +114,12 @@ class RunningNats implements NatsServer {
     readonly logPath: string,
     private readonly confPath: string,
     private readonly opts: NatsServerOptions,
+    private readonly node: NatsClusterNode | undefined = undefined,
   ) {}
+
+  get serverName(): string {
+    return this.node?.server_name ?? '';
+  }
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -110,7 +132,7 @@ class RunningNats implements NatsServer {
   async start(): Promise<void> {
     if (this.stopped) throw new Error('testkit: nats-server was stopped for good');
     // Port -1 asks the server for an ephemeral port; restarts reuse the port it chose.
-    writeFileSync(this.confPath, configText(this.port === 0 ? -1 : this.port, this.storeDir, this.opts.max_payload_bytes));
+    writeFileSync(this.confPath, configText(this.port === 0 ? -1 : this.port, this.storeDir, this.opts.max_payload_bytes, this.node));
     const logOffset = fileSize(this.logPath);
     const fd = openSync(this.logPath, 'a');
     let child: ChildProcess;
@@ -193,4 +215,84 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     throw err;
   }
   return server;
+}
+
+/** Nodes of a test JetStream cluster: 3 holds a replicated stream through the loss of any one. */
+export const NATS_CLUSTER_NODES_MIN = 3;
+export const NATS_CLUSTER_NODES_MAX = 5;
+const META_LEADER = /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/;
+
+export interface NatsCluster {
+  readonly nodes: readonly NatsServer[];
+  /** Every node's client URL, comma separated (the services' CAIRN_NATS_URL). */
+  readonly url: string;
+  /** The node whose server_name is `name`. */
+  node(name: string): NatsServer;
+  stop(): Promise<void>;
+}
+
+/** A port free on 127.0.0.1 right now: route ports must be known before any node starts. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('testkit: no port from listen(0)');
+  return address.port;
+}
+
+/** Resolves once every node's log names a JetStream metadata leader: before that, no stream can be made. */
+async function waitMetaLeader(nodes: readonly NatsServer[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (nodes.every((n) => META_LEADER.test(readFileSync(n.logPath, 'utf8')))) return;
+    await sleep(READY_POLL_MS * 5);
+  }
+  throw new Error(`testkit: no JetStream metadata leader within ${ms} ms; logs at ${nodes.map((n) => n.logPath).join(', ')}`);
+}
+
+/**
+ * `nodes` real nats-servers on 127.0.0.1 forming one JetStream cluster (routes between all of
+ * them, each with its own temporary store), for tests of replicated streams and of losing a
+ * node. Client ports are ephemeral; a node keeps its ports across kill() and restart().
+ */
+export async function startNatsCluster(o: { readonly nodes: number; readonly ready_ms_max?: number }): Promise<NatsCluster> {
+  if (!Number.isSafeInteger(o.nodes) || o.nodes < NATS_CLUSTER_NODES_MIN || o.nodes > NATS_CLUSTER_NODES_MAX) {
+    throw new Error(`testkit: a NATS cluster has ${NATS_CLUSTER_NODES_MIN}..${NATS_CLUSTER_NODES_MAX} nodes, got ${o.nodes}`);
+  }
+  const ready = o.ready_ms_max ?? NATS_READY_MS_MAX_DEFAULT;
+  const routePorts: number[] = [];
+  for (let i = 0; i < o.nodes; i += 1) routePorts.push(await freePort());
+  const nodes = routePorts.map((routePort, i) => {
+    const root = tempDir(`nats-n${i}`);
+    const storeDir = join(root.path, 'store');
+    mkdirSync(storeDir, { recursive: true });
+    const node: NatsClusterNode = { cluster_name: 'cairn-test', server_name: `n${i}`, route_port: routePort, peer_route_ports: routePorts.filter((p) => p !== routePort) };
+    return new RunningNats(root, storeDir, join(root.path, 'nats.log'), join(root.path, 'nats.conf'), { ready_ms_max: ready }, node);
+  });
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    await Promise.all(nodes.map((n) => n.start()));
+    await waitMetaLeader(nodes, ready);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    nodes,
+    get url() {
+      return nodes.map((n) => n.url).join(',');
+    },
+    node(name) {
+      const found = nodes.find((n) => n.serverName === name);
+      if (found === undefined) throw new Error(`testkit: no NATS node named ${name}`);
+      return found;
+    },
+    stop,
+  };
 }
