@@ -38,11 +38,13 @@ export const errorCodes = [
   'internal',
   'unsupported_media_type',
   'host_not_allowed',
+  'unauthenticated',
+  'forbidden_tag',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
 
-export type HttpStatus = 400 | 404 | 405 | 409 | 413 | 415 | 421 | 500 | 503 | 504;
+export type HttpStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 421 | 500 | 503 | 504;
 
 // `satisfies Record<ErrorCode, ...>` rejects both a code without a status and a status for an
 // unknown code, so the table cannot drift from the list.
@@ -63,6 +65,13 @@ export const errorStatus = {
   // domain to the server's address sends. 421 (RFC 9110 15.5.20), not 403: the request was sent to
   // the wrong authority, not by an unauthorised client, and the body is never read.
   host_not_allowed: 421,
+  // A write without a valid API key (when the gateway has keys): the body is not read. The answer
+  // carries WWW-Authenticate: Bearer. One code for a missing, malformed or unknown token, so that
+  // the answer tells a guesser nothing.
+  unauthenticated: 401,
+  // A valid API key writing a record under a hash tag it was not given: nothing of the
+  // transaction is written.
+  forbidden_tag: 403,
   // Transaction content.
   invalid_id: 400,
   empty_records: 400,

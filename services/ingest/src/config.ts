@@ -10,6 +10,10 @@ export interface IngestConfig extends TxLimits {
   readonly host: string;
   // Extra names the gateway answers for in the Host header, comma separated (see allowedHosts).
   readonly allowed_hosts: string;
+  // JSON file of API keys (auth.ts); '' = none.
+  readonly api_keys_file: string;
+  // 'api_keys', 'none', or '' = api_keys when a file is given, none on a loopback host, else refused.
+  readonly auth: string;
   readonly port: number;
   readonly shards: number;
   // Gateway processes sharing the HTTP port (node:cluster); each has its own NATS connection and session.
@@ -45,6 +49,8 @@ export const stringSettings: readonly StringSetting<StringKeyOf<IngestConfig>>[]
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
   { key: 'allowed_hosts', pattern: /^[A-Za-z0-9._:[\], -]{0,4096}$/, default: '', help: 'Host header names answered, comma separated (+ localhost, --host)' },
+  { key: 'api_keys_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'JSON file of API keys (token digests and their hash tags)' },
+  { key: 'auth', pattern: /^(api_keys|none)?$/, default: '', help: "api_keys | none ('' = api_keys with a keys file, none on loopback)" },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
 ];
@@ -83,6 +89,8 @@ const envOverrides: Partial<Record<keyof IngestConfig, string>> = {
   host: 'CAIRN_INGEST_HOST',
   allowed_hosts: 'CAIRN_INGEST_ALLOWED_HOSTS',
   workers: 'CAIRN_INGEST_WORKERS',
+  api_keys_file: 'CAIRN_INGEST_API_KEYS_FILE',
+  auth: 'CAIRN_INGEST_AUTH',
 };
 
 const spec: ConfigSpec<IngestConfig> = {
@@ -122,6 +130,24 @@ export function checkConfig(c: IngestConfig): void {
   if (c.value_bytes_max > c.tx_bytes_max) throw spec.error('value_bytes_max must be <= tx_bytes_max');
   if (c.body_bytes_max > c.body_bytes_inflight_max) throw spec.error('body_bytes_max must be <= body_bytes_inflight_max');
   allowedHosts(c);
+  authMode(c);
+}
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Whether writes need an API key. A gateway that listens beyond loopback without keys is refused
+ * unless auth=none says so on purpose: anyone who reaches it could write under every shop's tags.
+ */
+export function authMode(c: Pick<IngestConfig, 'host' | 'api_keys_file' | 'auth'>): 'api_keys' | 'none' {
+  const file = c.api_keys_file !== '';
+  if (c.auth === 'none' && file) throw spec.error('auth=none contradicts api_keys_file: drop one');
+  if (c.auth === 'api_keys' && !file) throw spec.error('auth=api_keys needs api_keys_file');
+  if (c.auth === 'none') return 'none';
+  if (file) return 'api_keys';
+  const host = canonicalHost(c.host);
+  if (host !== undefined && loopbackHosts.has(host)) return 'none';
+  throw spec.error(`host ${c.host} is not loopback: set api_keys_file (${envName('api_keys_file')}), or auth=none (${envName('auth')}) to let anyone who reaches it write`);
 }
 
 // Names every gateway answers for: a browser on this machine reaches it by one of these, and no

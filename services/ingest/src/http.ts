@@ -12,6 +12,7 @@ import {
   type ValidateOptions,
   type ValidTransaction,
 } from '@cairn/wire';
+import { forbiddenRecord, type ApiKey, type ApiKeys } from './auth.js';
 import { allowedHosts, canonicalHost, type IngestConfig } from './config.js';
 import type { Gateway, Outcome, WaitFor } from './gateway.js';
 import { IngestMetrics, otherRoute } from './metrics.js';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   readonly healthy: () => boolean;
   // Where requests are counted and GET /metrics reads from; a fresh set (stopped with the server) when not given.
   readonly metrics?: IngestMetrics;
+  // The keys writes must carry (auth.ts); undefined: writes need none (authMode 'none').
+  readonly apiKeys?: ApiKeys;
 }
 
 // A response that carries what its request is measured by, so that send(), the one place every
@@ -186,6 +189,25 @@ async function route(ctx: Ctx, path: string, req: IncomingMessage, res: ServerRe
   await handler(ctx, req, res, query);
 }
 
+// Before the body is read: a write without a valid key costs the gateway one header and one hash.
+function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerResponse): ApiKey | undefined {
+  const keys = ctx.deps.apiKeys;
+  if (keys === undefined) return undefined;
+  // Two Authorization fields are refused like none: which one would count is not for us to pick.
+  const found = keys.authenticate(soleHeader(req.rawHeaders, 'authorization'));
+  if (found !== undefined) return found;
+  res.setHeader('WWW-Authenticate', 'Bearer realm="cairn-ingest"');
+  throw new CairnError('unauthenticated', 'a write needs Authorization: Bearer <API key> naming a key this gateway holds');
+}
+
+// Every record of the transaction must be under a hash tag its key was given; else none is written.
+function authorize(apiKey: ApiKey | undefined, tx: ValidTransaction, path: string): void {
+  if (apiKey === undefined) return;
+  const refused = forbiddenRecord(apiKey, tx.records);
+  if (refused === undefined) return;
+  throw new CairnError('forbidden_tag', `API key ${apiKey.name} may not write under the hash tag ${JSON.stringify(refused.tag)}`, { path: `${path}[${refused.index}].key` });
+}
+
 function waitMode(query: URLSearchParams): WaitFor {
   const wait = query.get('wait') ?? 'committed';
   if (wait !== 'committed' && wait !== 'accepted') throw new CairnError('bad_query', 'wait must be "committed" or "accepted"', { path: 'wait' });
@@ -194,17 +216,20 @@ function waitMode(query: URLSearchParams): WaitFor {
 
 async function postTransaction(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const deps = ctx.deps;
+  const apiKey = authenticate(ctx, req, res);
   requireJson(req);
   const wait = waitMode(query);
   const body = await readJson(req, res, deps.config, ctx.figures, ctx.bodyBytes.single);
   if (body === noBody) return;
   const tx = validateTransaction(body, deps.validate);
+  authorize(apiKey, tx, 'records');
   const [outcome] = deps.gateway.submit([tx], wait);
   sendOutcome(res, await (outcome as Promise<Outcome>));
 }
 
 async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const deps = ctx.deps;
+  const apiKey = authenticate(ctx, req, res);
   requireJson(req);
   const wait = waitMode(query);
   const body = await readJson(req, res, deps.config, ctx.figures, ctx.bodyBytes.batch);
@@ -215,7 +240,9 @@ async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, qu
   const validAt: number[] = [];
   for (let i = 0; i < items.length; i++) {
     try {
-      valid.push(validateTransaction(items[i], deps.validate, `transactions[${i}]`));
+      const tx = validateTransaction(items[i], deps.validate, `transactions[${i}]`);
+      authorize(apiKey, tx, `transactions[${i}].records`);
+      valid.push(tx);
       validAt.push(i);
     } catch (error) {
       results[i] = itemError(asError(error));

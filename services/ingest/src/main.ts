@@ -3,13 +3,16 @@
 // With workers > 1 a primary forks that many gateway processes sharing the HTTP port: the
 // gateway holds no state another request needs, so it scales out by process (and by host).
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { ApiKeys, newApiKey } from './auth.js';
 import { loadConfig, usage, type IngestConfig } from './config.js';
 import { startIngest } from './service.js';
 
 async function runGateway(config: IngestConfig): Promise<void> {
   const service = await startIngest(config);
   const who = cluster.isWorker ? `worker ${cluster.worker?.id ?? '?'} ` : '';
-  console.log(`cairn-ingest ${who}listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session})`);
+  const auth = service.apiKeys > 0 ? `${service.apiKeys} API keys` : 'no authentication';
+  console.log(`cairn-ingest ${who}listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session}, ${auth})`);
   onStopSignal(config, () => service.stop());
 }
 
@@ -57,8 +60,28 @@ function onStopSignal(config: IngestConfig, stop: () => Promise<void>): void {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
+// `cairn-ingest apikey --name shop42-backend --tags shop42[,shop43|*]`: a new token for the client
+// (shown once) and the entry for the gateway's api_keys_file, which holds only its SHA-256.
+function printApiKey(argv: readonly string[]): void {
+  const value = (flag: string): string => {
+    const at = argv.indexOf(flag);
+    const v = at < 0 ? undefined : argv[at + 1];
+    if (v === undefined) throw new Error(`apikey needs ${flag}`);
+    return v;
+  };
+  const { token, entry } = newApiKey(value('--name'), value('--tags').split(','), randomBytes(32));
+  // The entry is checked the way the gateway will read it, so a bad name or tag fails here.
+  ApiKeys.parse(JSON.stringify({ keys: [entry] }));
+  console.log(`token (give it to the client; it is not stored anywhere): ${token}`);
+  console.log(`entry for api_keys_file "keys": ${JSON.stringify(entry)}`);
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'apikey') {
+    printApiKey(argv.slice(1));
+    return;
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(usage());
     return;

@@ -23,6 +23,19 @@ const hostNotAllowed = errorResponse(
   'host_not_allowed: the Host header is missing or names a host this gateway was not configured for (allowed_hosts: the loopback names, the listen address, and any configured names). The body is not read.',
 );
 
+// Only when the gateway holds API keys (api_keys_file); refused before the body is read.
+const unauthenticated = {
+  description:
+    'unauthenticated: this gateway holds API keys and the request carries no Authorization: Bearer token naming one (missing, malformed, two fields, or unknown: one code for all). The body is not read.',
+  headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="cairn-ingest"' } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorAnswer' } } },
+};
+
+const forbiddenTag = errorResponse('forbidden_tag: the API key may not write under the hash tag of a record (error.path names it). Nothing of the transaction is written.');
+
+// A write route: the bearer key when the gateway holds keys, no authentication when it holds none.
+const writeSecurity = [{ apiKey: [] }, {}];
+
 const jsonOnly = 'Content-Type must be application/json, optionally with charset=utf-8; any other type is 415.';
 
 const waitParam = {
@@ -46,6 +59,7 @@ export const openApiDocument = {
       post: {
         operationId: 'writeTransaction',
         summary: 'Write one transaction',
+        security: writeSecurity,
         parameters: [waitParam],
         requestBody: { required: true, description: jsonOnly, content: { 'application/json': { schema: { $ref: '#/components/schemas/Transaction' } } } },
         responses: {
@@ -54,6 +68,8 @@ export const openApiDocument = {
             content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Receipt' }, { $ref: '#/components/schemas/AcceptedReceipt' }] } } },
           },
           '400': errorResponse('Invalid transaction'),
+          '401': unauthenticated,
+          '403': forbiddenTag,
           '409': errorResponse('id_conflict (same id, different content) or precondition_failed'),
           '413': errorResponse('A size bound is exceeded'),
           '415': unsupportedMediaType,
@@ -67,6 +83,7 @@ export const openApiDocument = {
       post: {
         operationId: 'writeTransactionBatch',
         summary: 'Write many transactions, each with its own outcome',
+        security: writeSecurity,
         parameters: [waitParam],
         requestBody: { required: true, description: jsonOnly, content: { 'application/json': { schema: { $ref: '#/components/schemas/Batch' } } } },
         responses: {
@@ -75,6 +92,7 @@ export const openApiDocument = {
             content: { 'application/json': { schema: { $ref: '#/components/schemas/BatchAnswer' } } },
           },
           '400': errorResponse('Invalid batch envelope'),
+          '401': unauthenticated,
           '413': errorResponse('Body or batch too large'),
           '415': unsupportedMediaType,
           '421': hostNotAllowed,
@@ -105,6 +123,13 @@ export const openApiDocument = {
     },
   },
   components: {
+    securitySchemes: {
+      apiKey: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key from `cairn-ingest apikey`; it may write only under the hash tags it was given (403 forbidden_tag otherwise; per item in a batch).',
+      },
+    },
     schemas: {
       Transaction: {
         type: 'object',

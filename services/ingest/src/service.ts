@@ -4,7 +4,8 @@ import { hash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
-import type { IngestConfig } from './config.js';
+import { ApiKeys } from './auth.js';
+import { authMode, type IngestConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createIngestServer } from './http.js';
 import { IngestMetrics } from './metrics.js';
@@ -43,11 +44,24 @@ export interface IngestService {
   readonly transport: Transport;
   readonly session: number;
   readonly metrics: IngestMetrics;
+  // API keys held (0: writes need none).
+  readonly apiKeys: number;
   // Stops taking requests, answers the open ones (bounded by shutdown_ms_max), closes NATS.
   stop(): Promise<void>;
 }
 
+/** The API keys writes must carry, read before anything connects: a bad file stops the start. */
+function loadApiKeys(config: IngestConfig): ApiKeys | undefined {
+  if (authMode(config) === 'none') return undefined;
+  try {
+    return ApiKeys.load(config.api_keys_file);
+  } catch (error) {
+    throw new CairnError('internal', `config: api_keys_file ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 export async function startIngest(config: IngestConfig): Promise<IngestService> {
+  const apiKeys = loadApiKeys(config);
   const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
   const transport = await connectTransport({
     servers: config.nats_url.split(','),
@@ -74,7 +88,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
     await transport.flush(); // the subscription is live before the first publish
     const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
-    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected(), metrics });
+    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected(), metrics, ...(apiKeys === undefined ? {} : { apiKeys }) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -94,7 +108,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
       })();
       return stopping;
     };
-    return { url: `http://${config.host}:${port}`, port, gateway, transport, session, metrics, stop };
+    return { url: `http://${config.host}:${port}`, port, gateway, transport, session, metrics, apiKeys: apiKeys?.size ?? 0, stop };
   } catch (error) {
     await transport.close();
     throw error;

@@ -330,7 +330,7 @@ test('config: allowed_hosts adds to the loopback names and the listen address; a
   const c = loadConfig({ CAIRN_INGEST_ALLOWED_HOSTS: 'Ledger.example.com,ingest.internal' }, []);
   assert.ok(allowedHosts(c).has('ledger.example.com') && allowedHosts(c).has('ingest.internal'));
   assert.ok(allowedHosts(loadConfig({}, ['--allowed-hosts', '[2001:db8::1]'])).has('2001:db8::1'));
-  assert.ok(allowedHosts(loadConfig({}, ['--host=::'])).has('::'));
+  assert.ok(allowedHosts(loadConfig({}, ['--host=::', '--auth=none'])).has('::'));
   for (const bad of ['evil example', 'a..b', '[nope]', 'http://x', 'a/b', Array.from({ length: 257 }, (_, i) => `h${i}`).join(',')]) {
     assert.throws(() => loadConfig({}, [`--allowed-hosts=${bad}`]), /allowed_hosts/, bad.slice(0, 40));
   }

@@ -1,0 +1,258 @@
+// API keys: the HTTP layer with a stub gateway (which transactions reach it), the keys file's
+// checks, the start-up rule for hosts beyond loopback, and the real process with a keys file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { startNatsServer, tempDir } from '@cairn/testkit';
+import { ApiKeys, authMode, cachedShardOf, configDefaults, createIngestServer, loadConfig, newApiKey, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
+
+const mainJs = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const ANSWER_MS_MAX = 5_000;
+
+const shop42 = newApiKey('shop42-backend', ['shop42'], randomBytes(32));
+const ops = newApiKey('ops', ['*'], randomBytes(32));
+const keysJson = JSON.stringify({ keys: [shop42.entry, ops.entry] });
+
+interface Served {
+  port: number;
+  /** Record keys of every transaction the stub gateway was handed. */
+  submitted: string[][];
+  close: () => Promise<void>;
+}
+
+async function serve(apiKeys: ApiKeys | undefined): Promise<Served> {
+  const config = configDefaults();
+  const submitted: string[][] = [];
+  const gateway = {
+    submit: (txs: readonly { records: readonly { key: string }[] }[]) => {
+      for (const tx of txs) submitted.push(tx.records.map((r) => r.key));
+      return txs.map((): Promise<Outcome> => Promise.resolve({ ok: true, receipt: { id: 't', status: 'accepted', shards: [] } }));
+    },
+    stats: {},
+  } as unknown as Gateway;
+  const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
+  const server = createIngestServer({ config, gateway, validate, healthy: () => true, ...(apiKeys === undefined ? {} : { apiKeys }) });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    submitted,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+interface Answer {
+  status: number;
+  body: { error?: { code: string; path?: string }; results?: { status: number; error?: { code: string; path?: string } }[] };
+  authenticate: string | undefined;
+}
+
+function send(port: number, method: string, path: string, headers: Record<string, string>, body = ''): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const all = { ...(body === '' ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }), ...headers };
+    const req = request({ host: '127.0.0.1', port, path, method, headers: all, timeout: ANSWER_MS_MAX }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'], authenticate: res.headers['www-authenticate'] }));
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer in ${ANSWER_MS_MAX} ms`)));
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+const tx = (...keys: string[]): string => JSON.stringify({ records: keys.map((key) => ({ key, value: 1 })) });
+
+test('auth: a write without a valid API key is 401 with WWW-Authenticate, and reaches nobody', async () => {
+  const s = await serve(ApiKeys.parse(keysJson));
+  try {
+    const unknown = newApiKey('stranger', ['shop42'], randomBytes(32)).token;
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: '' },
+      { authorization: `Basic ${Buffer.from(`u:${shop42.token}`).toString('base64')}` },
+      { authorization: shop42.token },
+      bearer(shop42.token.slice(0, 20)),
+      bearer(`${shop42.token}x`),
+      bearer(unknown),
+      bearer(shop42.entry.sha256),
+    ];
+    for (const headers of refused) {
+      for (const [path, body] of [['/v1/transactions', tx('{shop42}:a')], ['/v1/transactions/batch', JSON.stringify({ transactions: [JSON.parse(tx('{shop42}:a'))] })]] as const) {
+        const a = await send(s.port, 'POST', path, headers, body);
+        assert.equal(a.status, 401, `${path} ${JSON.stringify(headers)}`);
+        assert.equal(a.body.error?.code, 'unauthenticated');
+        assert.equal(a.authenticate, 'Bearer realm="cairn-ingest"');
+      }
+    }
+    assert.deepEqual(s.submitted, []);
+    // The scheme is case-insensitive (RFC 9110 11.1); the token is not.
+    assert.equal((await send(s.port, 'POST', '/v1/transactions', { authorization: `bearer ${shop42.token}` }, tx('{shop42}:a'))).status, 200);
+    assert.equal((await send(s.port, 'POST', '/v1/transactions', bearer(shop42.token.toUpperCase()), tx('{shop42}:a'))).status, 401);
+  } finally {
+    await s.close();
+  }
+});
+
+test('auth: two Authorization fields, or a body on its way, get 401 before the body is read', async () => {
+  const s = await serve(ApiKeys.parse(keysJson));
+  try {
+    const socket = connect(s.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    // A valid key twice still counts as two fields; and 1 MB of body is announced but never sent.
+    socket.write(
+      `POST /v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n` +
+        `Authorization: Bearer ${shop42.token}\r\nAuthorization: Bearer ${shop42.token}\r\n\r\n`,
+    );
+    const deadline = Date.now() + ANSWER_MS_MAX;
+    while (!received.includes('\r\n\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    socket.destroy();
+    assert.match(received, /^HTTP\/1\.1 401 /);
+    assert.match(received, /\r\nconnection: close\r\n/i, 'the unread body is not kept on the connection');
+    assert.deepEqual(s.submitted, []);
+  } finally {
+    await s.close();
+  }
+});
+
+test('auth: a key writes only under its hash tags; a transaction with one other tag writes nothing', async () => {
+  const s = await serve(ApiKeys.parse(keysJson));
+  try {
+    const ok = await send(s.port, 'POST', '/v1/transactions', bearer(shop42.token), tx('{shop42}:order:1', '{shop42}:stock:7'));
+    assert.equal(ok.status, 200);
+    const mixed = await send(s.port, 'POST', '/v1/transactions', bearer(shop42.token), tx('{shop42}:order:2', '{shop43}:stock:7'));
+    assert.equal(mixed.status, 403);
+    assert.equal(mixed.body.error?.code, 'forbidden_tag');
+    assert.equal(mixed.body.error?.path, 'records[1].key');
+    // A key without a hash tag hashes whole: it is its own tag, which this key was not given.
+    assert.equal((await send(s.port, 'POST', '/v1/transactions', bearer(shop42.token), tx('shop42'))).status, 200);
+    assert.equal((await send(s.port, 'POST', '/v1/transactions', bearer(shop42.token), tx('shop42:order:3'))).status, 403);
+    const batch = JSON.stringify({ transactions: [JSON.parse(tx('{shop42}:a')), JSON.parse(tx('{shop43}:b')), JSON.parse(tx('{shop42}:c'))] });
+    const b = await send(s.port, 'POST', '/v1/transactions/batch', bearer(shop42.token), batch);
+    assert.equal(b.status, 200);
+    assert.deepEqual(b.body.results?.map((r) => r.status), [200, 403, 200]);
+    assert.equal(b.body.results?.[1]?.error?.code, 'forbidden_tag');
+    assert.equal(b.body.results?.[1]?.error?.path, 'transactions[1].records[0].key');
+    // The operator's "*" key writes anywhere.
+    assert.equal((await send(s.port, 'POST', '/v1/transactions', bearer(ops.token), tx('{shop43}:x', '{shop44}:y'))).status, 200);
+    assert.deepEqual(s.submitted, [['{shop42}:order:1', '{shop42}:stock:7'], ['shop42'], ['{shop42}:a'], ['{shop42}:c'], ['{shop43}:x', '{shop44}:y']]);
+  } finally {
+    await s.close();
+  }
+});
+
+test('auth: health, metrics and the OpenAPI document need no key; without keys no write does', async () => {
+  const s = await serve(ApiKeys.parse(keysJson));
+  try {
+    for (const path of ['/healthz', '/openapi.json']) assert.equal((await send(s.port, 'GET', path, {})).status, 200, path);
+    const doc = (await send(s.port, 'GET', '/openapi.json', {})).body as unknown as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
+    for (const path of ['/v1/transactions', '/v1/transactions/batch']) assert.ok(doc.paths[path]?.post?.responses['401'] !== undefined, `${path} documents 401`);
+  } finally {
+    await s.close();
+  }
+  const open = await serve(undefined);
+  try {
+    assert.equal((await send(open.port, 'POST', '/v1/transactions', {}, tx('{shop43}:a'))).status, 200);
+  } finally {
+    await open.close();
+  }
+});
+
+test('auth: a keys file is checked whole at start, with the entry at fault named', () => {
+  const entry = shop42.entry;
+  const bad: [unknown, RegExp][] = [
+    ['{', /not JSON/],
+    [{ keys: [] }, /1\.\.10000 keys/],
+    [{ keys: [entry], extra: 1 }, /\{"keys": \[\.\.\.\]\} and nothing else/],
+    [{ keys: [{ ...entry, role: 'admin' }] }, /keys\[0\] has an unknown field "role"/],
+    [{ keys: [{ ...entry, sha256: entry.sha256.toUpperCase() }] }, /keys\[0\]\.sha256/],
+    [{ keys: [{ ...entry, sha256: entry.sha256.slice(1) }] }, /keys\[0\]\.sha256/],
+    [{ keys: [{ ...entry, name: '' }] }, /keys\[0\]\.name/],
+    [{ keys: [{ ...entry, tags: [] }] }, /keys\[0\]\.tags/],
+    [{ keys: [{ ...entry, tags: ['*', 'shop42'] }] }, /"\*" stands alone/],
+    [{ keys: [{ ...entry, tags: ['shop}42'] }] }, /is not a hash tag/],
+    [{ keys: [{ ...entry, tags: [42] }] }, /is not a hash tag/],
+    [{ keys: [entry, { ...ops.entry, sha256: entry.sha256 }] }, /keys\[1\] repeats the digest of shop42-backend/],
+    [{ keys: [entry, { ...ops.entry, name: entry.name }] }, /keys\[1\] repeats the name shop42-backend/],
+  ];
+  for (const [doc, message] of bad) assert.throws(() => ApiKeys.parse(typeof doc === 'string' ? doc : JSON.stringify(doc)), message, JSON.stringify(doc));
+  assert.equal(ApiKeys.parse(keysJson).size, 2);
+});
+
+test('auth: a key is found by its own token and by nothing else', () => {
+  const keys = ApiKeys.parse(keysJson);
+  assert.equal(keys.authenticate(`Bearer ${shop42.token}`)?.name, 'shop42-backend');
+  assert.equal(keys.authenticate(`Bearer ${ops.token}`)?.name, 'ops');
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (header) => {
+      const found = keys.authenticate(header);
+      const expected = header.split(' ').length >= 2 && /^bearer$/i.test(header.slice(0, header.indexOf(' '))) && [shop42.token, ops.token].includes(header.slice(header.indexOf(' ') + 1).trim());
+      assert.equal(found !== undefined, expected, header);
+    }),
+  );
+});
+
+test('config: a gateway beyond loopback needs API keys, or auth=none said on purpose', () => {
+  const check = (over: Partial<IngestConfig>): string => authMode({ ...configDefaults(), ...over });
+  assert.equal(check({}), 'none');
+  assert.equal(check({ host: '::1' }), 'none');
+  assert.throws(() => check({ host: '0.0.0.0' }), /host 0\.0\.0\.0 is not loopback: set api_keys_file \(CAIRN_INGEST_API_KEYS_FILE\), or auth=none/);
+  assert.equal(check({ host: '0.0.0.0', auth: 'none' }), 'none');
+  assert.equal(check({ host: '0.0.0.0', api_keys_file: '/etc/cairn/keys.json' }), 'api_keys');
+  assert.equal(check({ api_keys_file: '/etc/cairn/keys.json' }), 'api_keys');
+  assert.throws(() => check({ auth: 'api_keys' }), /needs api_keys_file/);
+  assert.throws(() => check({ auth: 'none', api_keys_file: '/k.json' }), /contradicts/);
+  assert.throws(() => loadConfig({ CAIRN_INGEST_HOST: '10.0.0.5' }, []), /not loopback/);
+  assert.throws(() => loadConfig({ CAIRN_INGEST_AUTH: 'maybe' }, []), /auth/);
+});
+
+test('cairn-ingest with a keys file: refuses a bad file at start, serves keyed writes', async () => {
+  const dir = tempDir('ingest-auth');
+  const nats = await startNatsServer();
+  try {
+    const file = join(dir.path, 'keys.json');
+    writeFileSync(file, JSON.stringify({ keys: [{ ...shop42.entry, tags: [] }] }));
+    const env = { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_INGEST_API_KEYS_FILE: file, CAIRN_STREAM: 'AUTHTEST', CAIRN_SUBJECT_PREFIX: 'authtest' };
+    const bad = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 15_000 });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /api_keys_file .*keys\.json: keys\[0\]\.tags/);
+    writeFileSync(file, keysJson);
+    const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/[0-9.:]+) .*2 API keys/.exec(out);
+          if (m?.[1] !== undefined) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+      });
+      const port = Number(new URL(url).port);
+      assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', {}, tx('{shop42}:a'))).status, 401);
+      assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop43}:a'))).status, 403);
+      const ok = await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop42}:a'));
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    await nats.stop();
+    dir.remove();
+  }
+});
