@@ -38,6 +38,11 @@ export interface ClientOptions {
   readonly proofUrl: string;
   /** Base URL of the ingest gateway; needed only for write()/writeBatch(). */
   readonly ingestUrl?: string;
+  /**
+   * The ingest's API key (`cairn-ingest apikey`), sent as `Authorization: Bearer` with writes
+   * only, never to the proof service. Needed when the gateway holds keys (401 without).
+   */
+  readonly apiKey?: string;
   /** The cluster's verifier key(s), pinned: the client never learns keys from a server. */
   readonly verifierKey: string | readonly string[];
   /** The cluster name (checkpoint origin). */
@@ -108,6 +113,8 @@ export class CairnClient {
   readonly #trust: Trust;
   readonly #proofUrl: string;
   readonly #ingestUrl: string | undefined;
+  /** `Bearer <apiKey>` for the ingest's writes, or undefined. */
+  readonly #authorization: string | undefined;
   readonly #limits: ClientLimits;
 
   constructor(options: ClientOptions) {
@@ -117,6 +124,8 @@ export class CairnClient {
     this.#http = new Http(options.fetch, this.#limits);
     this.#proofUrl = options.proofUrl;
     this.#ingestUrl = options.ingestUrl;
+    if (options.apiKey !== undefined && !/^[A-Za-z0-9._~+/-]+=*$/.test(options.apiKey)) throw new TypeError('apiKey must be an API key token (cairn-ingest apikey)');
+    this.#authorization = options.apiKey === undefined ? undefined : `Bearer ${options.apiKey}`;
     this.#trust = new Trust(this.#ctx, options.store ?? new MemoryStateStore(), this.#http, options.proofUrl, { strict: false });
   }
 
@@ -165,14 +174,14 @@ export class CairnClient {
 
   /** Submits one transaction, then waits (bounded) until a signed state proves its receipt. */
   async write(tx: TransactionInput): Promise<WriteResult> {
-    const answer = await this.#http.post(this.#ingest('/v1/transactions'), tx);
+    const answer = await this.#http.post(this.#ingest('/v1/transactions'), tx, this.#authorization);
     const receipt = parseReceipt(answer);
     return { receipt, ...(await this.proveReceipt(tx, receipt)) };
   }
 
   /** Submits a batch; every committed item's receipt is proven. Item errors stay per item. */
   async writeBatch(txs: readonly TransactionInput[]): Promise<BatchWriteItem[]> {
-    const answer = asObject(await this.#http.post(this.#ingest('/v1/transactions/batch'), { transactions: txs }), 'batch answer');
+    const answer = asObject(await this.#http.post(this.#ingest('/v1/transactions/batch'), { transactions: txs }, this.#authorization), 'batch answer');
     const results = answer['results'];
     if (!Array.isArray(results) || results.length !== txs.length) throw malformed(`batch answer must hold ${txs.length} results`);
     const items: BatchWriteItem[] = results.map((r: unknown) => parseBatchItem(r));

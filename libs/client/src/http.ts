@@ -35,8 +35,11 @@ export class Http {
     return this.#send(url, { method: 'GET', headers: { accept: 'application/json' } });
   }
 
-  post(url: string, body: unknown): Promise<unknown> {
-    return this.#send(url, { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  /** `authorization`: the whole header value, e.g. `Bearer <API key>` (the ingest's writes). */
+  post(url: string, body: unknown, authorization?: string): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json' };
+    if (authorization !== undefined) headers['authorization'] = authorization;
+    return this.#send(url, { method: 'POST', headers, body: JSON.stringify(body) });
   }
 
   async #send(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<unknown> {

@@ -38,7 +38,7 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
   let cluster: E2eCluster;
   let work: TempDir;
   const sdk = (store: StateStore = new MemoryStateStore()): CairnClient =>
-    new CairnClient({ proofUrl: cluster.proofUrl, ingestUrl: cluster.ingestUrl, verifierKey: cluster.verifierKey, origin: ORIGIN, store, limits: { receipt_wait_ms_max: 20_000 } });
+    new CairnClient({ proofUrl: cluster.proofUrl, ingestUrl: cluster.ingestUrl, apiKey: cluster.apiKey, verifierKey: cluster.verifierKey, origin: ORIGIN, store, limits: { receipt_wait_ms_max: 20_000 } });
 
   before(async () => {
     work = tempDir('client-e2e');
@@ -48,6 +48,22 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
   after(async () => {
     await cluster?.stop();
     work?.remove();
+  });
+
+  it('writes need the API key: without it the gateway answers 401 and nothing is written', async () => {
+    const keyless = new CairnClient({ proofUrl: cluster.proofUrl, ingestUrl: cluster.ingestUrl, verifierKey: cluster.verifierKey, origin: ORIGIN });
+    const key = keyOn(1, 'keyless');
+    const caught = await keyless.write({ id: 'e2e-keyless', records: [{ key, value: 1 }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(caught instanceof RequestError && caught.code === 'unauthenticated' && caught.status === 401, String(caught));
+    // Reads need no key, and find nothing under it.
+    const read = await keyless.get(key).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(read instanceof RequestError && read.code === 'not_found', String(read));
   });
 
   it('writes through the SDK, then reads now, as of an older state, and the whole history, all verified', async () => {
