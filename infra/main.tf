@@ -21,8 +21,10 @@ locals {
 
   nats_url  = join(",", [for ip in local.nats_ips : "nats://${ip}:4222"])
   data_root = "/var/lib/cairn"
-  node_bin  = "/opt/node/bin/node"
-  services  = "/opt/cairn/services"
+  # Gateways listen beyond loopback, so they refuse to start without API keys (docs/design/ingest.md).
+  api_keys_file = "/etc/cairn/ingest-api-keys.json"
+  node_bin      = "/opt/node/bin/node"
+  services      = "/opt/cairn/services"
 
   # What every Cairn service must agree on (docs/design/config.md: one environment, one meaning).
   cluster_env = {
@@ -104,7 +106,7 @@ locals {
   # One entry per server: its role, fixed address, volume size (0: none) and its systemd units.
   servers = merge(
     { for i, ip in local.nats_ips : "nats-${i}" => {
-      role = "nats", ip = ip, volume_gb = var.volume_gb.nats
+      role = "nats", ip = ip, volume_gb = var.volume_gb.nats, files = []
       units = [{
         name = "nats", exec = "/opt/nats/nats-server -c /etc/nats/nats.conf", env = {}
       }]
@@ -116,7 +118,7 @@ locals {
       })
     } },
     { for i, ip in local.shard_ips : "shard-${i}" => {
-      role = "shard", ip = ip, volume_gb = var.volume_gb.shard, nats_conf = ""
+      role = "shard", ip = ip, volume_gb = var.volume_gb.shard, nats_conf = "", files = []
       units = [{
         name = "cairn-shard", exec = "${local.node_bin} ${local.services}/shard/dist/src/main.js"
         env = merge(local.cluster_env, {
@@ -129,18 +131,22 @@ locals {
     } },
     { for i, ip in local.gateway_ips : "gateway-${i}" => {
       role = "gateway", ip = ip, volume_gb = 0, nats_conf = ""
+      # Digests and tags only: the tokens stay with the clients (services/ingest/src/auth.ts).
+      files = [{ path = local.api_keys_file, content = jsonencode({ keys = var.ingest_api_keys }), permissions = "0640" }]
       units = [{
         name = "cairn-ingest", exec = "${local.node_bin} ${local.services}/ingest/dist/src/main.js"
         env = merge(local.cluster_env, {
           CAIRN_INGEST_HOST          = "0.0.0.0"
           CAIRN_INGEST_PORT          = "8080"
           CAIRN_INGEST_WORKERS       = tostring(var.ingest_workers)
+          CAIRN_INGEST_API_KEYS_FILE = local.api_keys_file
           CAIRN_INGEST_ALLOWED_HOSTS = join(",", [ip, openstack_networking_floatingip_v2.public["gateway-${i}"].address])
         })
       }]
     } },
     { "proof" = {
-      role = "proof", ip = local.proof_ip, volume_gb = var.volume_gb.proof, nats_conf = ""
+      role  = "proof", ip = local.proof_ip, volume_gb = var.volume_gb.proof, nats_conf = ""
+      files = [{ path = "/etc/cairn/signer.key", content = var.signer_key, permissions = "0600" }]
       units = [{
         name = "cairn-proof", exec = "${local.node_bin} ${local.services}/proof/dist/src/main.js"
         env = merge(local.cluster_env, {
@@ -190,13 +196,13 @@ resource "openstack_compute_instance_v2" "server" {
   flavor_name = var.flavors[each.value.role]
   key_pair    = var.ssh_key_name
   user_data = templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
-    hostname   = "${var.name_prefix}-${each.key}"
-    artifacts  = var.artifacts
-    data_root  = local.data_root
-    volume_id  = contains(local.volume_servers, each.key) ? openstack_blockstorage_volume_v3.data[each.key].id : ""
-    units      = each.value.units
-    nats_conf  = each.value.nats_conf
-    signer_key = each.value.role == "proof" ? var.signer_key : ""
+    hostname  = "${var.name_prefix}-${each.key}"
+    artifacts = var.artifacts
+    data_root = local.data_root
+    volume_id = contains(local.volume_servers, each.key) ? openstack_blockstorage_volume_v3.data[each.key].id : ""
+    units     = each.value.units
+    nats_conf = each.value.nats_conf
+    files     = each.value.files
   })
   network {
     port = openstack_networking_port_v2.server[each.key].id

@@ -119,11 +119,28 @@ variable "admin_cidrs" {
 }
 
 variable "client_cidrs" {
-  description = "Who may reach the ingest gateways (8080) and the proof service (8090). The ingest has no authentication of its own: keep this to the shops' backends."
+  description = "Who may reach the ingest gateways (8080) and the proof service (8090). Writes also need an API key (ingest_api_keys)."
   type        = list(string)
   validation {
     condition     = length(var.client_cidrs) > 0 && alltrue([for c in var.client_cidrs : can(cidrhost(c, 0))])
     error_message = "client_cidrs must hold at least one CIDR block."
+  }
+}
+
+variable "ingest_api_keys" {
+  description = "The gateways' API keys: name, SHA-256 of the token, and the hash tags it may write under (or [\"*\"]). `cairn-ingest apikey --name N --tags a,b` prints a token and its entry. Writes without a key get 401, outside its tags 403."
+  type = list(object({
+    name   = string
+    sha256 = string
+    tags   = list(string)
+  }))
+  validation {
+    condition     = length(var.ingest_api_keys) > 0 && alltrue([for k in var.ingest_api_keys : can(regex("^[0-9a-f]{64}$", k.sha256)) && can(regex("^[A-Za-z0-9._:-]{1,64}$", k.name)) && length(k.tags) > 0])
+    error_message = "ingest_api_keys: at least one key; each with a 1-64 character name, a 64-hex-digit sha256 and at least one tag."
+  }
+  validation {
+    condition     = length(distinct([for k in var.ingest_api_keys : k.sha256])) == length(var.ingest_api_keys)
+    error_message = "ingest_api_keys: every token digest must be unique."
   }
 }
 

@@ -27,6 +27,10 @@ variables {
   admin_cidrs           = ["192.0.2.10/32"]
   origin                = "ledger.example.com/cairn"
   signer_key            = "PRIVATE+KEY+ledger.example.com/cairn+0a1b2c3d+AAAAtestonlytestonlytestonlytestonly"
+  ingest_api_keys = [
+    { name = "shop42-backend", sha256 = "4444444444444444444444444444444444444444444444444444444444444444", tags = ["shop42"] },
+    { name = "ops", sha256 = "5555555555555555555555555555555555555555555555555555555555555555", tags = ["*"] },
+  ]
   artifacts = {
     node_url       = "https://artifacts.example.com/node-v20.19.0-linux-x64.tar.xz"
     node_sha256    = "1111111111111111111111111111111111111111111111111111111111111111"
@@ -75,6 +79,14 @@ run "a_default_cluster" {
   assert {
     condition     = strcontains(openstack_compute_instance_v2.server["gateway-1"].user_data, "CAIRN_INGEST_ALLOWED_HOSTS=10.42.0.33,203.0.113.7\n")
     error_message = "a gateway answers its private address and its floating IP"
+  }
+  assert {
+    condition     = alltrue([for i in range(2) : strcontains(openstack_compute_instance_v2.server["gateway-${i}"].user_data, "CAIRN_INGEST_API_KEYS_FILE=/etc/cairn/ingest-api-keys.json\n") && strcontains(openstack_compute_instance_v2.server["gateway-${i}"].user_data, jsonencode(jsonencode({ keys = var.ingest_api_keys })))])
+    error_message = "every gateway holds the API keys file (digests and tags) and is started with it"
+  }
+  assert {
+    condition     = alltrue([for name, s in openstack_compute_instance_v2.server : !strcontains(s.user_data, "4444444444") if !startswith(name, "gateway-")])
+    error_message = "only gateways hold the API keys file"
   }
   assert {
     condition     = strcontains(openstack_compute_instance_v2.server["shard-0"].user_data, "echo \"$3  $2\" | sha256sum -c -") && strcontains(openstack_compute_instance_v2.server["shard-0"].user_data, var.artifacts.release_sha256)
@@ -153,6 +165,14 @@ run "a_signer_key_that_is_not_one" {
     signer_key = "VERIFIER+KEY+whatever"
   }
   expect_failures = [var.signer_key]
+}
+
+run "no_api_keys" {
+  command = plan
+  variables {
+    ingest_api_keys = []
+  }
+  expect_failures = [var.ingest_api_keys]
 }
 
 run "no_clients" {
