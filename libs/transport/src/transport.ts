@@ -210,6 +210,8 @@ export class Transport {
   /** The claim on `key_hex`, or undefined if it was never claimed. */
   async readClaim(key_hex: string): Promise<StoredLast | undefined> {
     this.checkOpen();
+    // From the leader: a claim is read right after a create-only publish was refused as taken, and a
+    // direct get may be answered by a follower that has not applied it yet (get.ts).
     return lastBySubject(this.nc, claimStream(this.layout), claimSubject(this.layout, key_hex), this.s.publish_timeout_ms);
   }
 

@@ -37,7 +37,7 @@ export function claimKeyHex(id: string, sha256: Sha256): string {
   return Buffer.from(sha256(new TextEncoder().encode(id))).toString('hex');
 }
 
-export function natsClaims(transport: Transport, sha256: Sha256, mapError: (error: unknown) => CairnError): ClaimPort {
+export function natsClaims(transport: Transport, sha256: Sha256, mapError: (error: unknown) => CairnError, retryAfterSeconds: number): ClaimPort {
   const claimOne = async (r: ClaimRequest): Promise<ClaimVerdict> => {
     const key = claimKeyHex(r.id, sha256);
     try {
@@ -52,8 +52,10 @@ export function natsClaims(transport: Transport, sha256: Sha256, mapError: (erro
     } catch (error) {
       throw mapError(error);
     }
-    // A claim is never deleted (the stream denies it), so "taken" and then "absent" is a broken broker.
-    if (held === undefined) throw new CairnError('internal', `claim of id ${r.id} was refused as taken but cannot be read`);
+    // A claim is never deleted (the stream denies it), and it is read from the stream's leader. If it
+    // still cannot be read, the leader changed in between and the new one has not applied it yet:
+    // the outcome is open for now, so 503 and a retry with the same id, not a 500.
+    if (held === undefined) throw new CairnError('unavailable', `claim of id ${r.id} was refused as taken but cannot be read yet; retry with the same id`, { retryAfterSeconds });
     assert(held.data.length === content_hash_bytes, `claim of id ${r.id} holds ${held.data.length} bytes`);
     return bytesEqual(held.data, r.contentHash) ? 'same' : 'conflict';
   };

@@ -81,7 +81,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     await transport.ensureClaimStream();
     const session = await newSession(transport);
     const ledger = natsLedger(transport, config.retry_after_s);
-    const claims = natsClaims(transport, nodeSha256, (error) => mapError(error, config.retry_after_s));
+    const claims = natsClaims(transport, nodeSha256, (error) => mapError(error, config.retry_after_s), config.retry_after_s);
     const metrics = new IngestMetrics();
     const gateway = new Gateway(config, ledger, session, nodeSha256, claims, Date.now, metrics.gateway);
     metrics.watchGateway(gateway.stats);
