@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { CLUSTER_REPLICAS, until } from '@cairn/testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatResult, runScenario } from '../src/index.js';
+import { checkRun, formatResult, RecordingStore, runScenario, verifyingClient, type ScenarioResult } from '../src/index.js';
 import { assertClean, loadOptions, startLoadCluster, type LoadCluster } from './cluster.js';
 
 const SHARDS = 2;
@@ -35,9 +35,39 @@ async function streamLeader(transport: Transport): Promise<{ leader: string; cur
   return { leader: info.cluster?.leader ?? '', current: replicas.filter((r) => r.current).map((r) => r.name) };
 }
 
-describe('the ledger through the loss of a NATS node', { timeout: 180_000 }, () => {
+/** Writes sent while two of the three nodes are down, each bounded by the gateway's own waits. */
+const NO_QUORUM_WRITES = 4;
+const WRITE_MS_MAX = 30_000;
+/** Time for the gateway to reconnect to the node left, so that writes meet the missing quorum itself. */
+const RECONNECT_MS = 3_000;
+/** How long a resend may keep meeting 503 / 504 (each time after Retry-After) once the nodes are back. */
+const SETTLE_MS_MAX = 60_000;
+
+async function postTx(ingestUrl: string, id: string, key: string): Promise<{ status: number; code: string | undefined; message: string | undefined }> {
+  const res = await fetch(`${ingestUrl}/v1/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id, records: [{ key, value: { id } }] }),
+    signal: AbortSignal.timeout(WRITE_MS_MAX),
+  });
+  const body = (await res.json()) as { error?: { code: string; message: string } };
+  return { status: res.status, code: body.error?.code, message: body.error?.message };
+}
+
+/** Resends until an answer decides (not 503 / 504), as a client told to retry with the same id does. */
+async function settle(ingestUrl: string, id: string, key: string): Promise<Awaited<ReturnType<typeof postTx>> & { tries: number }> {
+  const deadline = Date.now() + SETTLE_MS_MAX;
+  for (let tries = 1; ; tries += 1) {
+    const answer = await postTx(ingestUrl, id, key);
+    if ((answer.status !== 503 && answer.status !== 504) || Date.now() > deadline) return { ...answer, tries };
+    await sleep(1_000);
+  }
+}
+
+describe('the ledger through the loss of NATS nodes', { timeout: 300_000 }, () => {
   let cluster: LoadCluster;
   let transport: Transport;
+  let first: ScenarioResult | undefined;
 
   before(async () => {
     cluster = await startLoadCluster(SHARDS, NATS_NODES);
@@ -73,6 +103,7 @@ describe('the ledger through the loss of a NATS node', { timeout: 180_000 }, () 
     };
     const options = loadOptions(cluster, { run_id: 'broker', duration_ms: LOAD_MS });
     const result = await runScenario(options, 'checkout', { during });
+    first = result;
     console.log(formatResult(result), `\n  failover    ${JSON.stringify(failover)}`);
     assert.ok(failover !== undefined && victim.pid !== undefined, 'the leader was killed, replaced and restarted during the load');
     assertClean(result, SHARDS, () => cluster.logs());
@@ -84,5 +115,33 @@ describe('the ledger through the loss of a NATS node', { timeout: 180_000 }, () 
     // The old leader lost its place while it was down: it follows the new one now.
     assert.notEqual(after.leader, before.leader);
     assert.ok(after.current.includes(before.leader), JSON.stringify(after));
+  });
+
+  it('two of three nodes down: nothing is acknowledged; back up, writes resume and every earlier acknowledgement holds', async () => {
+    const nats = cluster.natsCluster;
+    assert.ok(nats !== undefined && first !== undefined, 'runs after the failover test');
+    const [a, b] = nats.nodes;
+    assert.ok(a !== undefined && b !== undefined);
+    await Promise.all([a.kill(), b.kill()]);
+    await sleep(RECONNECT_MS);
+    // No quorum: JetStream cannot store a message, so the gateway must not acknowledge one.
+    const ids = Array.from({ length: NO_QUORUM_WRITES }, (_, i) => `no-quorum-${i}`);
+    const answers = await Promise.all(ids.map((id) => postTx(cluster.ingestUrl, id, `{noquorum}:${id}`)));
+    for (const answer of answers) assert.ok(answer.status === 503 || answer.status === 504, JSON.stringify(answers));
+    await Promise.all([a.restart(), b.restart()]);
+    // A 503/504 leaves the outcome open; resends with the same id settle it, once, when the
+    // stream has a leader again (503 with Retry-After until then).
+    const resent = await Promise.all(ids.map((id) => settle(cluster.ingestUrl, id, `{noquorum}:${id}`)));
+    assert.deepEqual(resent.map((r) => r.status), ids.map(() => 200), `${JSON.stringify(resent)}\n${cluster.logs().slice(-4_000)}`);
+    console.log(`  no quorum   ${JSON.stringify(answers.map((r) => r.code))}; settled after ${resent.map((r) => r.tries).join(', ')} sends`);
+    // Every transaction acknowledged before the double failure is still there and proven.
+    const options = loadOptions(cluster, { receipt_wait_ms_max: 20_000 });
+    const store = new RecordingStore();
+    const report = await checkRun(first.log, await verifyingClient(options, store), { concurrency: 8, checkpointSizes: () => store.sizes });
+    assert.equal(report.violations.length, 0, JSON.stringify(report.violations.slice(0, 5)));
+    assert.equal(report.transactions_checked, first.log.acks.length);
+    // And the ledger takes load again.
+    const again = await runScenario(loadOptions(cluster, { run_id: 'broker-again', duration_ms: 3_000 }), 'checkout');
+    assertClean(again, SHARDS, () => cluster.logs());
   });
 });
