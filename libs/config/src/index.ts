@@ -14,3 +14,4 @@ export {
 } from './settings.js';
 export { stopOnSignals, type StopOnSignalsOptions } from './signals.js';
 export { boundConnections } from './connections.js';
+export { readTlsFiles, createHttpServer, type TlsFiles } from './tls.js';

@@ -26,3 +26,4 @@ export {
 } from './cluster.js';
 export { runNode, RUN_MS_MAX_DEFAULT, type RunOptions, type RunResult } from './run.js';
 export { connectLoopback, healthzOn, assertConnectionsBoundOfTwo } from './connections.js';
+export { selfSignedCert, type TestCert } from './tls.js';

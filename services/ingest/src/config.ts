@@ -14,6 +14,9 @@ export interface IngestConfig extends TxLimits {
   readonly api_keys_file: string;
   // 'api_keys', 'none', or '' = api_keys when a file is given, none on a loopback host, else refused.
   readonly auth: string;
+  // PEM certificate (chain) and key: HTTPS when both are set, plain HTTP when neither.
+  readonly tls_cert_file: string;
+  readonly tls_key_file: string;
   readonly port: number;
   readonly shards: number;
   // Gateway processes sharing the HTTP port (node:cluster); each has its own NATS connection and session.
@@ -51,6 +54,8 @@ export const stringSettings: readonly StringSetting<StringKeyOf<IngestConfig>>[]
   { key: 'allowed_hosts', pattern: /^[A-Za-z0-9._:[\], -]{0,4096}$/, default: '', help: 'Host header names answered, comma separated (+ localhost, --host)' },
   { key: 'api_keys_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'JSON file of API keys (token digests and their hash tags)' },
   { key: 'auth', pattern: /^(api_keys|none)?$/, default: '', help: "api_keys | none ('' = api_keys with a keys file, none on loopback)" },
+  { key: 'tls_cert_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'PEM certificate: HTTPS (with tls_key_file)' },
+  { key: 'tls_key_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'PEM key of tls_cert_file' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
 ];
@@ -91,6 +96,8 @@ const envOverrides: Partial<Record<keyof IngestConfig, string>> = {
   workers: 'CAIRN_INGEST_WORKERS',
   api_keys_file: 'CAIRN_INGEST_API_KEYS_FILE',
   auth: 'CAIRN_INGEST_AUTH',
+  tls_cert_file: 'CAIRN_INGEST_TLS_CERT_FILE',
+  tls_key_file: 'CAIRN_INGEST_TLS_KEY_FILE',
 };
 
 const spec: ConfigSpec<IngestConfig> = {
@@ -190,6 +197,11 @@ function canonicalIpv6(s: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The HTTPS certificate and key, read and checked at start; undefined for plain HTTP. */
+export function tlsFiles(c: Pick<IngestConfig, 'tls_cert_file' | 'tls_key_file'>): settings.TlsFiles | undefined {
+  return settings.readTlsFiles(c.tls_cert_file, c.tls_key_file, spec.error);
 }
 
 export function usage(): string {

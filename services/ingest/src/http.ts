@@ -1,6 +1,7 @@
 // The HTTP surface on bare node:http: routing, bounded body reading, validation, answers.
 // No framework: the whole request path is a few function calls (measured in bench/).
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createHttpServer, type TlsFiles } from '@cairn/config';
 import { boundConnections } from '@cairn/config';
 import { prometheusContentType, type HistogramSeries } from '@cairn/telemetry';
 import {
@@ -32,6 +33,8 @@ export interface HttpDeps {
   readonly metrics?: IngestMetrics;
   // The keys writes must carry (auth.ts); undefined: writes need none (authMode 'none').
   readonly apiKeys?: ApiKeys;
+  // HTTPS with this certificate and key; plain HTTP when undefined.
+  readonly tls?: TlsFiles;
 }
 
 // A response that carries what its request is measured by, so that send(), the one place every
@@ -69,7 +72,7 @@ export function createIngestServer(deps: HttpDeps): Server {
   metrics.watchHttp(() => figures.body_bytes_inflight);
   const ctx: Ctx = { deps, figures, openapi, metrics, bodyBytes: bodyBytesSeries(metrics) };
   // Node's own 400 for a request without Host would skip the check below and its stable code.
-  const server = createServer({ requireHostHeader: false, ServerResponse: MeteredResponse }, (req, res) => {
+  const server = createHttpServer(deps.tls, { requireHostHeader: false, ServerResponse: MeteredResponse }, (req, res) => {
     res.started_ms = performance.now();
     res.metrics = metrics;
     const path = pathOf(req.url ?? '/');

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
 import { ApiKeys } from './auth.js';
-import { authMode, type IngestConfig } from './config.js';
+import { authMode, tlsFiles, type IngestConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createIngestServer } from './http.js';
 import { IngestMetrics } from './metrics.js';
@@ -62,6 +62,7 @@ function loadApiKeys(config: IngestConfig): ApiKeys | undefined {
 
 export async function startIngest(config: IngestConfig): Promise<IngestService> {
   const apiKeys = loadApiKeys(config);
+  const tls = tlsFiles(config);
   const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
   const transport = await connectTransport({
     servers: config.nats_url.split(','),
@@ -88,7 +89,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
     await transport.flush(); // the subscription is live before the first publish
     const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
-    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected(), metrics, ...(apiKeys === undefined ? {} : { apiKeys }) });
+    const server = createIngestServer({ config, gateway, validate, healthy: () => ledger.connected(), metrics, ...(apiKeys === undefined ? {} : { apiKeys }), ...(tls === undefined ? {} : { tls }) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -108,7 +109,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
       })();
       return stopping;
     };
-    return { url: `http://${config.host}:${port}`, port, gateway, transport, session, metrics, apiKeys: apiKeys?.size ?? 0, stop };
+    return { url: `${tls === undefined ? 'http' : 'https'}://${config.host}:${port}`, port, gateway, transport, session, metrics, apiKeys: apiKeys?.size ?? 0, stop };
   } catch (error) {
     await transport.close();
     throw error;

@@ -6,11 +6,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { startNatsServer, tempDir } from '@cairn/testkit';
+import { selfSignedCert, startNatsServer, tempDir } from '@cairn/testkit';
 import { ApiKeys, authMode, cachedShardOf, configDefaults, createIngestServer, loadConfig, newApiKey, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
 
 const mainJs = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -56,10 +57,12 @@ interface Answer {
   authenticate: string | undefined;
 }
 
-function send(port: number, method: string, path: string, headers: Record<string, string>, body = ''): Promise<Answer> {
+/** `ca`: HTTPS, trusting that certificate. */
+function send(port: number, method: string, path: string, headers: Record<string, string>, body = '', ca?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const all = { ...(body === '' ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }), ...headers };
-    const req = request({ host: '127.0.0.1', port, path, method, headers: all, timeout: ANSWER_MS_MAX }, (res) => {
+    const options = { host: '127.0.0.1', port, path, method, headers: all, timeout: ANSWER_MS_MAX };
+    const req = (ca === undefined ? request : httpsRequest)({ ...options, ...(ca === undefined ? {} : { ca }) }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'], authenticate: res.headers['www-authenticate'] }));
@@ -218,13 +221,23 @@ test('config: a gateway beyond loopback needs API keys, or auth=none said on pur
   assert.throws(() => loadConfig({ CAIRN_INGEST_AUTH: 'maybe' }, []), /auth/);
 });
 
-test('cairn-ingest with a keys file: refuses a bad file at start, serves keyed writes', async () => {
+test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, serves keyed writes', async () => {
   const dir = tempDir('ingest-auth');
   const nats = await startNatsServer();
   try {
     const file = join(dir.path, 'keys.json');
+    const cert = selfSignedCert(dir.path);
     writeFileSync(file, JSON.stringify({ keys: [{ ...shop42.entry, tags: [] }] }));
-    const env = { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_INGEST_API_KEYS_FILE: file, CAIRN_STREAM: 'AUTHTEST', CAIRN_SUBJECT_PREFIX: 'authtest' };
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      CAIRN_NATS_URL: nats.url,
+      CAIRN_INGEST_PORT: '0',
+      CAIRN_INGEST_API_KEYS_FILE: file,
+      CAIRN_INGEST_TLS_CERT_FILE: cert.certFile,
+      CAIRN_INGEST_TLS_KEY_FILE: cert.keyFile,
+      CAIRN_STREAM: 'AUTHTEST',
+      CAIRN_SUBJECT_PREFIX: 'authtest',
+    };
     const bad = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 15_000 });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /api_keys_file .*keys\.json: keys\[0\]\.tags/);
@@ -236,7 +249,7 @@ test('cairn-ingest with a keys file: refuses a bad file at start, serves keyed w
         const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          const m = /listening on (http:\/\/[0-9.:]+) .*2 API keys/.exec(out);
+          const m = /listening on (https:\/\/[0-9.:]+) .*2 API keys/.exec(out);
           if (m?.[1] !== undefined) {
             clearTimeout(timer);
             resolve(m[1]);
@@ -244,10 +257,12 @@ test('cairn-ingest with a keys file: refuses a bad file at start, serves keyed w
         });
       });
       const port = Number(new URL(url).port);
-      assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', {}, tx('{shop42}:a'))).status, 401);
-      assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop43}:a'))).status, 403);
-      const ok = await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop42}:a'));
+      assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', {}, tx('{shop42}:a'), cert.cert)).status, 401);
+      assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop43}:a'), cert.cert)).status, 403);
+      const ok = await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop42}:a'), cert.cert);
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      // The token never crosses in clear: plain HTTP to the port gets no answer.
+      await assert.rejects(send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop42}:b')));
     } finally {
       child.kill('SIGKILL');
     }

@@ -25,6 +25,9 @@ export interface ProofConfig {
   readonly data_dir: string;
   /** Access-Control-Allow-Origin on answers ('' = none): browsers run the SDK from other origins. */
   readonly cors_allow_origin: string;
+  /** PEM certificate (chain) and key: HTTPS when both are set, plain HTTP when neither. */
+  readonly tls_cert_file: string;
+  readonly tls_key_file: string;
   readonly epoch_interval_ms: number;
   /** How long one epoch waits for every shard's headAt answer before it is abandoned. */
   readonly head_timeout_ms: number;
@@ -55,6 +58,8 @@ export const stringSettings: readonly StringSetting<StringKeyOf<ProofConfig>>[] 
   { key: 'signer_key', pattern: /^(PRIVATE\+KEY\+\S+)?$/, default: '', help: 'Ed25519 signer key (from cairn keygen)', secret: true },
   { key: 'signer_key_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'file holding the signer key' },
   { key: 'data_dir', pattern: /^[^\0]{0,4096}$/, default: '', help: 'state-log directory (default .data/proof)' },
+  { key: 'tls_cert_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'PEM certificate: HTTPS (with tls_key_file)' },
+  { key: 'tls_key_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'PEM key of tls_cert_file' },
   { key: 'cors_allow_origin', pattern: /^(\*|https?:\/\/[A-Za-z0-9.:-]+)?$/, default: '*', help: "Access-Control-Allow-Origin ('' = none)" },
 ];
 
@@ -80,6 +85,8 @@ const envOverrides: Partial<Record<keyof ProofConfig, string>> = {
   host: 'CAIRN_PROOF_HOST',
   data_dir: 'CAIRN_PROOF_DATA_DIR',
   cors_allow_origin: 'CAIRN_PROOF_CORS_ALLOW_ORIGIN',
+  tls_cert_file: 'CAIRN_PROOF_TLS_CERT_FILE',
+  tls_key_file: 'CAIRN_PROOF_TLS_KEY_FILE',
   // The shard has its own history_versions_max under CAIRN_HISTORY_VERSIONS_MAX.
   history_versions_max: 'CAIRN_PROOF_HISTORY_VERSIONS_MAX',
 };
@@ -129,6 +136,11 @@ export function checkConfig(c: ProofConfig): void {
 
 export function dataDirOf(c: ProofConfig, cwd: string): string {
   return c.data_dir === '' ? resolve(cwd, '.data', 'proof') : resolve(cwd, c.data_dir);
+}
+
+/** The HTTPS certificate and key, read and checked at start; undefined for plain HTTP. */
+export function tlsFiles(c: Pick<ProofConfig, 'tls_cert_file' | 'tls_key_file'>): settings.TlsFiles | undefined {
+  return settings.readTlsFiles(c.tls_cert_file, c.tls_key_file, spec.error);
 }
 
 export function usage(): string {

@@ -1,8 +1,8 @@
 // The HTTP read-and-verify API on bare node:http. Routes and shapes: docs/design/proofs.md.
 // A bounded number of requests run at once; beyond it the answer is 503 + Retry-After at once,
 // never a queue. Every error body is the @cairn/wire table's { error: { code, message } }.
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import { boundConnections } from '@cairn/config';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { boundConnections, createHttpServer, type TlsFiles } from '@cairn/config';
 import { prometheusContentType } from '@cairn/telemetry';
 import { CairnError, errorBody } from '@cairn/wire';
 import type { Answers } from './answers.js';
@@ -25,6 +25,8 @@ export interface HttpOptions {
   readonly connections_max?: number;
   /** Where requests are counted and GET /metrics reads from; a fresh set (stopped with the server) when not given. */
   readonly metrics?: ProofMetrics;
+  /** HTTPS with this certificate and key; plain HTTP when undefined. */
+  readonly tls?: TlsFiles;
 }
 
 /**
@@ -71,7 +73,7 @@ export function createProofServer(o: HttpOptions): Server {
   const count = (req: IncomingMessage, res: MeteredResponse, started_ms: number): void => {
     metrics.http.answered(res.route, req.method, res.statusCode, res.headersSent, res.errorCode, res.retried, (performance.now() - started_ms) / 1000);
   };
-  const server = createServer({ ServerResponse: MeteredResponse }, (req, res) => {
+  const server = createHttpServer(o.tls, { ServerResponse: MeteredResponse }, (req, res) => {
     const started_ms = performance.now();
     res.route = routeOf(req.url ?? '/');
     // The read API takes no body. One sent anyway would be read and dropped after the answer,

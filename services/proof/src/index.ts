@@ -1,4 +1,4 @@
-export { loadConfig, checkConfig, configDefaults, envName, flagName, usage, dataDirOf, numberSettings, stringSettings, ConfigError, type ProofConfig } from './config.js';
+export { loadConfig, checkConfig, configDefaults, envName, flagName, usage, dataDirOf, tlsFiles, numberSettings, stringSettings, ConfigError, type ProofConfig } from './config.js';
 export { loadSigner, keygen, verifierKeyOf, type KeygenResult } from './signer.js';
 export { StateLog, type StateLogHead, type StoredState } from './state-log.js';
 export { Sealer, SealError, SealErrorCode, FAILURE_BACKOFF_MS_MAX, type SealerOptions, type SealOutcome, type SignedHead, type MarkerPublisher } from './sealer.js';

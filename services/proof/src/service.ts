@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { Answers } from './answers.js';
-import { ConfigError, dataDirOf, type ProofConfig } from './config.js';
+import { ConfigError, dataDirOf, tlsFiles, type ProofConfig } from './config.js';
 import { createProofServer } from './http.js';
 import { ProofMetrics } from './metrics.js';
 import { NatsShards } from './nats-shards.js';
@@ -31,6 +31,7 @@ export interface ProofService {
 
 export async function startProof(config: ProofConfig, log: (line: string) => void = () => undefined, cwd = process.cwd()): Promise<ProofService> {
   const signer = loadSigner(config);
+  const tls = tlsFiles(config);
   const dataDir = dataDirOf(config, cwd);
   const stateLog = await StateLog.open(dataDir);
   let transport: Transport | undefined;
@@ -68,13 +69,14 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       signed: () => sealer.signed(),
       health: () => ({ ok: sealer.failures() < FAILURES_UNHEALTHY_MIN, detail: { epochFailures: sealer.failures() } }),
       metrics,
+      ...(tls === undefined ? {} : { tls }),
     });
     const port = await listen(server, config.host, config.port);
     sealer.start();
     const liveServer = server;
     const liveTransport = transport;
     return {
-      url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      url: `${tls === undefined ? 'http' : 'https'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       port,
       verifierKey: verifierKeyOf(signer),
       dataDir,

@@ -1,9 +1,11 @@
 // The HTTP layer alone: back-pressure at the in-flight bound and error mapping, with scripted answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { get as httpsGet } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
+import { selfSignedCert, tempDir } from '@cairn/testkit';
 import { CairnError } from '@cairn/wire';
-import { Answers, createProofServer, openApiDocument, toCairnError, type ShardReads, type SignedHead, type StateLog } from '../src/index.js';
+import { Answers, ConfigError, createProofServer, keygen, loadConfig, openApiDocument, tlsFiles, toCairnError, type ShardReads, type SignedHead, type StateLog } from '../src/index.js';
 
 const head: SignedHead = { size: 1, root: new Uint8Array(32), note: 'note\n' };
 
@@ -333,5 +335,33 @@ test('http: a client that leaves mid-answer cancels its work; an answered reques
     assert.equal(signals[1]?.aborted, true, 'the request whose client left');
   } finally {
     await s.close();
+  }
+});
+
+test('http: with a certificate and key the read API is HTTPS; the settings go together', async () => {
+  const dir = tempDir('proof-tls');
+  try {
+    const cert = selfSignedCert(dir.path);
+    const config = loadConfig({ CAIRN_SIGNER_KEY: keygen('o').signerKey, CAIRN_PROOF_TLS_CERT_FILE: cert.certFile, CAIRN_PROOF_TLS_KEY_FILE: cert.keyFile }, []);
+    const tls = tlsFiles(config);
+    assert.ok(tls !== undefined);
+    const server = createProofServer({ origin: 'o', requests_inflight_max: 4, retry_after_s: 1, answers: {} as Answers, signed: () => head, health: () => ({ ok: true, detail: {} }), tls });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const note = await new Promise<string>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port, path: '/v1/checkpoint', ca: cert.cert }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(text));
+        }).once('error', reject);
+      });
+      assert.equal(note, head.note);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.throws(() => tlsFiles({ tls_cert_file: cert.certFile, tls_key_file: '' }), (e: unknown) => e instanceof ConfigError && /go together/.test(e.message));
+  } finally {
+    dir.remove();
   }
 });

@@ -1,0 +1,44 @@
+// HTTPS for the services' HTTP servers: a certificate and its key from files, both or neither.
+// Without them a service speaks plain HTTP (a TLS-terminating proxy in front, or loopback); with
+// them it serves HTTPS itself, so that API keys and answers are not readable on the wire.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { createSecureContext } from 'node:tls';
+
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/** The PEM certificate (chain) and key, read and checked as a pair at start; undefined when neither is set. */
+export function readTlsFiles(certFile: string, keyFile: string, error: (message: string) => Error): TlsFiles | undefined {
+  if (certFile === '' && keyFile === '') return undefined;
+  if (certFile === '' || keyFile === '') throw error('tls_cert_file and tls_key_file go together: set both or neither');
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw error(`cannot read ${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+  };
+  const files = { cert: read(certFile, 'tls_cert_file'), key: read(keyFile, 'tls_key_file') };
+  try {
+    // Parses both and checks that the key is the certificate's: a mismatch fails here, not at the first client.
+    createSecureContext(files);
+  } catch (cause) {
+    throw error(`tls_cert_file and tls_key_file are not a usable certificate and key: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  return files;
+}
+
+/** node:http's createServer, or node:https's with the certificate when `tls` is given; same handler, same options. */
+export function createHttpServer<Response extends typeof ServerResponse<IncomingMessage>>(
+  tls: TlsFiles | undefined,
+  options: ServerOptions<typeof IncomingMessage, Response>,
+  handler: (req: IncomingMessage, res: InstanceType<Response>) => void,
+): Server {
+  if (tls === undefined) return createHttp(options, handler) as unknown as Server;
+  // https.Server is a tls.Server carrying http.Server's request handling: the callers use only that.
+  return createHttps({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as Server;
+}
