@@ -93,6 +93,10 @@ run "a_default_cluster" {
     error_message = "every download is checked against its SHA-256"
   }
   assert {
+    condition     = alltrue([for name, s in openstack_compute_instance_v2.server : strcontains(s.user_data, "StartLimitIntervalSec=0\n") && strcontains(s.user_data, "Restart=on-failure\n")])
+    error_message = "every service restarts until the NATS nodes it needs are up, with no start limit"
+  }
+  assert {
     condition     = strcontains(openstack_compute_instance_v2.server["shard-0"].user_data, "/dev/disk/by-id/virtio-0f1e2d3c-4b5a-6978-8")
     error_message = "a server mounts the volume made for it"
   }
