@@ -80,6 +80,8 @@ export class Cluster {
 
   /** The nats-server, or the first node of a NATS cluster (options.natsNodes). */
   readonly nats: NatsServer;
+  /** The NATS cluster when options.natsNodes asked for one. */
+  readonly natsCluster: NatsCluster | undefined;
 
   constructor(
     nats: NatsServer | NatsCluster,
@@ -88,9 +90,6 @@ export class Cluster {
     this.nats = 'nodes' in nats ? (nats.nodes[0] as NatsServer) : nats;
     this.natsCluster = 'nodes' in nats ? nats : undefined;
   }
-
-  /** The NATS cluster when options.natsNodes asked for one. */
-  readonly natsCluster: NatsCluster | undefined;
 
   /** Starts nats-server (or a NATS cluster) and the services; stops whatever started if any part fails. */
   static async start<C extends Cluster>(this: new (nats: NatsServer | NatsCluster, options: ClusterOptions) => C, options: ClusterOptions): Promise<C> {

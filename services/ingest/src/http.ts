@@ -1,8 +1,7 @@
 // The HTTP surface on bare node:http: routing, bounded body reading, validation, answers.
 // No framework: the whole request path is a few function calls (measured in bench/).
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import { createHttpServer, type TlsFiles } from '@cairn/config';
-import { boundConnections } from '@cairn/config';
+import { boundConnections, createHttpServer, type TlsFiles } from '@cairn/config';
 import { prometheusContentType, type HistogramSeries } from '@cairn/telemetry';
 import {
   CairnError,
