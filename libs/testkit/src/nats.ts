@@ -265,7 +265,12 @@ export async function startNatsCluster(o: { readonly nodes: number; readonly rea
   }
   const ready = o.ready_ms_max ?? NATS_READY_MS_MAX_DEFAULT;
   const routePorts: number[] = [];
-  for (let i = 0; i < o.nodes; i += 1) routePorts.push(await freePort());
+  // A port just closed can be handed out again: draw until the nodes' route ports differ (bounded).
+  for (let draws = 0; routePorts.length < o.nodes && draws < 10 * o.nodes; draws += 1) {
+    const port = await freePort();
+    if (!routePorts.includes(port)) routePorts.push(port);
+  }
+  if (routePorts.length < o.nodes) throw new Error('testkit: no distinct free ports for the cluster routes');
   const nodes = routePorts.map((routePort, i) => {
     const root = tempDir(`nats-n${i}`);
     const storeDir = join(root.path, 'store');
