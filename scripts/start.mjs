@@ -32,14 +32,15 @@ const settings = [
   ['shards', 'CAIRN_SHARDS', '2', 'shard workers (fixed when the cluster is created)'],
   ['port', 'CAIRN_INGEST_PORT', '8080', 'ingest HTTP port'],
   ['proof-port', 'CAIRN_PROOF_PORT', '8090', 'proof service HTTP port'],
-  ['nats-port', 'CAIRN_NATS_PORT', '4222', 'nats-server client port'],
+  ['nats-port', 'CAIRN_NATS_PORT', '4222', 'nats-server client port (node i of a NATS cluster: + i)'],
+  ['nats-nodes', 'CAIRN_NATS_NODES', '1', '1, or 3: a JetStream cluster, routes on nats-port + 100 + i, the stream on all three (fixed when the cluster is created)'],
   ['metrics-port', 'CAIRN_SHARD_METRICS_PORT', '9464', 'shard n serves /metrics on 127.0.0.1 at this port + n'],
   ['data-dir', 'CAIRN_DATA', join(root, '.data'), 'where nats, shards and the proof service keep their data'],
   ['origin', 'CAIRN_ORIGIN', 'cairn.local/ledger', 'cluster name (checkpoint origin)'],
 ];
 
 function usage() {
-  const lines = ['usage: npm start -- [--shards N] [--port P] [--proof-port P] [--nats-port P] [--metrics-port P] [--data-dir DIR]', ''];
+  const lines = ['usage: npm start -- [--shards N] [--port P] [--proof-port P] [--nats-port P] [--nats-nodes 1|3] [--metrics-port P] [--data-dir DIR]', ''];
   for (const [name, env, def, help] of settings) lines.push(`  --${name.padEnd(12)} ${env.padEnd(20)} ${String(def).padEnd(12)} ${help}`);
   return lines.join('\n');
 }
@@ -70,6 +71,7 @@ function parseArgs(argv) {
   const out = {};
   for (const [name, env, def] of settings) out[name] = given.get(name) ?? (process.env[env] || undefined) ?? def;
   out.shardsGiven = given.has('shards') || Boolean(process.env.CAIRN_SHARDS);
+  out.natsNodesGiven = given.has('nats-nodes') || Boolean(process.env.CAIRN_NATS_NODES);
   return out;
 }
 
@@ -86,23 +88,35 @@ const dataDir = resolve(args['data-dir']);
 const ingestPort = port(args.port, 'port');
 const proofPort = port(args['proof-port'], 'proof-port');
 const natsPort = port(args['nats-port'], 'nats-port');
-if (new Set([ingestPort, proofPort, natsPort]).size !== 3) fail('the three ports must differ');
 mkdirSync(dataDir, { recursive: true });
 const clusterFile = join(dataDir, 'cluster.json');
 let shards = Number(args.shards);
+let natsNodes = Number(args['nats-nodes']);
 if (existsSync(clusterFile)) {
-  const stored = JSON.parse(readFileSync(clusterFile, 'utf8')).shards;
-  if (args.shardsGiven && shards !== stored) {
-    fail(`this cluster was created with ${stored} shards (${clusterFile}); the shard count is fixed. Remove ${dataDir} to start over.`);
+  const stored = JSON.parse(readFileSync(clusterFile, 'utf8'));
+  if (args.shardsGiven && shards !== stored.shards) {
+    fail(`this cluster was created with ${stored.shards} shards (${clusterFile}); the shard count is fixed. Remove ${dataDir} to start over.`);
   }
-  shards = stored;
+  // The stream's replicas follow the node count and a stream keeps them: fixed too.
+  const storedNodes = stored.natsNodes ?? 1;
+  if (args.natsNodesGiven && natsNodes !== storedNodes) {
+    fail(`this cluster was created with ${storedNodes} NATS nodes (${clusterFile}); the count is fixed. Remove ${dataDir} to start over.`);
+  }
+  shards = stored.shards;
+  natsNodes = storedNodes;
 }
+if (natsNodes !== 1 && natsNodes !== 3) fail(`--nats-nodes must be 1 or 3, got ${args['nats-nodes']}`);
+const natsPorts = Array.from({ length: natsNodes }, (_, i) => natsPort + i);
+const routePorts = natsNodes === 1 ? [] : natsPorts.map((p) => p + 100);
+const fixedPorts = [ingestPort, proofPort, ...natsPorts, ...routePorts];
+if (new Set(fixedPorts).size !== fixedPorts.length) fail('the ingest, proof and NATS ports must all differ');
+if (fixedPorts.some((p) => p > 65_535)) fail('a NATS port would be past 65535; pass --nats-port');
 if (!Number.isSafeInteger(shards) || shards < 1 || shards > SHARDS_MAX) fail(`--shards must be 1..${SHARDS_MAX}, got ${args.shards}`);
 // One metrics port per shard, from --metrics-port up; none may be another service's port.
 const metricsPort = port(args['metrics-port'], 'metrics-port');
 const metricsPorts = Array.from({ length: shards }, (_, s) => metricsPort + s);
 if (metricsPorts[shards - 1] > 65_535) fail(`--metrics-port ${metricsPort} + ${shards - 1} shards is past port 65535`);
-if (metricsPorts.some((p) => [ingestPort, proofPort, natsPort].includes(p))) fail(`the shards' metrics ports ${metricsPort}..${metricsPorts[shards - 1]} overlap another port`);
+if (metricsPorts.some((p) => fixedPorts.includes(p))) fail(`the shards' metrics ports ${metricsPort}..${metricsPorts[shards - 1]} overlap another port`);
 
 const mains = {
   ingest: join(root, 'services/ingest/dist/src/main.js'),
@@ -149,7 +163,7 @@ const natsRoutine = /\[INF\]/;
 function prefixLines(stream, label, color, sink) {
   const tag = useColor ? `\u001b[${color}m[${label}]\u001b[0m ` : `[${label}] `;
   createInterface({ input: stream }).on('line', (line) => {
-    if (label === 'nats' && !verbose && natsRoutine.test(line)) return;
+    if (label.startsWith('nats') && !verbose && natsRoutine.test(line)) return;
     sink.write(`${tag}${line}\n`);
   });
 }
@@ -220,7 +234,7 @@ function stopAll(code) {
   stopPromise ??= (async () => {
     stopping = true;
     // Front doors first (no new work), then the shards (finish the batch in hand), the broker last.
-    const order = [procs.filter((p) => p.label === 'ingest' || p.label === 'proof'), procs.filter((p) => p.label.startsWith('shard')), procs.filter((p) => p.label === 'nats')];
+    const order = [procs.filter((p) => p.label === 'ingest' || p.label === 'proof'), procs.filter((p) => p.label.startsWith('shard')), procs.filter((p) => p.label.startsWith('nats'))];
     for (const group of order) await Promise.all(group.map((p) => p.stop()));
     process.exit(code);
   })();
@@ -256,7 +270,7 @@ async function createStream(natsUrl) {
   const deadline = Date.now() + NATS_READY_MS_MAX;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const transport = await connectTransport({ servers: natsUrl, layout: streamLayout({ shard_count: shards }), name: 'cairn-start' });
+      const transport = await connectTransport({ servers: natsUrl.split(','), layout: streamLayout({ shard_count: shards, replicas: natsNodes }), name: 'cairn-start' });
       try {
         await transport.ensureStream();
       } finally {
@@ -279,24 +293,35 @@ function signerKeyFile() {
 async function main() {
   ensureBuilt();
   const bin = natsBinary();
-  if (await portOpen(natsPort)) fail(`port ${natsPort} is taken (another nats-server?); pass --nats-port`);
+  for (const p of [...natsPorts, ...routePorts]) if (await portOpen(p)) fail(`port ${p} is taken (another nats-server?); pass --nats-port`);
   for (const [p, name] of [[ingestPort, 'port'], [proofPort, 'proof-port'], ...metricsPorts.map((m) => [m, 'metrics-port'])]) if (await portOpen(p)) fail(`port ${p} is taken; pass --${name}`);
-  writeFileSync(clusterFile, JSON.stringify({ shards }) + '\n');
-  const natsDir = join(dataDir, 'nats');
-  mkdirSync(natsDir, { recursive: true });
-  const natsConf = join(dataDir, 'nats.conf');
-  writeFileSync(natsConf, `listen: "127.0.0.1:${natsPort}"\njetstream { store_dir: ${JSON.stringify(natsDir)} }\n`);
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
-  const nats = new Service('nats', bin, ['-c', natsConf], {}, /Server is ready/);
-  // nats-server logs to stderr; readiness is checked on the port instead of its output.
-  void nats.start();
+  writeFileSync(clusterFile, JSON.stringify({ shards, natsNodes }) + '\n');
+  const natsUrl = natsPorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  for (let i = 0; i < natsNodes; i += 1) {
+    // One node keeps the directory and label it always had; a cluster's nodes get one each.
+    const name = natsNodes === 1 ? 'nats' : `nats ${i}`;
+    const natsDir = join(dataDir, natsNodes === 1 ? 'nats' : `nats-${i}`);
+    mkdirSync(natsDir, { recursive: true });
+    const natsConf = join(dataDir, natsNodes === 1 ? 'nats.conf' : `nats-${i}.conf`);
+    const lines = [`listen: "127.0.0.1:${natsPorts[i]}"`, `jetstream { store_dir: ${JSON.stringify(natsDir)} }`];
+    if (natsNodes > 1) {
+      const routes = routePorts.filter((_, j) => j !== i).map((p) => `"nats-route://127.0.0.1:${p}"`);
+      lines.push(`server_name: cairn-n${i}`, `cluster { name: cairn-local, listen: "127.0.0.1:${routePorts[i]}", routes: [${routes.join(', ')}] }`);
+    }
+    writeFileSync(natsConf, lines.join('\n') + '\n');
+    const nats = new Service(name, bin, ['-c', natsConf], {}, /Server is ready/);
+    // nats-server logs to stderr; readiness is checked on the port instead of its output.
+    void nats.start();
+  }
   const deadline = Date.now() + NATS_READY_MS_MAX;
-  while (!(await portOpen(natsPort))) {
-    if (Date.now() > deadline || !nats.running) fail(`nats-server did not listen on ${natsPort} within ${NATS_READY_MS_MAX} ms`);
-    await sleep(50);
+  for (const p of natsPorts) {
+    while (!(await portOpen(p))) {
+      if (Date.now() > deadline || !procs.filter((s) => s.label.startsWith('nats')).every((s) => s.running)) fail(`nats-server did not listen on ${p} within ${NATS_READY_MS_MAX} ms`);
+      await sleep(50);
+    }
   }
   await createStream(natsUrl);
-  const common = { CAIRN_NATS_URL: natsUrl, CAIRN_SHARDS: String(shards) };
+  const common = { CAIRN_NATS_URL: natsUrl, CAIRN_SHARDS: String(shards), CAIRN_REPLICAS: String(natsNodes) };
   const starting = [];
   for (let s = 0; s < shards; s += 1) {
     const env = { ...common, CAIRN_SHARD: String(s), CAIRN_DATA_DIR: join(dataDir, `shard-${s}`), CAIRN_SHARD_METRICS_LISTEN: `127.0.0.1:${metricsPorts[s]}` };
@@ -316,7 +341,7 @@ async function main() {
     `Cairn is running with ${shards} shards (data in ${dataDir}):`,
     `  write API   http://127.0.0.1:${ingestPort}/v1/transactions  (OpenAPI: http://127.0.0.1:${ingestPort}/openapi.json)`,
     ...(procs.some((p) => p.label === 'proof') ? [`  proof API   http://127.0.0.1:${proofPort}`] : []),
-    `  NATS        ${natsUrl}`,
+    `  NATS        ${natsUrl}${natsNodes > 1 ? ` (a JetStream cluster, the stream on all ${natsNodes})` : ''}`,
     shards <= 4
       ? `  shard metrics  ${metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`).join('  ')}`
       : `  shard metrics  http://127.0.0.1:<${metricsPort} + shard>/metrics (${metricsPort}..${metricsPorts[shards - 1]})`,
