@@ -15,6 +15,8 @@ export interface LoadOptions {
   readonly proof_url: string;
   readonly verifier_key: string;
   readonly origin: string;
+  /** The gateway's API key, sent with every write when set (a gateway with keys answers 401 without). */
+  readonly api_key?: string;
   /** The load phase of each scenario ends at this duration or at requests_max, whichever is first. */
   readonly duration_ms: number;
   /** HTTP requests of one scenario's load phase, retries included. */
@@ -98,6 +100,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'verifier-key', env: 'CAIRN_LOAD_VERIFIER_KEY', help: 'pinned verifier key (default: the file below)' },
   { name: 'verifier-key-file', env: 'CAIRN_LOAD_VERIFIER_KEY_FILE', help: 'file holding it (default: .data/signer.pub of `npm start`)' },
   { name: 'origin', env: 'CAIRN_LOAD_ORIGIN', help: `checkpoint origin (${LOAD_DEFAULTS.origin})` },
+  { name: 'api-key', env: 'CAIRN_LOAD_API_KEY', help: 'API key for a gateway that holds keys (cairn-ingest apikey)' },
   { name: 'duration-ms', env: 'CAIRN_LOAD_DURATION_MS', help: `load phase per scenario (${LOAD_DEFAULTS.duration_ms})` },
   { name: 'requests-max', env: 'CAIRN_LOAD_REQUESTS_MAX', help: `HTTP requests per load phase (${LOAD_DEFAULTS.requests_max})` },
   { name: 'clients', env: 'CAIRN_LOAD_CLIENTS', help: `concurrent closed-loop clients (${LOAD_DEFAULTS.clients})` },
@@ -201,6 +204,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     proof_url: assertLoopback(raw.get('proof-url') ?? d.proof_url, '--proof-url'),
     verifier_key: verifierKeyOf(raw),
     origin: raw.get('origin') ?? d.origin,
+    ...apiKeyOf(raw.get('api-key')),
     duration_ms: int(raw, 'duration-ms', d.duration_ms, 1, L.duration_ms_max),
     requests_max: int(raw, 'requests-max', d.requests_max, 1, L.requests_max),
     clients: int(raw, 'clients', d.clients, 1, L.clients_max),
@@ -219,6 +223,14 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     baseline: booleanOf(raw, 'baseline'),
   };
   return checkOptions(options);
+}
+
+const API_KEY = /^[A-Za-z0-9._~+/-]{32,256}=*$/;
+
+function apiKeyOf(value: string | undefined): { api_key?: string } {
+  if (value === undefined) return {};
+  if (!API_KEY.test(value)) throw new LoadError('bad_option', '--api-key must be an API key token (cairn-ingest apikey)');
+  return { api_key: value };
 }
 
 /** Checks options built in code (tests) the same way as parsed ones. */

@@ -22,11 +22,20 @@ export class JsonPoster {
   readonly #agent: Agent;
   readonly #base: string;
   readonly #request_ms_max: number;
+  readonly #authorization: string | undefined;
 
-  constructor(base: string, sockets: number, request_ms_max: number) {
+  /** `api_key`: sent as `Authorization: Bearer` with every post. */
+  constructor(base: string, sockets: number, request_ms_max: number, api_key?: string) {
     this.#base = base;
     this.#request_ms_max = request_ms_max;
+    this.#authorization = api_key === undefined ? undefined : `Bearer ${api_key}`;
     this.#agent = new Agent({ keepAlive: true, maxSockets: sockets });
+  }
+
+  #headers(length: number): Record<string, string | number> {
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': length };
+    if (this.#authorization !== undefined) headers['authorization'] = this.#authorization;
+    return headers;
   }
 
   post(path: string, body: unknown): Promise<PostAnswer> {
@@ -42,7 +51,7 @@ export class JsonPoster {
     return new Promise((resolve) => {
       const req = request(
         new URL(path, this.#base),
-        { method: 'POST', agent: this.#agent, timeout: this.#request_ms_max, headers: { 'content-type': 'application/json', 'content-length': bytes.length } },
+        { method: 'POST', agent: this.#agent, timeout: this.#request_ms_max, headers: this.#headers(bytes.length) },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

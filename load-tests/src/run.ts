@@ -54,7 +54,7 @@ export async function verifyingClient(o: LoadOptions, store: RecordingStore): Pr
 export async function runScenario(o: LoadOptions, name: ScenarioName, hooks: RunHooks = {}): Promise<ScenarioResult> {
   const store = new RecordingStore();
   const sdk = await pinnedClient(o, store);
-  const poster = new JsonPoster(o.ingest_url, o.clients, o.request_ms_max);
+  const poster = new JsonPoster(o.ingest_url, o.clients, o.request_ms_max, o.api_key);
   const log = new RunLog();
   const side: ScenarioContext = { options: o, sdk, poster, log, stats: new LoadStats() };
   const scenario = scenarioOf(name);

@@ -1,12 +1,14 @@
 // The tool's own parts, without a cluster: options and the loopback rule, percentiles, the seeded
 // generator, the checkpoint-size witness, the bounded pool.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { shardOfKey } from '@cairn/wire';
-import { assertLoopback, forEachLimited, spreadTag, LoadError, LoadStats, LATENCY_SAMPLES_MAX, noteSize, parseOptions, percentile, Rng } from '../src/index.js';
+import { assertLoopback, forEachLimited, JsonPoster, spreadTag, LoadError, LoadStats, LATENCY_SAMPLES_MAX, noteSize, parseOptions, percentile, Rng } from '../src/index.js';
 
 const KEY = 'cairn.local/ledger+c900f286+AXp6';
 const base = ['--verifier-key', KEY];
@@ -163,5 +165,40 @@ describe('the command', () => {
     const badKey = run('--verifier-key', 'cairn.local/ledger+aaaaaaaa+AAAA');
     assert.equal(badKey.status, 2);
     assert.match(badKey.text, /bad_option: the verifier key/);
+  });
+});
+
+describe('API key', () => {
+  const token = `cairn_${'A'.repeat(43)}`;
+
+  it('is taken from --api-key or CAIRN_LOAD_API_KEY, checked, and absent by default', () => {
+    assert.equal(parseOptions(base, {}, 0).api_key, undefined);
+    assert.equal(parseOptions([...base, '--api-key', token], {}, 0).api_key, token);
+    assert.equal(parseOptions(base, { CAIRN_LOAD_API_KEY: token }, 0).api_key, token);
+    refused('bad_option', () => parseOptions([...base, '--api-key', 'short'], {}, 0));
+    refused('bad_option', () => parseOptions([...base, '--api-key', `${token} x`], {}, 0));
+  });
+
+  it('goes with every write as Authorization: Bearer, and with none when not set', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const keyed = new JsonPoster(url, 1, 5_000, token);
+    const plain = new JsonPoster(url, 1, 5_000);
+    try {
+      assert.equal((await keyed.post('/v1/transactions', { records: [] })).status, 200);
+      assert.equal((await plain.post('/v1/transactions', { records: [] })).status, 200);
+      assert.deepEqual(seen, [`Bearer ${token}`, undefined]);
+    } finally {
+      keyed.close();
+      plain.close();
+      server.close();
+    }
   });
 });
