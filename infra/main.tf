@@ -21,6 +21,9 @@ locals {
 
   nats_url  = join(",", [for ip in local.nats_ips : "nats://${ip}:4222"])
   data_root = "/var/lib/cairn"
+  # Every Cairn service reads the broker's client token from here (readable by the cairn user only).
+  nats_token_file = "/etc/cairn/nats-token"
+  nats_token      = { path = local.nats_token_file, content = var.nats_token, permissions = "0600" }
   # Gateways listen beyond loopback, so they refuse to start without API keys (docs/design/ingest.md).
   api_keys_file = "/etc/cairn/ingest-api-keys.json"
   node_bin      = "/opt/node/bin/node"
@@ -28,9 +31,10 @@ locals {
 
   # What every Cairn service must agree on (docs/design/config.md: one environment, one meaning).
   cluster_env = {
-    CAIRN_NATS_URL = local.nats_url
-    CAIRN_SHARDS   = tostring(var.shards)
-    CAIRN_REPLICAS = tostring(local.replicas)
+    CAIRN_NATS_URL        = local.nats_url
+    CAIRN_NATS_TOKEN_FILE = local.nats_token_file
+    CAIRN_SHARDS          = tostring(var.shards)
+    CAIRN_REPLICAS        = tostring(local.replicas)
   }
 }
 
@@ -115,10 +119,11 @@ locals {
         cluster     = "${var.name_prefix}-nats"
         store_dir   = "${local.data_root}/jetstream"
         routes      = [for j, peer in local.nats_ips : "nats-route://${peer}:6222" if j != i]
+        token       = var.nats_token
       })
     } },
     { for i, ip in local.shard_ips : "shard-${i}" => {
-      role = "shard", ip = ip, volume_gb = var.volume_gb.shard, nats_conf = "", files = []
+      role = "shard", ip = ip, volume_gb = var.volume_gb.shard, nats_conf = "", files = [local.nats_token]
       units = [{
         name = "cairn-shard", exec = "${local.node_bin} ${local.services}/shard/dist/src/main.js"
         env = merge(local.cluster_env, {
@@ -132,7 +137,7 @@ locals {
     { for i, ip in local.gateway_ips : "gateway-${i}" => {
       role = "gateway", ip = ip, volume_gb = 0, nats_conf = ""
       # Digests and tags only: the tokens stay with the clients (services/ingest/src/auth.ts).
-      files = [{ path = local.api_keys_file, content = jsonencode({ keys = var.ingest_api_keys }), permissions = "0640" }]
+      files = [local.nats_token, { path = local.api_keys_file, content = jsonencode({ keys = var.ingest_api_keys }), permissions = "0640" }]
       units = [{
         name = "cairn-ingest", exec = "${local.node_bin} ${local.services}/ingest/dist/src/main.js"
         env = merge(local.cluster_env, {
@@ -146,7 +151,7 @@ locals {
     } },
     { "proof" = {
       role  = "proof", ip = local.proof_ip, volume_gb = var.volume_gb.proof, nats_conf = ""
-      files = [{ path = "/etc/cairn/signer.key", content = var.signer_key, permissions = "0600" }]
+      files = [local.nats_token, { path = "/etc/cairn/signer.key", content = var.signer_key, permissions = "0600" }]
       units = [{
         name = "cairn-proof", exec = "${local.node_bin} ${local.services}/proof/dist/src/main.js"
         env = merge(local.cluster_env, {

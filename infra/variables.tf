@@ -183,6 +183,16 @@ variable "signer_key" {
   }
 }
 
+variable "nats_token" {
+  description = "The token every Cairn service presents to the NATS nodes (authorization { token }). Make one with `openssl rand -hex 32`."
+  type        = string
+  sensitive   = true
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._~+/=-]+$", var.nats_token)) && length(var.nats_token) >= 32 && length(var.nats_token) <= 4096
+    error_message = "nats_token: 32 or more characters of A-Z a-z 0-9 . _ ~ + / = - (no spaces)."
+  }
+}
+
 variable "epoch_interval_ms" {
   description = "Time between epoch seals (CAIRN_EPOCH_INTERVAL_MS)."
   type        = number

@@ -27,6 +27,7 @@ variables {
   admin_cidrs           = ["192.0.2.10/32"]
   origin                = "ledger.example.com/cairn"
   signer_key            = "PRIVATE+KEY+ledger.example.com/cairn+0a1b2c3d+AAAAtestonlytestonlytestonlytestonly"
+  nats_token            = "natstokentestonly0123456789abcdef0123456789"
   ingest_api_keys = [
     { name = "shop42-backend", sha256 = "4444444444444444444444444444444444444444444444444444444444444444", tags = ["shop42"] },
     { name = "ops", sha256 = "5555555555555555555555555555555555555555555555555555555555555555", tags = ["*"] },
@@ -63,6 +64,14 @@ run "a_default_cluster" {
   assert {
     condition     = strcontains(openstack_compute_instance_v2.server["nats-1"].user_data, "\"nats-route://10.42.0.10:6222\"") && strcontains(openstack_compute_instance_v2.server["nats-1"].user_data, "\"nats-route://10.42.0.12:6222\"") && !strcontains(openstack_compute_instance_v2.server["nats-1"].user_data, "nats-route://10.42.0.11:")
     error_message = "a NATS node routes to the two others, not to itself"
+  }
+  assert {
+    condition     = alltrue([for i in range(3) : strcontains(openstack_compute_instance_v2.server["nats-${i}"].user_data, "token: \"${var.nats_token}\"")])
+    error_message = "every NATS node asks clients for the token"
+  }
+  assert {
+    condition     = alltrue([for name, s in openstack_compute_instance_v2.server : strcontains(s.user_data, "CAIRN_NATS_TOKEN_FILE=/etc/cairn/nats-token\n") && strcontains(s.user_data, "path: /etc/cairn/nats-token\n") if !startswith(name, "nats-")])
+    error_message = "every Cairn service reads the NATS token from its file"
   }
   assert {
     condition     = alltrue([for i in range(3) : strcontains(openstack_compute_instance_v2.server["nats-${i}"].user_data, "server_name: cairn-nats-${i}\n")])
@@ -177,6 +186,14 @@ run "no_api_keys" {
     ingest_api_keys = []
   }
   expect_failures = [var.ingest_api_keys]
+}
+
+run "a_short_nats_token" {
+  command = plan
+  variables {
+    nats_token = "short"
+  }
+  expect_failures = [var.nats_token]
 }
 
 run "no_clients" {

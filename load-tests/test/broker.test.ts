@@ -1,4 +1,5 @@
-// The broker is a real 3-node JetStream cluster here, the ledger's stream replicated on all three.
+// The broker is a real 3-node JetStream cluster here, the ledger's stream replicated on all three,
+// and it asks every client for a token (the services read it from CAIRN_NATS_TOKEN_FILE).
 // During checkout the node that leads the stream is killed with SIGKILL and restarted on its
 // store once the two nodes left have elected another leader (5-10 s: JetStream's raft election
 // timeouts; writes are refused with 503 + Retry-After meanwhile). The gateway, the shards and the
@@ -16,6 +17,8 @@ import { assertClean, loadOptions, startLoadCluster, type LoadCluster } from './
 
 const SHARDS = 2;
 const NATS_NODES = 3;
+/** The broker asks every client for a token, as a deployed one should: the services read it from a file. */
+const NATS_TOKEN = 'broker-test-token-7f3a9c';
 /** How long the restarted node may take to be a current replica again. */
 const CATCH_UP_MS_MAX = 30_000;
 /**
@@ -70,10 +73,10 @@ describe('the ledger through the loss of NATS nodes', { timeout: 300_000 }, () =
   let first: ScenarioResult | undefined;
 
   before(async () => {
-    cluster = await startLoadCluster(SHARDS, NATS_NODES);
+    cluster = await startLoadCluster(SHARDS, NATS_NODES, NATS_TOKEN);
     const nats = cluster.natsCluster;
     assert.ok(nats !== undefined);
-    transport = await connectTransport({ servers: nats.url.split(','), layout: streamLayout({ shard_count: SHARDS, replicas: CLUSTER_REPLICAS }), name: 'broker-test' });
+    transport = await connectTransport({ servers: nats.url.split(','), layout: streamLayout({ shard_count: SHARDS, replicas: CLUSTER_REPLICAS }), name: 'broker-test', token: NATS_TOKEN });
   });
 
   after(async () => {

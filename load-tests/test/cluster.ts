@@ -16,12 +16,15 @@ export type LoadCluster = Cluster & { readonly verifierKey: string };
 /** The load must have produced at least this many acknowledged transactions for a pass to mean anything. */
 export const ACKS_MIN = 100;
 
-/** `natsNodes`: a JetStream cluster of that many nodes (stream on 3 of them) instead of one nats-server. */
-export async function startLoadCluster(shards: number, natsNodes?: number): Promise<LoadCluster> {
+/**
+ * `natsNodes`: a JetStream cluster of that many nodes (stream on 3 of them) instead of one
+ * nats-server; `natsToken`: the broker asks every client for it.
+ */
+export async function startLoadCluster(shards: number, natsNodes?: number, natsToken?: string): Promise<LoadCluster> {
   ensureServicesBuilt();
   const keys = generateKeyPair(ORIGIN, SIGNER_SEED);
   const proof = { origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 };
-  const cluster = await startCluster({ shards, name: 'load', proof, ...(natsNodes === undefined ? {} : { natsNodes }) });
+  const cluster = await startCluster({ shards, name: 'load', proof, ...(natsNodes === undefined ? {} : { natsNodes }), ...(natsToken === undefined ? {} : { natsToken }) });
   return Object.assign(cluster, { verifierKey: keys.verifierKey });
 }
 

@@ -15,3 +15,4 @@ export {
 export { stopOnSignals, type StopOnSignalsOptions } from './signals.js';
 export { boundConnections } from './connections.js';
 export { readTlsFiles, createHttpServer, type TlsFiles } from './tls.js';
+export { readSecretFile, SECRET_CHARS_MAX } from './secret.js';

@@ -6,7 +6,7 @@ import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { selfSignedCert, tempDir } from '@cairn/testkit';
-import { createHttpServer, readTlsFiles } from '../src/index.js';
+import { createHttpServer, readSecretFile, readTlsFiles } from '../src/index.js';
 
 const configError = (message: string): Error => new Error(`config: ${message}`);
 
@@ -56,6 +56,23 @@ test('createHttpServer: HTTPS with the files, plain HTTP without, one handler', 
   } finally {
     secure.close();
     plain.close();
+    dir.remove();
+  }
+});
+
+test('readSecretFile: one token without its newline; empty, spaced or unreadable files stop the start', () => {
+  const dir = tempDir('config-secret');
+  try {
+    const file = join(dir.path, 'token');
+    assert.equal(readSecretFile('', 'nats_token_file', configError), '');
+    writeFileSync(file, 's3cret-token\n');
+    assert.equal(readSecretFile(file, 'nats_token_file', configError), 's3cret-token');
+    for (const bad of ['', '\n', 'two words', 'x'.repeat(5_000)]) {
+      writeFileSync(file, bad);
+      assert.throws(() => readSecretFile(file, 'nats_token_file', configError), (e: unknown) => e instanceof Error && /must hold one token/.test(e.message) && !e.message.includes('two words'), JSON.stringify(bad.slice(0, 10)));
+    }
+    assert.throws(() => readSecretFile(join(dir.path, 'missing'), 'nats_token_file', configError), /cannot read nats_token_file/);
+  } finally {
     dir.remove();
   }
 });

@@ -3,7 +3,7 @@
 // process, started by file path: testkit is a lib and never imports services. Data lives in
 // temporary directories, HTTP on 127.0.0.1; every wait is bounded.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer } from './nats.js';
 import { repoRoot } from './paths.js';
@@ -62,6 +62,8 @@ export interface ClusterOptions {
    * the loss of any one node.
    */
   readonly natsNodes?: number;
+  /** The broker asks clients for this token; every service gets it in a file (CAIRN_NATS_TOKEN_FILE). */
+  readonly natsToken?: string;
 }
 
 /** Stream replicas in a cluster started with natsNodes: the most one lost node leaves writable. */
@@ -93,7 +95,8 @@ export class Cluster {
 
   /** Starts nats-server (or a NATS cluster) and the services; stops whatever started if any part fails. */
   static async start<C extends Cluster>(this: new (nats: NatsServer | NatsCluster, options: ClusterOptions) => C, options: ClusterOptions): Promise<C> {
-    const nats = options.natsNodes === undefined ? await startNatsServer() : await startNatsCluster({ nodes: options.natsNodes });
+    const token = options.natsToken === undefined ? {} : { token: options.natsToken };
+    const nats = options.natsNodes === undefined ? await startNatsServer(token) : await startNatsCluster({ nodes: options.natsNodes, ...token });
     const cluster = new this(nats, options);
     try {
       await cluster.init();
@@ -104,8 +107,17 @@ export class Cluster {
     return cluster;
   }
 
+  /** CAIRN_NATS_TOKEN_FILE of every service, when options.natsToken is set. */
+  #tokenFile = '';
+
   protected async init(): Promise<void> {
     const name = this.options.name ?? 'cluster';
+    if (this.options.natsToken !== undefined) {
+      const dir = tempDir(`${name}-secrets`);
+      this.dirs.push(dir);
+      this.#tokenFile = join(dir.path, 'nats-token');
+      writeFileSync(this.#tokenFile, `${this.options.natsToken}\n`, { mode: 0o600 });
+    }
     for (let s = 0; s < this.options.shards; s += 1) {
       const dir = tempDir(`${name}-shard${s}`);
       this.dirs.push(dir);
@@ -119,7 +131,11 @@ export class Cluster {
   }
 
   #common(): Record<string, string> {
-    const common = { CAIRN_NATS_URL: this.nats.url, CAIRN_SHARDS: String(this.options.shards) };
+    const common = {
+      CAIRN_NATS_URL: this.nats.url,
+      CAIRN_SHARDS: String(this.options.shards),
+      ...(this.#tokenFile === '' ? {} : { CAIRN_NATS_TOKEN_FILE: this.#tokenFile }),
+    };
     if (this.natsCluster === undefined) return common;
     return { ...common, CAIRN_NATS_URL: this.natsCluster.url, CAIRN_REPLICAS: String(CLUSTER_REPLICAS) };
   }

@@ -21,6 +21,8 @@ export interface NatsServerOptions {
   readonly ready_ms_max?: number;
   /** Server max_payload; nats-server's default is 1 MiB. */
   readonly max_payload_bytes?: number;
+  /** Clients must present this token (`authorization { token }`). */
+  readonly token?: string;
 }
 
 /** A node's part in a JetStream cluster: its name and where its routes listen and connect. */
@@ -69,13 +71,15 @@ export function natsServerBin(): string {
   return bin;
 }
 
-function configText(port: number, storeDir: string, maxPayload: number | undefined, node: NatsClusterNode | undefined): string {
+function configText(port: number, storeDir: string, opts: NatsServerOptions, node: NatsClusterNode | undefined): string {
+  const maxPayload = opts.max_payload_bytes;
   const lines = [
     `listen: "127.0.0.1:${port}"`,
     `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
     // The monitoring port stays off; nothing here may listen beyond the client and route ports.
   ];
   if (maxPayload !== undefined) lines.push(`max_payload: ${maxPayload}`);
+  if (opts.token !== undefined) lines.push(`authorization { token: ${JSON.stringify(opts.token)} }`);
   if (node !== undefined) {
     const routes = node.peer_route_ports.map((p) => JSON.stringify(`nats-route://127.0.0.1:${p}`)).join(', ');
     lines.push(`server_name: ${JSON.stringify(node.server_name)}`);
@@ -132,7 +136,7 @@ class RunningNats implements NatsServer {
   async start(): Promise<void> {
     if (this.stopped) throw new Error('testkit: nats-server was stopped for good');
     // Port -1 asks the server for an ephemeral port; restarts reuse the port it chose.
-    writeFileSync(this.confPath, configText(this.port === 0 ? -1 : this.port, this.storeDir, this.opts.max_payload_bytes, this.node));
+    writeFileSync(this.confPath, configText(this.port === 0 ? -1 : this.port, this.storeDir, this.opts, this.node));
     const logOffset = fileSize(this.logPath);
     const fd = openSync(this.logPath, 'a');
     let child: ChildProcess;
@@ -259,7 +263,7 @@ async function waitMetaLeader(nodes: readonly NatsServer[], ms: number): Promise
  * them, each with its own temporary store), for tests of replicated streams and of losing a
  * node. Client ports are ephemeral; a node keeps its ports across kill() and restart().
  */
-export async function startNatsCluster(o: { readonly nodes: number; readonly ready_ms_max?: number }): Promise<NatsCluster> {
+export async function startNatsCluster(o: { readonly nodes: number; readonly ready_ms_max?: number; readonly token?: string }): Promise<NatsCluster> {
   if (!Number.isSafeInteger(o.nodes) || o.nodes < NATS_CLUSTER_NODES_MIN || o.nodes > NATS_CLUSTER_NODES_MAX) {
     throw new Error(`testkit: a NATS cluster has ${NATS_CLUSTER_NODES_MIN}..${NATS_CLUSTER_NODES_MAX} nodes, got ${o.nodes}`);
   }
@@ -276,7 +280,7 @@ export async function startNatsCluster(o: { readonly nodes: number; readonly rea
     const storeDir = join(root.path, 'store');
     mkdirSync(storeDir, { recursive: true });
     const node: NatsClusterNode = { cluster_name: 'cairn-test', server_name: `n${i}`, route_port: routePort, peer_route_ports: routePorts.filter((p) => p !== routePort) };
-    return new RunningNats(root, storeDir, join(root.path, 'nats.log'), join(root.path, 'nats.conf'), { ready_ms_max: ready }, node);
+    return new RunningNats(root, storeDir, join(root.path, 'nats.log'), join(root.path, 'nats.conf'), { ready_ms_max: ready, ...(o.token === undefined ? {} : { token: o.token }) }, node);
   });
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.stop()));

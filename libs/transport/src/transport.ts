@@ -49,6 +49,8 @@ export interface TransportOptions {
   readonly reconnect_attempts_max?: number;
   /** See TRANSPORT_DEFAULTS.async_traces. */
   readonly async_traces?: boolean;
+  /** The broker's client token (nats-server `authorization { token }`); none when the broker asks for none. */
+  readonly token?: string;
 }
 
 export interface EventMessage {
@@ -61,7 +63,7 @@ export interface EventSubscription {
   stop(): void;
 }
 
-type Settings = Required<Omit<TransportOptions, 'servers' | 'layout'>>;
+type Settings = Required<Omit<TransportOptions, 'servers' | 'layout' | 'token'>>;
 
 function checkRange(name: string, value: number, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -129,9 +131,13 @@ export class Transport {
         reconnectTimeWait: s.reconnect_wait_ms,
         maxReconnectAttempts: s.reconnect_attempts_max,
         noAsyncTraces: !s.async_traces,
+        ...(opts.token === undefined ? {} : { token: opts.token }),
       });
     } catch (err) {
-      throw new TransportError(TransportErrorCode.CONNECT, `cannot connect to ${String(opts.servers)}`, { cause: err });
+      // The broker's refusal of the credentials says so; a wrong token must not read as "broker down".
+      const refused = /authori[sz]ation/i.test(err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err));
+      const why = refused ? ': the broker refused the credentials (token)' : '';
+      throw new TransportError(TransportErrorCode.CONNECT, `cannot connect to ${String(opts.servers)}${why}`, { cause: err });
     }
     const version = nc.info?.version ?? '';
     if (!versionAtLeast(version, SERVER_VERSION_MIN)) {

@@ -271,3 +271,41 @@ test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, ser
     dir.remove();
   }
 });
+
+test('cairn-ingest against a broker that asks for a token: refused without it, named why; served with it', async () => {
+  const dir = tempDir('ingest-nats-token');
+  const token = 'ingest-test-token-5e1b';
+  const nats = await startNatsServer({ token });
+  try {
+    const file = join(dir.path, 'nats-token');
+    const env = { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_STREAM: 'TOKENTEST', CAIRN_SUBJECT_PREFIX: 'tokentest' };
+    const without = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(without.status, 1);
+    assert.match(without.stderr, /refused the credentials/);
+    writeFileSync(file, 'not-the-token\n');
+    const wrong = spawnSync(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_TOKEN_FILE: file }, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /refused the credentials/);
+    assert.ok(!wrong.stderr.includes('not-the-token'), 'the token is never echoed');
+    writeFileSync(file, `${token}\n`);
+    const child = spawn(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_TOKEN_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('listening on')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    await nats.stop();
+    dir.remove();
+  }
+});

@@ -9,6 +9,8 @@ import { CONNECTIONS_MAX_DEFAULT } from './http.js';
 
 export interface ProofConfig {
   readonly nats_url: string;
+  // File holding the broker's client token ('' = the broker asks for none).
+  readonly nats_token_file: string;
   readonly host: string;
   readonly port: number;
   readonly shards: number;
@@ -50,6 +52,7 @@ export interface ProofConfig {
 
 export const stringSettings: readonly StringSetting<StringKeyOf<ProofConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
+  { key: 'nats_token_file', pattern: /^[^\0]{0,4096}$/, default: '', help: "file holding the broker's client token ('' = none)" },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
@@ -141,6 +144,11 @@ export function dataDirOf(c: ProofConfig, cwd: string): string {
 /** The HTTPS certificate and key, read and checked at start; undefined for plain HTTP. */
 export function tlsFiles(c: Pick<ProofConfig, 'tls_cert_file' | 'tls_key_file'>): settings.TlsFiles | undefined {
   return settings.readTlsFiles(c.tls_cert_file, c.tls_key_file, spec.error);
+}
+
+/** The broker token from nats_token_file, read at start; '' when the broker asks for none. */
+export function natsToken(c: Pick<ProofConfig, 'nats_token_file'>): string {
+  return settings.readSecretFile(c.nats_token_file, 'nats_token_file', spec.error);
 }
 
 export function usage(): string {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { Answers } from './answers.js';
-import { ConfigError, dataDirOf, tlsFiles, type ProofConfig } from './config.js';
+import { ConfigError, dataDirOf, natsToken, tlsFiles, type ProofConfig } from './config.js';
 import { createProofServer } from './http.js';
 import { ProofMetrics } from './metrics.js';
 import { NatsShards } from './nats-shards.js';
@@ -32,6 +32,7 @@ export interface ProofService {
 export async function startProof(config: ProofConfig, log: (line: string) => void = () => undefined, cwd = process.cwd()): Promise<ProofService> {
   const signer = loadSigner(config);
   const tls = tlsFiles(config);
+  const token = natsToken(config);
   const dataDir = dataDirOf(config, cwd);
   const stateLog = await StateLog.open(dataDir);
   let transport: Transport | undefined;
@@ -42,7 +43,14 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
     const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
     // Every proven read is a shard request: the stack nats.js would keep per request costs ~5% of
     // this process's CPU under read load (docs/design/proof.md, "Performance"); errors keep their codes.
-    transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: 'cairn-proof', publish_timeout_ms: config.publish_timeout_ms, async_traces: false });
+    transport = await connectTransport({
+      servers: config.nats_url.split(','),
+      layout,
+      name: 'cairn-proof',
+      publish_timeout_ms: config.publish_timeout_ms,
+      async_traces: false,
+      ...(token === '' ? {} : { token }),
+    });
     await transport.ensureStream();
     const shards = new NatsShards(transport, config.read_timeout_ms, metrics.shardRequest);
     const sealer = new Sealer({
