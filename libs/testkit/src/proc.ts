@@ -1,6 +1,7 @@
 // One child process for end-to-end tests: runs a built entry file with `node`, keeps its output
 // (bounded) and waits for a readiness line. It never outlives the test process (children.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killOnExit } from './children.js';
 
@@ -11,6 +12,9 @@ export const PROC_STOP_MS_MAX = 10_000;
 /** Output kept per process, across restarts (the newest characters). */
 export const PROC_OUTPUT_CHARS_MAX = 200_000;
 const READY_POLL_MS = 20;
+
+/** How long a failed start waits for the child's last output. */
+const OUTPUT_DRAIN_MS_MAX = 2_000;
 
 export class Proc {
   child: ChildProcess | undefined;
@@ -43,6 +47,9 @@ export class Proc {
       if (child.exitCode !== null) break;
       await sleep(READY_POLL_MS);
     }
+    // A child's last output can arrive after its exit event: wait (bounded) for its pipes to close,
+    // or the error below would lose the message that says why it exited.
+    await Promise.race([Promise.all([child.stdout, child.stderr].map((p) => (p === null || p.closed ? undefined : once(p, 'close')))), sleep(OUTPUT_DRAIN_MS_MAX)]);
     throw new Error(`${this.name} not ready (exit ${String(child.exitCode)}):\n${this.output.slice(-4000)}`);
   }
 
