@@ -17,7 +17,6 @@ import { assertClean, loadOptions, startLoadCluster, type LoadCluster } from './
 
 const SHARDS = 2;
 const NATS_NODES = 3;
-/** The broker asks every client for a token, as a deployed one should: the services read it from a file. */
 const NATS_TOKEN = 'broker-test-token-7f3a9c';
 /** How long the restarted node may take to be a current replica again. */
 const CATCH_UP_MS_MAX = 30_000;
@@ -73,7 +72,7 @@ describe('the ledger through the loss of NATS nodes', { timeout: 300_000 }, () =
   let first: ScenarioResult | undefined;
 
   before(async () => {
-    cluster = await startLoadCluster(SHARDS, NATS_NODES, NATS_TOKEN);
+    cluster = await startLoadCluster(SHARDS, { natsNodes: NATS_NODES, natsToken: NATS_TOKEN });
     const nats = cluster.natsCluster;
     assert.ok(nats !== undefined);
     transport = await connectTransport({ servers: nats.url.split(','), layout: streamLayout({ shard_count: SHARDS, replicas: CLUSTER_REPLICAS }), name: 'broker-test', token: NATS_TOKEN });

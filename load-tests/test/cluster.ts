@@ -3,7 +3,7 @@
 // options that point at it.
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@cairn/checkpoint';
-import { ensureServicesBuilt, startCluster, type Cluster } from '@cairn/testkit';
+import { ensureServicesBuilt, startCluster, type Cluster, type ClusterOptions } from '@cairn/testkit';
 import { checkOptions, LOAD_DEFAULTS, perShard, REFUSALS_CHECKED_MAX, type LoadOptions, type ScenarioResult } from '../src/index.js';
 
 const SIGNER_SEED = new Uint8Array(32).fill(7);
@@ -17,14 +17,15 @@ export type LoadCluster = Cluster & { readonly verifierKey: string };
 export const ACKS_MIN = 100;
 
 /**
- * `natsNodes`: a JetStream cluster of that many nodes (stream on 3 of them) instead of one
- * nats-server; `natsToken`: the broker asks every client for it.
+ * `broker.natsNodes`: a JetStream cluster of that many nodes (stream on 3 of them) instead of one
+ * nats-server; `natsToken`: the broker asks every client for it; `natsTls`: clients connect over
+ * TLS to this certificate.
  */
-export async function startLoadCluster(shards: number, natsNodes?: number, natsToken?: string): Promise<LoadCluster> {
+export async function startLoadCluster(shards: number, broker: Pick<ClusterOptions, 'natsNodes' | 'natsToken' | 'natsTls'> = {}): Promise<LoadCluster> {
   ensureServicesBuilt();
   const keys = generateKeyPair(ORIGIN, SIGNER_SEED);
   const proof = { origin: ORIGIN, signerKey: keys.signerKey, epochIntervalMs: 50 };
-  const cluster = await startCluster({ shards, name: 'load', proof, ...(natsNodes === undefined ? {} : { natsNodes }), ...(natsToken === undefined ? {} : { natsToken }) });
+  const cluster = await startCluster({ shards, name: 'load', proof, ...broker });
   return Object.assign(cluster, { verifierKey: keys.verifierKey });
 }
 

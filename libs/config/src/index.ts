@@ -14,5 +14,5 @@ export {
 } from './settings.js';
 export { stopOnSignals, type StopOnSignalsOptions } from './signals.js';
 export { boundConnections } from './connections.js';
-export { readTlsFiles, createHttpServer, type TlsFiles } from './tls.js';
+export { readTlsFiles, readCaFile, createHttpServer, type TlsFiles } from './tls.js';
 export { readSecretFile, SECRET_CHARS_MAX } from './secret.js';

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 
 export interface TlsFiles {
@@ -30,6 +31,24 @@ export function readTlsFiles(certFile: string, keyFile: string, error: (message:
     throw error(`tls_cert_file and tls_key_file are not a usable certificate and key: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
   return files;
+}
+
+/** A PEM CA certificate (for verifying a server, e.g. the broker's), read and parsed at start; '' for no file. */
+export function readCaFile(path: string, what: string, error: (message: string) => Error): string {
+  if (path === '') return '';
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw error(`cannot read ${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  try {
+    createSecureContext({ ca: pem });
+    new X509Certificate(pem);
+  } catch (cause) {
+    throw error(`${what} ${path} is not a PEM certificate: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  return pem;
 }
 
 /** node:http's createServer, or node:https's with the certificate when `tls` is given; same handler, same options. */

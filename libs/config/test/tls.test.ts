@@ -6,7 +6,7 @@ import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { selfSignedCert, tempDir } from '@cairn/testkit';
-import { createHttpServer, readSecretFile, readTlsFiles } from '../src/index.js';
+import { createHttpServer, readCaFile, readSecretFile, readTlsFiles } from '../src/index.js';
 
 const configError = (message: string): Error => new Error(`config: ${message}`);
 
@@ -72,6 +72,19 @@ test('readSecretFile: one token without its newline; empty, spaced or unreadable
       assert.throws(() => readSecretFile(file, 'nats_token_file', configError), (e: unknown) => e instanceof Error && /must hold one token/.test(e.message) && !e.message.includes('two words'), JSON.stringify(bad.slice(0, 10)));
     }
     assert.throws(() => readSecretFile(join(dir.path, 'missing'), 'nats_token_file', configError), /cannot read nats_token_file/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('readCaFile: a PEM certificate, parsed at start; anything else stops it', () => {
+  const dir = tempDir('config-ca');
+  try {
+    const cert = selfSignedCert(dir.path);
+    assert.equal(readCaFile('', 'nats_ca_file', configError), '');
+    assert.equal(readCaFile(cert.certFile, 'nats_ca_file', configError), cert.cert);
+    assert.throws(() => readCaFile(cert.keyFile, 'nats_ca_file', configError), /nats_ca_file .* is not a PEM certificate/);
+    assert.throws(() => readCaFile(join(dir.path, 'missing.pem'), 'nats_ca_file', configError), /cannot read nats_ca_file/);
   } finally {
     dir.remove();
   }

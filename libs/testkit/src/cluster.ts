@@ -9,6 +9,7 @@ import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer } 
 import { repoRoot } from './paths.js';
 import { Proc } from './proc.js';
 import { tempDir, type TempDir } from './tempdir.js';
+import type { TestCert } from './tls.js';
 
 const BUILD_MS_MAX = 180_000;
 /** Output of each process shown by logs(), the newest characters. */
@@ -64,6 +65,8 @@ export interface ClusterOptions {
   readonly natsNodes?: number;
   /** The broker asks clients for this token; every service gets it in a file (CAIRN_NATS_TOKEN_FILE). */
   readonly natsToken?: string;
+  /** The broker takes clients over TLS with this certificate; every service verifies it (CAIRN_NATS_CA_FILE). */
+  readonly natsTls?: TestCert;
 }
 
 /** Stream replicas in a cluster started with natsNodes: the most one lost node leaves writable. */
@@ -95,7 +98,10 @@ export class Cluster {
 
   /** Starts nats-server (or a NATS cluster) and the services; stops whatever started if any part fails. */
   static async start<C extends Cluster>(this: new (nats: NatsServer | NatsCluster, options: ClusterOptions) => C, options: ClusterOptions): Promise<C> {
-    const token = options.natsToken === undefined ? {} : { token: options.natsToken };
+    const token = {
+      ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
+      ...(options.natsTls === undefined ? {} : { tls: options.natsTls }),
+    };
     const nats = options.natsNodes === undefined ? await startNatsServer(token) : await startNatsCluster({ nodes: options.natsNodes, ...token });
     const cluster = new this(nats, options);
     try {
@@ -135,6 +141,7 @@ export class Cluster {
       CAIRN_NATS_URL: this.nats.url,
       CAIRN_SHARDS: String(this.options.shards),
       ...(this.#tokenFile === '' ? {} : { CAIRN_NATS_TOKEN_FILE: this.#tokenFile }),
+      ...(this.options.natsTls === undefined ? {} : { CAIRN_NATS_CA_FILE: this.options.natsTls.certFile }),
     };
     if (this.natsCluster === undefined) return common;
     return { ...common, CAIRN_NATS_URL: this.natsCluster.url, CAIRN_REPLICAS: String(CLUSTER_REPLICAS) };

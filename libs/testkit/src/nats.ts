@@ -23,6 +23,8 @@ export interface NatsServerOptions {
   readonly max_payload_bytes?: number;
   /** Clients must present this token (`authorization { token }`). */
   readonly token?: string;
+  /** Clients must connect with TLS, to this certificate and key (selfSignedCert). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** A node's part in a JetStream cluster: its name and where its routes listen and connect. */
@@ -80,6 +82,7 @@ function configText(port: number, storeDir: string, opts: NatsServerOptions, nod
   ];
   if (maxPayload !== undefined) lines.push(`max_payload: ${maxPayload}`);
   if (opts.token !== undefined) lines.push(`authorization { token: ${JSON.stringify(opts.token)} }`);
+  if (opts.tls !== undefined) lines.push(`tls { cert_file: ${JSON.stringify(opts.tls.certFile)}, key_file: ${JSON.stringify(opts.tls.keyFile)} }`);
   if (node !== undefined) {
     const routes = node.peer_route_ports.map((p) => JSON.stringify(`nats-route://127.0.0.1:${p}`)).join(', ');
     lines.push(`server_name: ${JSON.stringify(node.server_name)}`);
@@ -263,7 +266,12 @@ async function waitMetaLeader(nodes: readonly NatsServer[], ms: number): Promise
  * them, each with its own temporary store), for tests of replicated streams and of losing a
  * node. Client ports are ephemeral; a node keeps its ports across kill() and restart().
  */
-export async function startNatsCluster(o: { readonly nodes: number; readonly ready_ms_max?: number; readonly token?: string }): Promise<NatsCluster> {
+export async function startNatsCluster(o: {
+  readonly nodes: number;
+  readonly ready_ms_max?: number;
+  readonly token?: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}): Promise<NatsCluster> {
   if (!Number.isSafeInteger(o.nodes) || o.nodes < NATS_CLUSTER_NODES_MIN || o.nodes > NATS_CLUSTER_NODES_MAX) {
     throw new Error(`testkit: a NATS cluster has ${NATS_CLUSTER_NODES_MIN}..${NATS_CLUSTER_NODES_MAX} nodes, got ${o.nodes}`);
   }
@@ -280,7 +288,7 @@ export async function startNatsCluster(o: { readonly nodes: number; readonly rea
     const storeDir = join(root.path, 'store');
     mkdirSync(storeDir, { recursive: true });
     const node: NatsClusterNode = { cluster_name: 'cairn-test', server_name: `n${i}`, route_port: routePort, peer_route_ports: routePorts.filter((p) => p !== routePort) };
-    return new RunningNats(root, storeDir, join(root.path, 'nats.log'), join(root.path, 'nats.conf'), { ready_ms_max: ready, ...(o.token === undefined ? {} : { token: o.token }) }, node);
+    return new RunningNats(root, storeDir, join(root.path, 'nats.log'), join(root.path, 'nats.conf'), { ready_ms_max: ready, ...(o.token === undefined ? {} : { token: o.token }), ...(o.tls === undefined ? {} : { tls: o.tls }) }, node);
   });
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.stop()));

@@ -51,6 +51,8 @@ export interface TransportOptions {
   readonly async_traces?: boolean;
   /** The broker's client token (nats-server `authorization { token }`); none when the broker asks for none. */
   readonly token?: string;
+  /** PEM of the CA that signed the broker's certificate: the connection is TLS, verified against it. */
+  readonly tls_ca?: string;
 }
 
 export interface EventMessage {
@@ -63,7 +65,7 @@ export interface EventSubscription {
   stop(): void;
 }
 
-type Settings = Required<Omit<TransportOptions, 'servers' | 'layout' | 'token'>>;
+type Settings = Required<Omit<TransportOptions, 'servers' | 'layout' | 'token' | 'tls_ca'>>;
 
 function checkRange(name: string, value: number, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -132,6 +134,7 @@ export class Transport {
         maxReconnectAttempts: s.reconnect_attempts_max,
         noAsyncTraces: !s.async_traces,
         ...(opts.token === undefined ? {} : { token: opts.token }),
+        ...(opts.tls_ca === undefined ? {} : { tls: { ca: opts.tls_ca } }),
       });
     } catch (err) {
       // The broker's refusal of the credentials says so; a wrong token must not read as "broker down".

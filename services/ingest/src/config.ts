@@ -9,6 +9,8 @@ export interface IngestConfig extends TxLimits {
   readonly nats_url: string;
   // File holding the broker's client token ('' = the broker asks for none).
   readonly nats_token_file: string;
+  // PEM CA file: connect to the broker over TLS, verified against it ('' = plain).
+  readonly nats_ca_file: string;
   readonly host: string;
   // Extra names the gateway answers for in the Host header, comma separated (see allowedHosts).
   readonly allowed_hosts: string;
@@ -53,6 +55,7 @@ const MiB = 1_048_576;
 export const stringSettings: readonly StringSetting<StringKeyOf<IngestConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'nats_token_file', pattern: /^[^\0]{0,4096}$/, default: '', help: "file holding the broker's client token ('' = none)" },
+  { key: 'nats_ca_file', pattern: /^[^\0]{0,4096}$/, default: '', help: "PEM CA of the broker's certificate: TLS to NATS ('' = plain)" },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
   { key: 'allowed_hosts', pattern: /^[A-Za-z0-9._:[\], -]{0,4096}$/, default: '', help: 'Host header names answered, comma separated (+ localhost, --host)' },
   { key: 'api_keys_file', pattern: /^[^\0]{0,4096}$/, default: '', help: 'JSON file of API keys (token digests and their hash tags)' },
@@ -208,6 +211,11 @@ export function tlsFiles(c: Pick<IngestConfig, 'tls_cert_file' | 'tls_key_file'>
 }
 
 /** The broker token from nats_token_file, read at start; '' when the broker asks for none. */
+/** The broker's CA from nats_ca_file, read and parsed at start; '' when the connection is plain. */
+export function natsCa(c: Pick<IngestConfig, 'nats_ca_file'>): string {
+  return settings.readCaFile(c.nats_ca_file, 'nats_ca_file', spec.error);
+}
+
 export function natsToken(c: Pick<IngestConfig, 'nats_token_file'>): string {
   return settings.readSecretFile(c.nats_token_file, 'nats_token_file', spec.error);
 }

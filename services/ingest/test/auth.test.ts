@@ -309,3 +309,36 @@ test('cairn-ingest against a broker that asks for a token: refused without it, n
     dir.remove();
   }
 });
+
+test('cairn-ingest against a broker that takes clients over TLS: verified with CAIRN_NATS_CA_FILE, refused without it', async () => {
+  const dir = tempDir('ingest-nats-tls');
+  const cert = selfSignedCert(dir.path);
+  const nats = await startNatsServer({ tls: cert });
+  try {
+    const env = { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_STREAM: 'TLSTEST', CAIRN_SUBJECT_PREFIX: 'tlstest' };
+    const without = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(without.status, 1, without.stderr);
+    assert.match(without.stderr, /cannot connect/);
+    const child = spawn(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_CA_FILE: cert.certFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
+        const take = (d: Buffer): void => {
+          out += d.toString();
+          if (out.includes('listening on')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        child.stdout.on('data', take);
+        child.stderr.on('data', take);
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    await nats.stop();
+    dir.remove();
+  }
+});

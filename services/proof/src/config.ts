@@ -11,6 +11,8 @@ export interface ProofConfig {
   readonly nats_url: string;
   // File holding the broker's client token ('' = the broker asks for none).
   readonly nats_token_file: string;
+  // PEM CA file: connect to the broker over TLS, verified against it ('' = plain).
+  readonly nats_ca_file: string;
   readonly host: string;
   readonly port: number;
   readonly shards: number;
@@ -53,6 +55,7 @@ export interface ProofConfig {
 export const stringSettings: readonly StringSetting<StringKeyOf<ProofConfig>>[] = [
   { key: 'nats_url', pattern: /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma separated' },
   { key: 'nats_token_file', pattern: /^[^\0]{0,4096}$/, default: '', help: "file holding the broker's client token ('' = none)" },
+  { key: 'nats_ca_file', pattern: /^[^\0]{0,4096}$/, default: '', help: "PEM CA of the broker's certificate: TLS to NATS ('' = plain)" },
   { key: 'host', pattern: /^[A-Za-z0-9.:-]+$/, default: '127.0.0.1', help: 'HTTP listen address' },
   { key: 'stream', pattern: /^[A-Za-z0-9_-]{1,64}$/, default: 'LEDGER', help: 'JetStream stream name' },
   { key: 'subject_prefix', pattern: /^[a-z0-9_-]{1,32}(\.[a-z0-9_-]{1,32}){0,3}$/, default: 'ledger', help: 'subject prefix of the stream' },
@@ -147,6 +150,11 @@ export function tlsFiles(c: Pick<ProofConfig, 'tls_cert_file' | 'tls_key_file'>)
 }
 
 /** The broker token from nats_token_file, read at start; '' when the broker asks for none. */
+/** The broker's CA from nats_ca_file, read and parsed at start; '' when the connection is plain. */
+export function natsCa(c: Pick<ProofConfig, 'nats_ca_file'>): string {
+  return settings.readCaFile(c.nats_ca_file, 'nats_ca_file', spec.error);
+}
+
 export function natsToken(c: Pick<ProofConfig, 'nats_token_file'>): string {
   return settings.readSecretFile(c.nats_token_file, 'nats_token_file', spec.error);
 }
