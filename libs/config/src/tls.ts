@@ -6,6 +6,7 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
+import { readSettingFile } from './secret.js';
 
 export interface TlsFiles {
   readonly cert: Buffer;
@@ -36,12 +37,7 @@ export function readTlsFiles(certFile: string, keyFile: string, error: (message:
 /** A PEM CA certificate (for verifying a server, e.g. the broker's), read and parsed at start; '' for no file. */
 export function readCaFile(path: string, what: string, error: (message: string) => Error): string {
   if (path === '') return '';
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw error(`cannot read ${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
+  const pem = readSettingFile(path, what, error);
   try {
     createSecureContext({ ca: pem });
     new X509Certificate(pem);

@@ -2,13 +2,14 @@
 // checks, the start-up rule for hosts beyond loopback, and the real process with a keys file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { selfSignedCert, startNatsServer, tempDir } from '@cairn/testkit';
@@ -70,6 +71,23 @@ function send(port: number, method: string, path: string, headers: Record<string
     req.once('timeout', () => req.destroy(new Error(`no answer in ${ANSWER_MS_MAX} ms`)));
     req.once('error', reject);
     req.end(body);
+  });
+}
+
+/** Resolves with the first match of `pattern` in the child's output, within 15 s. */
+function outputMatch(child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} within 15 s:\n${out}`)), 15_000);
+    const take = (d: Buffer): void => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      resolve(m);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
   });
 }
 
@@ -244,18 +262,7 @@ test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, ser
     writeFileSync(file, keysJson);
     const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /listening on (https:\/\/[0-9.:]+) .*2 API keys/.exec(out);
-          if (m?.[1] !== undefined) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        });
-      });
+      const [, url = ''] = await outputMatch(child, /listening on (https:\/\/[0-9.:]+) .*2 API keys/);
       const port = Number(new URL(url).port);
       assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', {}, tx('{shop42}:a'), cert.cert)).status, 401);
       assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop43}:a'), cert.cert)).status, 403);
@@ -290,17 +297,7 @@ test('cairn-ingest against a broker that asks for a token: refused without it, n
     writeFileSync(file, `${token}\n`);
     const child = spawn(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_TOKEN_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('listening on')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
+      await outputMatch(child, /listening on/);
     } finally {
       child.kill('SIGKILL');
     }
@@ -321,19 +318,7 @@ test('cairn-ingest against a broker that takes clients over TLS: verified with C
     assert.match(without.stderr, /cannot connect/);
     const child = spawn(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_CA_FILE: cert.certFile }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`not listening:\n${out}`)), 15_000);
-        const take = (d: Buffer): void => {
-          out += d.toString();
-          if (out.includes('listening on')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        child.stdout.on('data', take);
-        child.stderr.on('data', take);
-      });
+      await outputMatch(child, /listening on/);
     } finally {
       child.kill('SIGKILL');
     }
