@@ -15,4 +15,4 @@ export {
 export { stopOnSignals, type StopOnSignalsOptions } from './signals.js';
 export { boundConnections } from './connections.js';
 export { readTlsFiles, readCaFile, createHttpServer, type TlsFiles } from './tls.js';
-export { readSecretFile, SECRET_CHARS_MAX } from './secret.js';
+export { readSecretFile, readBrokerAccess, SECRET_CHARS_MAX, type BrokerAccess } from './secret.js';

@@ -1,30 +1,23 @@
 // HTTPS for the services' HTTP servers: a certificate and its key from files, both or neither.
 // Without them a service speaks plain HTTP (a TLS-terminating proxy in front, or loopback); with
 // them it serves HTTPS itself, so that API keys and answers are not readable on the wire.
-import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
-import { readSettingFile } from './secret.js';
+import { readSettingFile } from './files.js';
 
 export interface TlsFiles {
-  readonly cert: Buffer;
-  readonly key: Buffer;
+  /** PEM text. */
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** The PEM certificate (chain) and key, read and checked as a pair at start; undefined when neither is set. */
 export function readTlsFiles(certFile: string, keyFile: string, error: (message: string) => Error): TlsFiles | undefined {
   if (certFile === '' && keyFile === '') return undefined;
   if (certFile === '' || keyFile === '') throw error('tls_cert_file and tls_key_file go together: set both or neither');
-  const read = (path: string, what: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (cause) {
-      throw error(`cannot read ${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
-    }
-  };
-  const files = { cert: read(certFile, 'tls_cert_file'), key: read(keyFile, 'tls_key_file') };
+  const files = { cert: readSettingFile(certFile, 'tls_cert_file', error), key: readSettingFile(keyFile, 'tls_key_file', error) };
   try {
     // Parses both and checks that the key is the certificate's: a mismatch fails here, not at the first client.
     createSecureContext(files);

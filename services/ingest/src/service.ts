@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
 import { ApiKeys } from './auth.js';
-import { authMode, natsCa, natsToken, tlsFiles, type IngestConfig } from './config.js';
+import { authMode, natsAccess, tlsFiles, type IngestConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createIngestServer } from './http.js';
 import { IngestMetrics } from './metrics.js';
@@ -63,8 +63,7 @@ function loadApiKeys(config: IngestConfig): ApiKeys | undefined {
 export async function startIngest(config: IngestConfig): Promise<IngestService> {
   const apiKeys = loadApiKeys(config);
   const tls = tlsFiles(config);
-  const token = natsToken(config);
-  const ca = natsCa(config);
+  const broker = natsAccess(config);
   const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
   const transport = await connectTransport({
     servers: config.nats_url.split(','),
@@ -75,8 +74,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     // No caller stack kept per broker request (three Errors built per atomic batch, only for a
     // failure's trace): failures still map by their TransportError code (nats-ledger.ts).
     async_traces: false,
-    ...(token === '' ? {} : { token }),
-    ...(ca === '' ? {} : { tls_ca: ca }),
+    ...broker,
   });
   try {
     if (config.message_bytes_max > transport.maxPayloadBytes) {

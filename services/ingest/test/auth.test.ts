@@ -2,7 +2,7 @@
 // checks, the start-up rule for hosts beyond loopback, and the real process with a keys file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { selfSignedCert, startNatsServer, tempDir } from '@cairn/testkit';
+import { selfSignedCert, startNatsServer, tempDir, type NatsServer, type NatsServerOptions, type TestCert } from '@cairn/testkit';
 import { ApiKeys, authMode, cachedShardOf, configDefaults, createIngestServer, loadConfig, newApiKey, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
 
 const mainJs = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -75,7 +75,7 @@ function send(port: number, method: string, path: string, headers: Record<string
 }
 
 /** Resolves with the first match of `pattern` in the child's output, within 15 s. */
-function outputMatch(child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>, pattern: RegExp): Promise<RegExpExecArray> {
+function outputMatch(child: ChildProcessByStdio<null, Readable, Readable>, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} within 15 s:\n${out}`)), 15_000);
@@ -239,30 +239,53 @@ test('config: a gateway beyond loopback needs API keys, or auth=none said on pur
   assert.throws(() => loadConfig({ CAIRN_INGEST_AUTH: 'maybe' }, []), /auth/);
 });
 
-test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, serves keyed writes', async () => {
-  const dir = tempDir('ingest-auth');
-  const nats = await startNatsServer();
+/** A nats-server (options made in the test's temporary directory) for `body`; both go afterwards. */
+async function withBroker(name: string, options: (dir: string) => NatsServerOptions, body: (nats: NatsServer, dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir(name);
+  const nats = await startNatsServer(options(dir.path));
   try {
-    const file = join(dir.path, 'keys.json');
-    const cert = selfSignedCert(dir.path);
+    await body(nats, dir.path);
+  } finally {
+    await nats.stop();
+    dir.remove();
+  }
+}
+
+/** The gateway process to its exit (a start that must fail). */
+function gatewayExit(env: Record<string, string>): { status: number | null; stderr: string } {
+  return spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 30_000 });
+}
+
+/** The gateway process, once its output matches `ready`, for `body`; killed afterwards. */
+async function withGateway(env: Record<string, string>, ready: RegExp, body: (match: RegExpExecArray) => Promise<void> = async () => undefined): Promise<void> {
+  const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await body(await outputMatch(child, ready));
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** The environment of a gateway on an ephemeral port with its own stream. */
+const gatewayEnv = (nats: NatsServer, stream: string): Record<string, string> => ({
+  PATH: process.env['PATH'] ?? '',
+  CAIRN_NATS_URL: nats.url,
+  CAIRN_INGEST_PORT: '0',
+  CAIRN_STREAM: stream.toUpperCase(),
+  CAIRN_SUBJECT_PREFIX: stream,
+});
+
+test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, serves keyed writes', async () => {
+  await withBroker('ingest-auth', () => ({}), async (nats, dir) => {
+    const file = join(dir, 'keys.json');
+    const cert = selfSignedCert(dir);
     writeFileSync(file, JSON.stringify({ keys: [{ ...shop42.entry, tags: [] }] }));
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      CAIRN_NATS_URL: nats.url,
-      CAIRN_INGEST_PORT: '0',
-      CAIRN_INGEST_API_KEYS_FILE: file,
-      CAIRN_INGEST_TLS_CERT_FILE: cert.certFile,
-      CAIRN_INGEST_TLS_KEY_FILE: cert.keyFile,
-      CAIRN_STREAM: 'AUTHTEST',
-      CAIRN_SUBJECT_PREFIX: 'authtest',
-    };
-    const bad = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 15_000 });
+    const env = { ...gatewayEnv(nats, 'authtest'), CAIRN_INGEST_API_KEYS_FILE: file, CAIRN_INGEST_TLS_CERT_FILE: cert.certFile, CAIRN_INGEST_TLS_KEY_FILE: cert.keyFile };
+    const bad = gatewayExit(env);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /api_keys_file .*keys\.json: keys\[0\]\.tags/);
     writeFileSync(file, keysJson);
-    const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const [, url = ''] = await outputMatch(child, /listening on (https:\/\/[0-9.:]+) .*2 API keys/);
+    await withGateway(env, /listening on (https:\/\/[0-9.:]+) .*2 API keys/, async ([, url = '']) => {
       const port = Number(new URL(url).port);
       assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', {}, tx('{shop42}:a'), cert.cert)).status, 401);
       assert.equal((await send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop43}:a'), cert.cert)).status, 403);
@@ -270,60 +293,36 @@ test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, ser
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       // The token never crosses in clear: plain HTTP to the port gets no answer.
       await assert.rejects(send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop42}:b')));
-    } finally {
-      child.kill('SIGKILL');
-    }
-  } finally {
-    await nats.stop();
-    dir.remove();
-  }
+    });
+  });
 });
 
 test('cairn-ingest against a broker that asks for a token: refused without it, named why; served with it', async () => {
-  const dir = tempDir('ingest-nats-token');
   const token = 'ingest-test-token-5e1b';
-  const nats = await startNatsServer({ token });
-  try {
-    const file = join(dir.path, 'nats-token');
-    const env = { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_STREAM: 'TOKENTEST', CAIRN_SUBJECT_PREFIX: 'tokentest' };
-    const without = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 30_000 });
+  await withBroker('ingest-nats-token', () => ({ token }), async (nats, dir) => {
+    const file = join(dir, 'nats-token');
+    const env = gatewayEnv(nats, 'tokentest');
+    const without = gatewayExit(env);
     assert.equal(without.status, 1);
     assert.match(without.stderr, /refused the credentials/);
     writeFileSync(file, 'not-the-token\n');
-    const wrong = spawnSync(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_TOKEN_FILE: file }, encoding: 'utf8', timeout: 30_000 });
+    const wrong = gatewayExit({ ...env, CAIRN_NATS_TOKEN_FILE: file });
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /refused the credentials/);
     assert.ok(!wrong.stderr.includes('not-the-token'), 'the token is never echoed');
     writeFileSync(file, `${token}\n`);
-    const child = spawn(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_TOKEN_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      await outputMatch(child, /listening on/);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  } finally {
-    await nats.stop();
-    dir.remove();
-  }
+    await withGateway({ ...env, CAIRN_NATS_TOKEN_FILE: file }, /listening on/);
+  });
 });
 
 test('cairn-ingest against a broker that takes clients over TLS: verified with CAIRN_NATS_CA_FILE, refused without it', async () => {
-  const dir = tempDir('ingest-nats-tls');
-  const cert = selfSignedCert(dir.path);
-  const nats = await startNatsServer({ tls: cert });
-  try {
-    const env = { PATH: process.env['PATH'] ?? '', CAIRN_NATS_URL: nats.url, CAIRN_INGEST_PORT: '0', CAIRN_STREAM: 'TLSTEST', CAIRN_SUBJECT_PREFIX: 'tlstest' };
-    const without = spawnSync(process.execPath, [mainJs], { env, encoding: 'utf8', timeout: 30_000 });
+  let cert: TestCert | undefined;
+  await withBroker('ingest-nats-tls', (dir) => ({ tls: (cert = selfSignedCert(dir)) }), async (nats) => {
+    assert.ok(cert !== undefined);
+    const env = gatewayEnv(nats, 'tlstest');
+    const without = gatewayExit(env);
     assert.equal(without.status, 1, without.stderr);
     assert.match(without.stderr, /cannot connect/);
-    const child = spawn(process.execPath, [mainJs], { env: { ...env, CAIRN_NATS_CA_FILE: cert.certFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      await outputMatch(child, /listening on/);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  } finally {
-    await nats.stop();
-    dir.remove();
-  }
+    await withGateway({ ...env, CAIRN_NATS_CA_FILE: cert.certFile }, /listening on/);
+  });
 });

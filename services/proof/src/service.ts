@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { Answers } from './answers.js';
-import { ConfigError, dataDirOf, natsCa, natsToken, tlsFiles, type ProofConfig } from './config.js';
+import { ConfigError, dataDirOf, natsAccess, tlsFiles, type ProofConfig } from './config.js';
 import { createProofServer } from './http.js';
 import { ProofMetrics } from './metrics.js';
 import { NatsShards } from './nats-shards.js';
@@ -32,8 +32,7 @@ export interface ProofService {
 export async function startProof(config: ProofConfig, log: (line: string) => void = () => undefined, cwd = process.cwd()): Promise<ProofService> {
   const signer = loadSigner(config);
   const tls = tlsFiles(config);
-  const token = natsToken(config);
-  const ca = natsCa(config);
+  const broker = natsAccess(config);
   const dataDir = dataDirOf(config, cwd);
   const stateLog = await StateLog.open(dataDir);
   let transport: Transport | undefined;
@@ -50,8 +49,7 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       name: 'cairn-proof',
       publish_timeout_ms: config.publish_timeout_ms,
       async_traces: false,
-      ...(token === '' ? {} : { token }),
-      ...(ca === '' ? {} : { tls_ca: ca }),
+      ...broker,
     });
     await transport.ensureStream();
     const shards = new NatsShards(transport, config.read_timeout_ms, metrics.shardRequest);

@@ -186,13 +186,9 @@ export function checkConfig(c: ShardConfig): void {
 }
 
 /** The broker token from nats_token_file, read at start; '' when the broker asks for none. */
-/** The broker's CA from nats_ca_file, read and parsed at start; '' when the connection is plain. */
-export function natsCa(c: Pick<ShardConfig, 'nats_ca_file'>): string {
-  return settings.readCaFile(c.nats_ca_file, 'nats_ca_file', spec.error);
-}
-
-export function natsToken(c: Pick<ShardConfig, 'nats_token_file'>): string {
-  return settings.readSecretFile(c.nats_token_file, 'nats_token_file', spec.error);
+/** The broker token and CA from nats_token_file and nats_ca_file, read and checked at start. */
+export function natsAccess(c: Pick<ShardConfig, 'nats_token_file' | 'nats_ca_file'>): settings.BrokerAccess {
+  return settings.readBrokerAccess(c, spec.error);
 }
 
 export function usage(): string {

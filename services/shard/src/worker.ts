@@ -14,7 +14,7 @@ import {
 } from '@cairn/transport';
 import { prometheusContentType } from '@cairn/telemetry';
 import { Applier } from './apply.js';
-import { natsCa, natsToken, parseListen, storageLimitsForShard, type ShardConfig } from './config.js';
+import { natsAccess, parseListen, storageLimitsForShard, type ShardConfig } from './config.js';
 import { listenMetrics, type MetricsHttp } from './metrics-http.js';
 import { ShardMetrics, type ConsumerFigures } from './metrics.js';
 import { ReadApi, type StreamView } from './reads.js';
@@ -46,8 +46,7 @@ export async function startShard(
 ): Promise<ShardWorker> {
   const layout = streamLayout({ shard_count: config.shards, stream: config.stream, subject_prefix: config.subject_prefix, replicas: config.replicas });
   const listenAt = parseListen(config.metrics_listen);
-  const token = natsToken(config);
-  const ca = natsCa(config);
+  const broker = natsAccess(config);
   const store = await open({ dir: config.data_dir, limits: storageLimitsForShard });
   const metrics = new ShardMetrics(config.shard, config.shards);
   let transport: Transport | undefined;
@@ -55,7 +54,7 @@ export async function startShard(
   try {
     // No caller stack kept per broker request (every consumer ack and read reply is one): failures
     // still carry their TransportError code, which is all the apply loop and the reads act on.
-    transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}`, async_traces: false, ...(token === '' ? {} : { token }), ...(ca === '' ? {} : { tls_ca: ca }) });
+    transport = await connectTransport({ servers: config.nats_url.split(','), layout, name: `cairn-shard-${config.shard}`, async_traces: false, ...broker });
     await transport.ensureStream();
     const t = transport;
     const events = commitSubject(layout, config.shard);
