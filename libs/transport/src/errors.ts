@@ -46,6 +46,11 @@ export const TransportErrorCode = {
   REMOTE_ERROR: 'TRANSPORT_REMOTE_ERROR',
   /** The server answered something this client does not understand. */
   PROTOCOL: 'TRANSPORT_PROTOCOL',
+  /**
+   * JetStream did not answer as ready within jetstream_ready_ms_max (no metadata leader yet, too
+   * few nodes for the stream's replicas, JetStream still starting): start again later.
+   */
+  JETSTREAM_NOT_READY: 'TRANSPORT_JETSTREAM_NOT_READY',
 } as const;
 
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];

@@ -17,6 +17,7 @@ import {
   type PublishAck,
 } from './publish.js';
 import { requestSubject, serveSubject, type RequestHandler, type ServeOptions, type Service } from './rpc.js';
+import { whenJetStreamReady } from './ready.js';
 import { ensureClaimStream, ensureStream } from './stream.js';
 
 /** Atomic batch publish (allow_atomic) arrived in nats-server 2.12. */
@@ -36,6 +37,12 @@ export const TRANSPORT_DEFAULTS = Object.freeze({
    * off: its failures still carry their code and message, not the stack of the call.
    */
   async_traces: true,
+  /**
+   * How long connect() and ensureStream() wait for a JetStream that is up but not ready (a
+   * cluster electing its metadata leader, nodes still joining): services often start with their
+   * broker, and exiting on the first "not ready" only turns into a restart loop.
+   */
+  jetstream_ready_ms_max: 30_000,
 });
 
 export interface TransportOptions {
@@ -49,6 +56,8 @@ export interface TransportOptions {
   readonly reconnect_attempts_max?: number;
   /** See TRANSPORT_DEFAULTS.async_traces. */
   readonly async_traces?: boolean;
+  /** See TRANSPORT_DEFAULTS.jetstream_ready_ms_max; 0 makes one attempt. */
+  readonly jetstream_ready_ms_max?: number;
   /** The broker's client token (nats-server `authorization { token }`); none when the broker asks for none. */
   readonly token?: string;
   /** PEM of the CA that signed the broker's certificate: the connection is TLS, verified against it. */
@@ -82,6 +91,7 @@ function settings(opts: TransportOptions): Settings {
     reconnect_wait_ms: opts.reconnect_wait_ms ?? TRANSPORT_DEFAULTS.reconnect_wait_ms,
     reconnect_attempts_max: opts.reconnect_attempts_max ?? TRANSPORT_DEFAULTS.reconnect_attempts_max,
     async_traces: opts.async_traces ?? TRANSPORT_DEFAULTS.async_traces,
+    jetstream_ready_ms_max: opts.jetstream_ready_ms_max ?? TRANSPORT_DEFAULTS.jetstream_ready_ms_max,
   };
   checkRange('connect_timeout_ms', s.connect_timeout_ms, 100, 120_000);
   checkRange('publish_timeout_ms', s.publish_timeout_ms, 100, 120_000);
@@ -89,6 +99,7 @@ function settings(opts: TransportOptions): Settings {
   checkRange('batches_in_flight_max', s.batches_in_flight_max, 1, 50);
   checkRange('reconnect_wait_ms', s.reconnect_wait_ms, 10, 60_000);
   checkRange('reconnect_attempts_max', s.reconnect_attempts_max, 0, 1_000_000);
+  checkRange('jetstream_ready_ms_max', s.jetstream_ready_ms_max, 0, 600_000);
   return s;
 }
 
@@ -148,7 +159,9 @@ export class Transport {
       throw new TransportError(TransportErrorCode.SERVER_VERSION, `nats-server ${version} lacks atomic batch publish; need >= ${SERVER_VERSION_MIN.join('.')}`);
     }
     try {
-      const jsm = await jetstreamManager(nc);
+      await whenJetStreamReady('JetStream account info', s.jetstream_ready_ms_max, (timeout) => jetstreamManager(nc, { timeout }));
+      // The manager kept for later calls has the client's usual request timeout.
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
       return new Transport(nc, jetstream(nc), jsm, opts.layout, s);
     } catch (err) {
       await nc.close();
@@ -168,13 +181,13 @@ export class Transport {
   /** Creates the layout's stream, or verifies an existing one (STREAM_MISMATCH if it differs). */
   async ensureStream(): Promise<StreamInfo> {
     this.checkOpen();
-    return ensureStream(this.jsm, this.layout);
+    return whenJetStreamReady(`stream ${this.layout.stream}`, this.s.jetstream_ready_ms_max, () => ensureStream(this.jsm, this.layout));
   }
 
   /** Creates the layout's claim stream, or verifies an existing one (STREAM_MISMATCH if it differs). */
   async ensureClaimStream(): Promise<StreamInfo> {
     this.checkOpen();
-    return ensureClaimStream(this.jsm, this.layout);
+    return whenJetStreamReady(`stream ${claimStream(this.layout)}`, this.s.jetstream_ready_ms_max, () => ensureClaimStream(this.jsm, this.layout));
   }
 
   /**
