@@ -1,5 +1,6 @@
 // The broker is a real 3-node JetStream cluster here, the ledger's stream replicated on all three,
-// and it asks every client for a token (the services read it from CAIRN_NATS_TOKEN_FILE).
+// and it asks every client for a token over TLS (the services read them from CAIRN_NATS_TOKEN_FILE
+// and CAIRN_NATS_CA_FILE), as a deployment would run it.
 // During checkout the node that leads the stream is killed with SIGKILL and restarted on its
 // store once the two nodes left have elected another leader (5-10 s: JetStream's raft election
 // timeouts; writes are refused with 503 + Retry-After meanwhile). The gateway, the shards and the
@@ -10,7 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectTransport, streamLayout, type Transport } from '@cairn/transport';
-import { CLUSTER_REPLICAS, until } from '@cairn/testkit';
+import { CLUSTER_REPLICAS, selfSignedCert, tempDir, until, type TempDir } from '@cairn/testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkRun, formatResult, RecordingStore, runScenario, verifyingClient, type ScenarioResult } from '../src/index.js';
 import { assertClean, loadOptions, startLoadCluster, type LoadCluster } from './cluster.js';
@@ -70,17 +71,22 @@ describe('the ledger through the loss of NATS nodes', { timeout: 300_000 }, () =
   let cluster: LoadCluster;
   let transport: Transport;
   let first: ScenarioResult | undefined;
+  let certDir: TempDir | undefined;
 
   before(async () => {
-    cluster = await startLoadCluster(SHARDS, { natsNodes: NATS_NODES, natsToken: NATS_TOKEN });
+    certDir = tempDir('broker-tls');
+    const cert = selfSignedCert(certDir.path);
+    cluster = await startLoadCluster(SHARDS, { natsNodes: NATS_NODES, natsToken: NATS_TOKEN, natsTls: cert });
     const nats = cluster.natsCluster;
     assert.ok(nats !== undefined);
-    transport = await connectTransport({ servers: nats.url.split(','), layout: streamLayout({ shard_count: SHARDS, replicas: CLUSTER_REPLICAS }), name: 'broker-test', token: NATS_TOKEN });
+    const layout = streamLayout({ shard_count: SHARDS, replicas: CLUSTER_REPLICAS });
+    transport = await connectTransport({ servers: nats.url.split(','), layout, name: 'broker-test', token: NATS_TOKEN, tls_ca: cert.cert });
   });
 
   after(async () => {
     await transport?.close();
     await cluster?.stop();
+    certDir?.remove();
   });
 
   it('kill -9 the stream leader during checkout, restart it: every acknowledgement holds and the node catches up', async () => {
