@@ -112,7 +112,7 @@ locals {
     { for i, ip in local.nats_ips : "nats-${i}" => {
       role = "nats", ip = ip, volume_gb = var.volume_gb.nats, files = []
       units = [{
-        name = "nats", exec = "/opt/nats/nats-server -c /etc/nats/nats.conf", env = {}
+        name = "nats", exec = "/opt/nats/nats-server -c /etc/nats/nats.conf", env = {}, reload = true
       }]
       nats_conf = templatefile("${path.module}/templates/nats.conf.tftpl", {
         server_name = "${var.name_prefix}-nats-${i}"
@@ -125,7 +125,7 @@ locals {
     { for i, ip in local.shard_ips : "shard-${i}" => {
       role = "shard", ip = ip, volume_gb = var.volume_gb.shard, nats_conf = "", files = [local.nats_token]
       units = [{
-        name = "cairn-shard", exec = "${local.node_bin} ${local.services}/shard/dist/src/main.js"
+        name = "cairn-shard", exec = "${local.node_bin} ${local.services}/shard/dist/src/main.js", reload = false
         env = merge(local.cluster_env, {
           CAIRN_SHARD                = tostring(i)
           CAIRN_DATA_DIR             = "${local.data_root}/shard"
@@ -139,7 +139,8 @@ locals {
       # Digests and tags only: the tokens stay with the clients (services/ingest/src/auth.ts).
       files = [local.nats_token, { path = local.api_keys_file, content = jsonencode({ keys = var.ingest_api_keys }), permissions = "0640" }]
       units = [{
-        name = "cairn-ingest", exec = "${local.node_bin} ${local.services}/ingest/dist/src/main.js"
+        # `systemctl reload cairn-ingest` after the API keys file changes: SIGHUP, no restart.
+        name = "cairn-ingest", exec = "${local.node_bin} ${local.services}/ingest/dist/src/main.js", reload = true
         env = merge(local.cluster_env, {
           CAIRN_INGEST_HOST          = "0.0.0.0"
           CAIRN_INGEST_PORT          = "8080"
@@ -153,7 +154,7 @@ locals {
       role  = "proof", ip = local.proof_ip, volume_gb = var.volume_gb.proof, nats_conf = ""
       files = [local.nats_token, { path = "/etc/cairn/signer.key", content = var.signer_key, permissions = "0600" }]
       units = [{
-        name = "cairn-proof", exec = "${local.node_bin} ${local.services}/proof/dist/src/main.js"
+        name = "cairn-proof", exec = "${local.node_bin} ${local.services}/proof/dist/src/main.js", reload = false
         env = merge(local.cluster_env, {
           CAIRN_PROOF_HOST        = "0.0.0.0"
           CAIRN_PROOF_PORT        = "8090"

@@ -106,6 +106,10 @@ run "a_default_cluster" {
     error_message = "every service restarts until the NATS nodes it needs are up, with no start limit"
   }
   assert {
+    condition     = alltrue([for name, s in openstack_compute_instance_v2.server : strcontains(s.user_data, "ExecReload=/bin/kill -HUP $MAINPID\n") == (startswith(name, "gateway-") || startswith(name, "nats-"))])
+    error_message = "systemctl reload sends SIGHUP to the gateways (API keys file) and NATS (config) only: SIGHUP would end a shard or the proof service"
+  }
+  assert {
     condition     = strcontains(openstack_compute_instance_v2.server["shard-0"].user_data, "/dev/disk/by-id/virtio-0f1e2d3c-4b5a-6978-8")
     error_message = "a server mounts the volume made for it"
   }

@@ -68,9 +68,12 @@ function isTag(tag: string): boolean {
   }
 }
 
-/** The gateway's keys, looked up by the SHA-256 of the presented token. */
+/**
+ * The gateway's keys, looked up by the SHA-256 of the presented token. `reload` replaces the
+ * whole table at once (SIGHUP), so keys are added and revoked without a restart.
+ */
 export class ApiKeys {
-  readonly #bySha256: ReadonlyMap<string, ApiKey>;
+  #bySha256: ReadonlyMap<string, ApiKey>;
 
   private constructor(bySha256: ReadonlyMap<string, ApiKey>) {
     this.#bySha256 = bySha256;
@@ -117,6 +120,14 @@ export class ApiKeys {
     } catch (error) {
       throw new ApiKeyError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /**
+   * Takes the keys `path` holds now, every entry checked as at start. A bad file changes nothing
+   * (ApiKeyError): one typo must not lock every client out, so the keys in force stay.
+   */
+  reload(path: string): void {
+    this.#bySha256 = ApiKeys.load(path).#bySha256;
   }
 
   /**

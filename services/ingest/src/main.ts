@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// cairn-ingest: reads config (flags > env > defaults), starts, stops gracefully on SIGINT/SIGTERM.
+// cairn-ingest: reads config (flags > env > defaults), starts, stops gracefully on SIGINT/SIGTERM,
+// reads its API keys file again on SIGHUP.
 // With workers > 1 a primary forks that many gateway processes sharing the HTTP port: the
 // gateway holds no state another request needs, so it scales out by process (and by host).
 import cluster from 'node:cluster';
@@ -14,6 +15,10 @@ async function runGateway(config: IngestConfig): Promise<void> {
   const auth = service.apiKeys > 0 ? `${service.apiKeys} API keys` : 'no authentication';
   console.log(`cairn-ingest ${who}listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session}, ${auth})`);
   onStopSignal(config, () => service.stop());
+  process.on('SIGHUP', () => {
+    const { ok, message } = service.reloadApiKeys();
+    (ok ? console.log : console.error)(`cairn-ingest ${who}${message}`);
+  });
 }
 
 // Forks the workers; a worker that dies on its own takes the whole gateway down (exit 1), so a
@@ -29,6 +34,10 @@ function runPrimary(config: IngestConfig): void {
       process.exitCode = 1;
     }
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
+  });
+  // Every worker holds its own copy of the keys.
+  process.on('SIGHUP', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
   });
   onStopSignal(config, async () => {
     stopping = true;

@@ -32,6 +32,7 @@ export class IngestMetrics {
   private readonly publish: Histogram;
   private readonly commitWait: HistogramSeries;
   private readonly transactions: Counter;
+  private readonly keyReloads: Counter;
   private readonly stopProcess: () => void;
 
   constructor() {
@@ -45,7 +46,17 @@ export class IngestMetrics {
       .histogram({ name: 'cairn_ingest_commit_wait_seconds', help: 'From admission to the commit events of every shard a transaction touches.', buckets: latency_buckets_s })
       .labels();
     this.transactions = r.counter({ name: 'cairn_ingest_transactions_total', help: 'Transactions decided, by outcome (committed, accepted, or the error code).', labels: ['outcome'], series_max: 32 });
+    this.keyReloads = r.counter({ name: 'cairn_ingest_api_keys_reloads_total', help: 'Reloads of api_keys_file (SIGHUP), by result (ok, refused: the keys in force kept).', labels: ['result'], series_max: 2 });
     this.stopProcess = collectProcessMetrics(r).stop;
+  }
+
+  /** The number of API keys in force, read at scrape time. */
+  watchApiKeys(size: () => number): void {
+    this.registry.gauge({ name: 'cairn_ingest_api_keys', help: 'API keys in force.', read: size });
+  }
+
+  apiKeysReloaded(result: 'ok' | 'refused'): void {
+    this.keyReloads.labels(result).inc();
   }
 
   /** The gateway's own figures (GatewayStats, kept for /healthz too), read at scrape time. */

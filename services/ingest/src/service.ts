@@ -46,6 +46,8 @@ export interface IngestService {
   readonly metrics: IngestMetrics;
   // API keys held (0: writes need none).
   readonly apiKeys: number;
+  // Reads api_keys_file again (SIGHUP): what happened, in a line for the log.
+  reloadApiKeys(): { readonly ok: boolean; readonly message: string };
   // Stops taking requests, answers the open ones (bounded by shutdown_ms_max), closes NATS.
   stop(): Promise<void>;
 }
@@ -57,6 +59,18 @@ function loadApiKeys(config: IngestConfig): ApiKeys | undefined {
     return ApiKeys.load(config.api_keys_file);
   } catch (error) {
     throw new CairnError('internal', `config: api_keys_file ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function reloadKeys(config: IngestConfig, apiKeys: ApiKeys | undefined, metrics: IngestMetrics): { ok: boolean; message: string } {
+  if (apiKeys === undefined) return { ok: false, message: 'no API keys to reload: the gateway runs with auth=none' };
+  try {
+    apiKeys.reload(config.api_keys_file);
+    metrics.apiKeysReloaded('ok');
+    return { ok: true, message: `reloaded ${apiKeys.size} API keys from ${config.api_keys_file}` };
+  } catch (error) {
+    metrics.apiKeysReloaded('refused');
+    return { ok: false, message: `kept the ${apiKeys.size} API keys in force: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
@@ -88,6 +102,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     const metrics = new IngestMetrics();
     const gateway = new Gateway(config, ledger, session, nodeSha256, claims, Date.now, metrics.gateway);
     metrics.watchGateway(gateway.stats);
+    if (apiKeys !== undefined) metrics.watchApiKeys(() => apiKeys.size);
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));
     await transport.flush(); // the subscription is live before the first publish
     const validate = { limits: config, shardCount: config.shards, sha256: nodeSha256, shardOfTag: cachedShardOf(config.shards, nodeSha256) };
@@ -111,7 +126,8 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
       })();
       return stopping;
     };
-    return { url: `${tls === undefined ? 'http' : 'https'}://${config.host}:${port}`, port, gateway, transport, session, metrics, apiKeys: apiKeys?.size ?? 0, stop };
+    const reloadApiKeys = (): { ok: boolean; message: string } => reloadKeys(config, apiKeys, metrics);
+    return { url: `${tls === undefined ? 'http' : 'https'}://${config.host}:${port}`, port, gateway, transport, session, metrics, apiKeys: apiKeys?.size ?? 0, reloadApiKeys, stop };
   } catch (error) {
     await transport.close();
     throw error;

@@ -74,8 +74,10 @@ function send(port: number, method: string, path: string, headers: Record<string
   });
 }
 
+type GatewayProcess = ChildProcessByStdio<null, Readable, Readable>;
+
 /** Resolves with the first match of `pattern` in the child's output, within 15 s. */
-function outputMatch(child: ChildProcessByStdio<null, Readable, Readable>, pattern: RegExp): Promise<RegExpExecArray> {
+function outputMatch(child: GatewayProcess, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} within 15 s:\n${out}`)), 15_000);
@@ -257,10 +259,10 @@ function gatewayExit(env: Record<string, string>): { status: number | null; stde
 }
 
 /** The gateway process, once its output matches `ready`, for `body`; killed afterwards. */
-async function withGateway(env: Record<string, string>, ready: RegExp, body: (match: RegExpExecArray) => Promise<void> = async () => undefined): Promise<void> {
+async function withGateway(env: Record<string, string>, ready: RegExp, body: (match: RegExpExecArray, child: GatewayProcess) => Promise<void> = async () => undefined): Promise<void> {
   const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    await body(await outputMatch(child, ready));
+    await body(await outputMatch(child, ready), child);
   } finally {
     child.kill('SIGKILL');
   }
@@ -293,6 +295,39 @@ test('cairn-ingest with a keys file over HTTPS: refuses a bad file at start, ser
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       // The token never crosses in clear: plain HTTP to the port gets no answer.
       await assert.rejects(send(port, 'POST', '/v1/transactions?wait=accepted', bearer(shop42.token), tx('{shop42}:b')));
+    });
+  });
+});
+
+test('cairn-ingest reads its keys file again on SIGHUP, in every worker; a bad file keeps the keys in force', async () => {
+  await withBroker('ingest-reload', () => ({}), async (nats, dir) => {
+    const file = join(dir, 'keys.json');
+    writeFileSync(file, keysJson);
+    const shop43 = newApiKey('shop43-backend', ['shop43'], randomBytes(32));
+    const env = { ...gatewayEnv(nats, 'reloadtest'), CAIRN_INGEST_API_KEYS_FILE: file, CAIRN_INGEST_WORKERS: '2' };
+    await withGateway(env, /listening on (http:\/\/[0-9.:]+)[^]*listening on/, async ([, url = ''], child) => {
+      const port = Number(new URL(url).port);
+      // A new connection each time, so that both workers answer (the primary hands them round).
+      const status = async (token: string, key: string): Promise<number> =>
+        (await send(port, 'POST', '/v1/transactions?wait=accepted', { ...bearer(token), connection: 'close' }, tx(key))).status;
+      const statuses = async (token: string, key: string): Promise<number[]> => [await status(token, key), await status(token, key), await status(token, key), await status(token, key)];
+      const reload = async (pattern: RegExp): Promise<void> => {
+        const both = outputMatch(child, new RegExp(`${pattern.source}[^]*${pattern.source}`));
+        child.kill('SIGHUP');
+        await both;
+      };
+      assert.deepEqual(await statuses(shop42.token, '{shop42}:a'), [200, 200, 200, 200]);
+      assert.deepEqual(await statuses(shop43.token, '{shop43}:a'), [401, 401, 401, 401]);
+
+      writeFileSync(file, JSON.stringify({ keys: [shop43.entry, ops.entry] }));
+      await reload(/reloaded 2 API keys/);
+      assert.deepEqual(await statuses(shop42.token, '{shop42}:b'), [401, 401, 401, 401], 'a removed key is refused by every worker');
+      assert.deepEqual(await statuses(shop43.token, '{shop43}:b'), [200, 200, 200, 200], 'an added key works in every worker');
+
+      writeFileSync(file, '{"keys": [');
+      await reload(/kept the 2 API keys in force: .*keys\.json: not JSON/);
+      assert.deepEqual(await statuses(shop43.token, '{shop43}:c'), [200, 200, 200, 200], 'the keys in force stay after a bad file');
+      assert.equal(child.exitCode, null, 'still running');
     });
   });
 });
