@@ -62,6 +62,13 @@ function loadApiKeys(config: IngestConfig): ApiKeys | undefined {
   }
 }
 
+// How long a stop waits, after the gateway answered its waiters, for those answers to be written.
+const answers_written_ms_max = 200;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 function reloadKeys(config: IngestConfig, apiKeys: ApiKeys | undefined, metrics: IngestMetrics): { ok: boolean; message: string } {
   if (apiKeys === undefined) return { ok: false, message: 'no API keys to reload: the gateway runs with auth=none' };
   try {
@@ -118,6 +125,10 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await gateway.close(config.shutdown_ms_max);
+        // Every waiter has its outcome now, but a handler writes its answer a few ticks later:
+        // cutting the connections at once would drop answers that are on their way.
+        server.closeIdleConnections();
+        await Promise.race([closed, delay(answers_written_ms_max)]);
         server.closeAllConnections();
         await closed;
         events.stop();
