@@ -40,6 +40,7 @@ export const errorCodes = [
   'host_not_allowed',
   'unauthenticated',
   'forbidden_tag',
+  'api_key_busy',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -72,6 +73,9 @@ export const errorStatus = {
   // A valid API key writing a record under a hash tag it was not given: nothing of the
   // transaction is written.
   forbidden_tag: 403,
+  // The API key already has api_key_waiters_max transactions waiting at this gateway: its share
+  // is full while the gateway may still take other keys' writes. Retry-After, like backpressure.
+  api_key_busy: 503,
   // Transaction content.
   invalid_id: 400,
   empty_records: 400,

@@ -39,6 +39,8 @@ export interface IngestConfig extends TxLimits {
   readonly pending_txs_max: number;
   // Transactions admitted and not yet answered (pending + published and awaiting commit events).
   readonly waiters_max: number;
+  // The same, per API key: one key's share of the gateway (shares.ts). Not used without keys.
+  readonly api_key_waiters_max: number;
   readonly commit_wait_ms_max: number;
   readonly publish_timeout_ms: number;
   readonly body_bytes_max: number;
@@ -77,6 +79,7 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<IngestConfig>>[]
   { key: 'flushes_inflight_max', min: 1, max: 50, default: 16, help: 'atomic batches awaiting the broker ack' },
   { key: 'pending_txs_max', min: 1, max: 10_000_000, default: 50_000, help: 'admitted transactions not yet flushed' },
   { key: 'waiters_max', min: 1, max: 10_000_000, default: 200_000, help: 'admitted transactions not yet answered' },
+  { key: 'api_key_waiters_max', min: 1, max: 10_000_000, default: 100_000, help: 'admitted transactions not yet answered, per API key' },
   { key: 'commit_wait_ms_max', min: 100, max: 600_000, default: 10_000, help: 'how long a request waits for its commit events' },
   { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'how long a flush waits for the broker ack' },
   { key: 'body_bytes_max', min: 1_024, max: 256 * MiB, default: 8 * MiB, help: 'bytes of one HTTP request body' },
@@ -140,6 +143,7 @@ export function checkConfig(c: IngestConfig): void {
   }
   if (c.pending_txs_max > c.waiters_max) throw spec.error('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
   if (c.request_txs_max > c.pending_txs_max) throw spec.error('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
+  if (c.request_txs_max > c.api_key_waiters_max) throw spec.error('request_txs_max must be <= api_key_waiters_max or a full batch could never be admitted for a key');
   if (c.value_bytes_max > c.tx_bytes_max) throw spec.error('value_bytes_max must be <= tx_bytes_max');
   if (c.body_bytes_max > c.body_bytes_inflight_max) throw spec.error('body_bytes_max must be <= body_bytes_inflight_max');
   allowedHosts(c);

@@ -13,6 +13,7 @@ import {
   type ValidTransaction,
 } from '@cairn/wire';
 import { forbiddenRecord, type ApiKey, type ApiKeys } from './auth.js';
+import { KeyShares } from './shares.js';
 import { allowedHosts, canonicalHost, type IngestConfig } from './config.js';
 import type { Gateway, Outcome, WaitFor } from './gateway.js';
 import { IngestMetrics, otherRoute } from './metrics.js';
@@ -69,7 +70,8 @@ export function createIngestServer(deps: HttpDeps): Server {
   const hosts = allowedHosts(deps.config);
   const metrics = deps.metrics ?? new IngestMetrics();
   metrics.watchHttp(() => figures.body_bytes_inflight);
-  const ctx: Ctx = { deps, figures, openapi, metrics, bodyBytes: bodyBytesSeries(metrics) };
+  const shares = new KeyShares(deps.config.api_key_waiters_max, deps.config.retry_after_s);
+  const ctx: Ctx = { deps, figures, openapi, metrics, shares, bodyBytes: bodyBytesSeries(metrics) };
   // Node's own 400 for a request without Host would skip the check below and its stable code.
   const server = createHttpServer(deps.tls, { requireHostHeader: false, ServerResponse: MeteredResponse }, (req, res) => {
     res.started_ms = performance.now();
@@ -148,6 +150,7 @@ interface Ctx {
   readonly figures: HttpFigures;
   readonly openapi: string;
   readonly metrics: IngestMetrics;
+  readonly shares: KeyShares;
   // Body sizes by route, each series looked up once here rather than per request.
   readonly bodyBytes: { readonly single: HistogramSeries; readonly batch: HistogramSeries };
 }
@@ -210,6 +213,18 @@ function authorize(apiKey: ApiKey | undefined, tx: ValidTransaction, path: strin
   throw new CairnError('forbidden_tag', `API key ${apiKey.name} may not write under the hash tag ${JSON.stringify(refused.tag)}`, { path: `${path}[${refused.index}].key` });
 }
 
+// Under the key's share of the gateway (shares.ts): taken before admission, all or nothing like
+// admission itself, and given back once every transaction is answered.
+async function submitShared(ctx: Ctx, apiKey: ApiKey | undefined, txs: readonly ValidTransaction[], wait: WaitFor): Promise<Outcome[]> {
+  if (apiKey === undefined || txs.length === 0) return Promise.all(ctx.deps.gateway.submit(txs, wait));
+  ctx.shares.take(apiKey.name, txs.length);
+  try {
+    return await Promise.all(ctx.deps.gateway.submit(txs, wait));
+  } finally {
+    ctx.shares.give(apiKey.name, txs.length);
+  }
+}
+
 function waitMode(query: URLSearchParams): WaitFor {
   const wait = query.get('wait') ?? 'committed';
   if (wait !== 'committed' && wait !== 'accepted') throw new CairnError('bad_query', 'wait must be "committed" or "accepted"', { path: 'wait' });
@@ -225,8 +240,8 @@ async function postTransaction(ctx: Ctx, req: IncomingMessage, res: ServerRespon
   if (body === noBody) return;
   const tx = validateTransaction(body, deps.validate);
   authorize(apiKey, tx, 'records');
-  const [outcome] = deps.gateway.submit([tx], wait);
-  sendOutcome(res, await (outcome as Promise<Outcome>));
+  const [outcome] = await submitShared(ctx, apiKey, [tx], wait);
+  sendOutcome(res, outcome as Outcome);
 }
 
 async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
@@ -251,7 +266,7 @@ async function postBatch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, qu
     }
   }
   // Admission is all or nothing: a partly admitted batch would make a 503 ambiguous.
-  const outcomes = await Promise.all(deps.gateway.submit(valid, wait));
+  const outcomes = await submitShared(ctx, apiKey, valid, wait);
   outcomes.forEach((o, j) => {
     results[validAt[j] as number] = o.ok ? { status: 200, receipt: o.receipt } : itemError(o.error);
   });

@@ -8,7 +8,7 @@ const errorResponse = (description: string): object => ({
 });
 
 const backpressure = {
-  description: 'A bound is reached (backpressure) or the gateway is stopping (unavailable). Retry after Retry-After seconds.',
+  description: 'A bound is reached (backpressure), the API key has api_key_waiters_max transactions waiting (api_key_busy), or the gateway is stopping (unavailable). Retry after Retry-After seconds.',
   headers: { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'seconds' } },
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorAnswer' } } },
 };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { selfSignedCert, startNatsServer, tempDir, type NatsServer, type NatsServerOptions, type TestCert } from '@cairn/testkit';
+import { selfSignedCert, startNatsServer, tempDir, until, type NatsServer, type NatsServerOptions, type TestCert } from '@cairn/testkit';
 import { ApiKeys, authMode, cachedShardOf, configDefaults, createIngestServer, loadConfig, newApiKey, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
 
 const mainJs = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -26,16 +26,29 @@ interface Served {
   port: number;
   /** Record keys of every transaction the stub gateway was handed. */
   submitted: string[][];
+  /** Answers the transactions `hold` kept waiting. */
+  release: () => void;
   close: () => Promise<void>;
 }
 
-async function serve(apiKeys: ApiKeys | undefined): Promise<Served> {
-  const config = configDefaults();
+interface ServeOptions {
+  readonly config?: Partial<IngestConfig>;
+  /** Transactions (by their record keys) the stub gateway leaves unanswered until release(). */
+  readonly hold?: (keys: readonly string[]) => boolean;
+}
+
+async function serve(apiKeys: ApiKeys | undefined, options: ServeOptions = {}): Promise<Served> {
+  const config = { ...configDefaults(), ...options.config };
   const submitted: string[][] = [];
+  const held: (() => void)[] = [];
+  const accepted: Outcome = { ok: true, receipt: { id: 't', status: 'accepted', shards: [] } };
   const gateway = {
     submit: (txs: readonly { records: readonly { key: string }[] }[]) => {
       for (const tx of txs) submitted.push(tx.records.map((r) => r.key));
-      return txs.map((): Promise<Outcome> => Promise.resolve({ ok: true, receipt: { id: 't', status: 'accepted', shards: [] } }));
+      return txs.map((tx): Promise<Outcome> => {
+        if (options.hold?.(tx.records.map((r) => r.key)) !== true) return Promise.resolve(accepted);
+        return new Promise((resolve) => held.push(() => resolve(accepted)));
+      });
     },
     stats: {},
   } as unknown as Gateway;
@@ -45,6 +58,7 @@ async function serve(apiKeys: ApiKeys | undefined): Promise<Served> {
   return {
     port: (server.address() as AddressInfo).port,
     submitted,
+    release: () => held.splice(0).forEach((answer) => answer()),
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -56,6 +70,7 @@ interface Answer {
   status: number;
   body: { error?: { code: string; path?: string }; results?: { status: number; error?: { code: string; path?: string } }[] };
   authenticate: string | undefined;
+  retryAfter: string | undefined;
 }
 
 /** `ca`: HTTPS, trusting that certificate. */
@@ -66,7 +81,7 @@ function send(port: number, method: string, path: string, headers: Record<string
     const req = (ca === undefined ? request : httpsRequest)({ ...options, ...(ca === undefined ? {} : { ca }) }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'], authenticate: res.headers['www-authenticate'] }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'], authenticate: res.headers['www-authenticate'], retryAfter: res.headers['retry-after'] }));
     });
     req.once('timeout', () => req.destroy(new Error(`no answer in ${ANSWER_MS_MAX} ms`)));
     req.once('error', reject);
@@ -172,6 +187,34 @@ test('auth: a key writes only under its hash tags; a transaction with one other 
     assert.equal((await send(s.port, 'POST', '/v1/transactions', bearer(ops.token), tx('{shop43}:x', '{shop44}:y'))).status, 200);
     assert.deepEqual(s.submitted, [['{shop42}:order:1', '{shop42}:stock:7'], ['shop42'], ['{shop42}:a'], ['{shop42}:c'], ['{shop43}:x', '{shop44}:y']]);
   } finally {
+    await s.close();
+  }
+});
+
+test('auth: a key with api_key_waiters_max transactions waiting gets 503 api_key_busy; other keys still write', async () => {
+  const s = await serve(ApiKeys.parse(keysJson), { config: { api_key_waiters_max: 3, request_txs_max: 3 }, hold: (keys) => keys.some((k) => k.startsWith('{shop42}')) });
+  try {
+    const write = (token: string, body: string, path = '/v1/transactions?wait=accepted'): Promise<Answer> => send(s.port, 'POST', path, bearer(token), body);
+    const batch = JSON.stringify({ transactions: [0, 1].map((i) => ({ records: [{ key: `{shop42}:b${i}`, value: i }] })) });
+    const pending = [write(shop42.token, batch, '/v1/transactions/batch?wait=accepted'), write(shop42.token, tx('{shop42}:c'))];
+    const handed = (n: number) => async (): Promise<true | undefined> => (s.submitted.length === n ? true : undefined);
+    await until('three transactions at the gateway', ANSWER_MS_MAX, handed(3));
+    const busy = await write(shop42.token, tx('{shop42}:d'));
+    assert.equal(busy.status, 503);
+    assert.equal(busy.body.error?.code, 'api_key_busy');
+    assert.equal(busy.retryAfter, String(configDefaults().retry_after_s));
+    const busyBatch = await write(shop42.token, batch, '/v1/transactions/batch?wait=accepted');
+    assert.equal(busyBatch.body.error?.code, 'api_key_busy', 'a batch that does not fit the share is refused whole');
+    assert.equal((await write(ops.token, tx('{shop43}:a'))).status, 200, 'another key still writes');
+    assert.equal(s.submitted.length, 4, 'nothing of a refused request reached the gateway');
+    s.release();
+    assert.deepEqual((await Promise.all(pending)).map((a) => a.status), [200, 200]);
+    const again = write(shop42.token, tx('{shop42}:e'));
+    await until('the fifth transaction at the gateway', ANSWER_MS_MAX, handed(5));
+    s.release();
+    assert.equal((await again).status, 200, 'the share was given back once the writes were answered');
+  } finally {
+    s.release();
     await s.close();
   }
 });

@@ -307,6 +307,7 @@ test('config: flags beat env beat defaults; bad values and bad relations stop th
   assert.throws(() => loadConfig({}, ['--port']), /needs a value/);
   assert.throws(() => loadConfig({ CAIRN_NATS_URL: 'http://x' }, []), /nats_url/);
   assert.throws(() => loadConfig({}, ['--pending-txs-max=10', '--request-txs-max=20']), /request_txs_max/);
+  assert.throws(() => loadConfig({}, ['--api-key-waiters-max=10', '--request-txs-max=20', '--pending-txs-max=20']), /api_key_waiters_max/);
   assert.throws(() => loadConfig({}, ['--tx-bytes-max=2000000', '--value-bytes-max=100']), /message_bytes_max/);
 });
 
