@@ -13,6 +13,7 @@ import { checkReceiptHeads, checkReceiptRecords, coversReceipt, type ReceiptHead
 import { HTTP_LIMITS_DEFAULT, Http, joinUrl, type FetchLike } from './http.js';
 import { MemoryStateStore, type StateStore } from './store.js';
 import { Trust } from './trust.js';
+import { VersionFloors } from './floors.js';
 
 export interface ClientLimits {
   /** One HTTP request, connect to last byte. */
@@ -24,6 +25,8 @@ export interface ClientLimits {
   readonly receipt_poll_ms: number;
   /** Receipts of one writeBatch verified at once. */
   readonly receipts_inflight_max: number;
+  /** Keys whose newest proven version the client remembers, to refuse an older one later (floors.ts). */
+  readonly keys_remembered_max: number;
 }
 
 export const CLIENT_LIMITS_DEFAULT: ClientLimits = {
@@ -31,6 +34,7 @@ export const CLIENT_LIMITS_DEFAULT: ClientLimits = {
   receipt_wait_ms_max: 15_000,
   receipt_poll_ms: 50,
   receipts_inflight_max: 8,
+  keys_remembered_max: 10_000,
 };
 
 export interface ClientOptions {
@@ -116,11 +120,13 @@ export class CairnClient {
   /** `Bearer <apiKey>` for the ingest's writes, or undefined. */
   readonly #authorization: string | undefined;
   readonly #limits: ClientLimits;
+  readonly #floors: VersionFloors;
 
   constructor(options: ClientOptions) {
     this.#ctx = createVerifyContext({ verifierKey: options.verifierKey, origin: options.origin, ...(options.hasher ? { hasher: options.hasher } : {}) });
     this.#limits = { ...CLIENT_LIMITS_DEFAULT, ...options.limits };
     checkLimits(this.#limits);
+    this.#floors = new VersionFloors(this.#limits.keys_remembered_max);
     this.#http = new Http(options.fetch, this.#limits);
     this.#proofUrl = options.proofUrl;
     this.#ingestUrl = options.ingestUrl;
@@ -156,14 +162,14 @@ export class CairnClient {
   /** Every version of `key`, 1..n in order, each proven. */
   async history(key: string): Promise<RecordsResult> {
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history`));
-    return this.#records(verifyHistoryAnswer(json, this.#ctx, key));
+    return this.#records(this.#notStale(key, verifyHistoryAnswer(json, this.#ctx, key)));
   }
 
   /** The versions of `key` as of state `epoch`, each proven into the newest checkpoint. */
   async historyAt(key: string, epoch: number): Promise<RecordsResult> {
     checkEpoch(epoch);
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history?at=${epoch}`));
-    return this.#records(verifyHistoryAnswer(json, this.#ctx, key, epoch));
+    return this.#records(this.#notStale(key, verifyHistoryAnswer(json, this.#ctx, key, epoch)));
   }
 
   /** Every record of transaction `id`, on every shard, proven at one state. */
@@ -230,13 +236,22 @@ export class CairnClient {
     const query = epoch === undefined ? '' : `?at=${epoch}`;
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}${query}`));
     const answer = verifyKeyAnswer(json, this.#ctx, key, epoch);
+    this.#floors.check(key, answer.record.version, answer.state.state);
     await this.#trust.accept(answer.checkpoint);
+    this.#floors.learn([answer.record]);
     return { checkpoint: answer.checkpoint, epoch: answer.state.state.epoch, state: answer.state.state, record: decodeRecord(answer.record) };
   }
 
   async #records(answer: VerifiedRecordsAnswer): Promise<RecordsResult> {
     await this.#trust.accept(answer.checkpoint);
+    this.#floors.learn(answer.records);
     return { checkpoint: answer.checkpoint, epoch: epochOf(answer), state: answer.state.state, records: answer.records.map(decodeRecord) };
+  }
+
+  /** A history whose newest version is below one this client saw proven inside its state is stale_version. */
+  #notStale(key: string, answer: VerifiedRecordsAnswer): VerifiedRecordsAnswer {
+    this.#floors.check(key, answer.records.at(-1)?.version ?? 0, answer.state.state);
+    return answer;
   }
 
   /** A proof service without the shard consistency route answers 404: no proof, not a lie. */

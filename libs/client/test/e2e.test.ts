@@ -12,7 +12,7 @@ import { shardOfKey } from '@cairn/wire';
 import { CairnClient, MemoryStateStore, RequestError, VerifyError, type StateStore, type VerifyErrorCode } from '../src/index.js';
 import { FileStateStore, formatAuditReport, runAudit } from '../src/node/index.js';
 import { startE2eCluster, type E2eCluster } from './cluster.js';
-import { tamperKeyIndex, tamperLeaf, tamperTileNode, tamperValue } from './tamper.js';
+import { dropKeyIndexEntry, tamperKeyIndex, tamperLeaf, tamperTileNode, tamperValue } from './tamper.js';
 
 const SHARDS = 2;
 const ORIGIN = 'e2e.cairn.test/ledger';
@@ -250,5 +250,18 @@ describe('SDK and auditor against a real cluster', { timeout: 240_000 }, () => {
       .get(key)
       .then(() => undefined, (e: unknown) => e);
     assert.ok((latest instanceof VerifyError && latest.code === 'entry_mismatch') || (latest instanceof RequestError && latest.code === 'internal'), String(latest));
+  });
+
+  it('TAMPER key index: the newest version hidden from the index is refused by a client that wrote it (stale_version)', async () => {
+    const key = keyOn(1, 'th');
+    const writer = sdk();
+    await writer.write({ id: 'e2e-th-1', records: [{ key, value: 1 }] });
+    await writer.write({ id: 'e2e-th-2', records: [{ key, value: 2 }] });
+    await cluster.withShardStopped(1, (dir) => dropKeyIndexEntry(dir, key, 2));
+    // The shard now answers version 1 as the newest, with valid proofs: only a client that saw
+    // version 2 proven inside the same state can tell (docs/design/client.md, gaps).
+    await refused('stale_version', writer.get(key), () => cluster.logs());
+    await refused('stale_version', writer.history(key), () => cluster.logs());
+    assert.equal((await sdk().get(key)).record.version, 1, 'a client that never saw version 2 is served version 1 and cannot tell');
   });
 });

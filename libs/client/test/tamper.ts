@@ -86,3 +86,12 @@ export async function tamperKeyIndex(dir: string, key: string, version: number, 
     await kv.write(batch, { sync: true });
   });
 }
+
+/** Deletes the key-index entry of (key, version): the shard then knows the key only up to version - 1. */
+export async function dropKeyIndexEntry(dir: string, key: string, version: number): Promise<void> {
+  await withKv(dir, async (kv) => {
+    const batch = kv.batch();
+    batch.del(keyVersionKey(keyPrefix(new TextEncoder().encode(key)), version));
+    await kv.write(batch, { sync: true });
+  });
+}

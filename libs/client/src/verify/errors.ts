@@ -12,6 +12,7 @@ export const VERIFY_ERROR_CODES = [
   'entry_mismatch',
   'state_mismatch',
   'malformed_response',
+  'stale_version',
 ] as const;
 
 export type VerifyErrorCode = (typeof VERIFY_ERROR_CODES)[number];
