@@ -14,6 +14,7 @@ import { RequestError } from './errors.js';
 import { HTTP_LIMITS_DEFAULT, Http, joinUrl, type FetchLike } from './http.js';
 import { FileStateStore } from './node/file-store.js';
 import { Trust } from './trust.js';
+import { VersionFloors } from './floors.js';
 
 export const AUDIT_DEFAULTS = {
   iterations_max: 1,
@@ -88,6 +89,8 @@ interface Session {
   readonly trust: Trust;
   readonly options: AuditOptions;
   readonly log: (line: string) => void;
+  /** The newest version of each sampled key seen so far in this run (floors.ts). */
+  readonly floors: VersionFloors;
 }
 
 function head(checkpoint: TrustedCheckpoint | undefined): AuditHead | undefined {
@@ -133,7 +136,8 @@ function openSession(options: AuditOptions): Session {
   const ctx = createVerifyContext({ verifierKey: options.verifierKey, origin: options.origin, hasher: options.hasher ?? nobleHasher });
   const http = new Http(options.fetch, { ...HTTP_LIMITS_DEFAULT, ...(options.request_ms_max === undefined ? {} : { request_ms_max: options.request_ms_max }) });
   const trust = new Trust(ctx, new FileStateStore(options.stateFile), http, options.proofUrl, { strict: true });
-  return { ctx, http, trust, options, log: options.log ?? (() => undefined) };
+  const floors = new VersionFloors(Math.max(1, Math.min(options.sample?.keys?.length ?? 1, AUDIT_DEFAULTS.sample_cap)));
+  return { ctx, http, trust, options, log: options.log ?? (() => undefined), floors };
 }
 
 interface RoundResult {
@@ -193,7 +197,10 @@ async function sampleRound(s: Session, at: TrustedCheckpoint, sample: AuditSampl
   for (let j = 0; keys.length > 0 && j < keysPerRound; j += 1) {
     const key = keys[draw(s.ctx.hasher, sample.seed, `key/${at.size}/${j}`, keys.length)] as string;
     const answer = verifyHistoryAnswer(await s.http.get(joinUrl(s.options.proofUrl, `/v1/keys/${encodeURIComponent(key)}/history`)), s.ctx, key);
+    // A later round must not show a shorter history from a state that holds what an earlier one proved.
+    s.floors.check(key, answer.records.at(-1)?.version ?? 0, answer.state.state);
     await s.trust.accept(answer.checkpoint);
+    s.floors.learn(answer.records);
     done += answer.records.length;
   }
   if (done > 0) s.log(`audit: ${done} sampled states/records re-verified at ${describe(at)}`);

@@ -130,6 +130,25 @@ describe('runAudit', () => {
     });
   });
 
+  it('catches a sampled key whose history comes back shorter in a later round (stale_version)', async () => {
+    await withDir(async (dir) => {
+      const c = new FakeCluster();
+      grow(c, 10); // k0 is written at n = 0 and 5: versions 1 and 2
+      let histories = 0;
+      const fetch = c.fetcher((path, body) => {
+        if (!path.startsWith('/v1/keys/k0/history')) return body;
+        histories += 1;
+        const answer = body as { records: unknown[] };
+        // From the second round on the server drops the newest version, with every proof intact.
+        return histories === 1 ? body : { ...answer, records: answer.records.slice(0, -1) };
+      });
+      const sample = { seed: 's', keys: ['k0'], keys_per_round: 1, epochs_per_round: 0 };
+      const report = await runAudit({ ...options(c, dir), fetch, iterations_max: 2, sample });
+      assert.equal(report.failure?.code, 'stale_version', formatAuditReport(report));
+      assert.equal(histories, 2);
+    });
+  });
+
   it('bounds the run by iterations_max and duration_ms_max', async () => {
     await withDir(async (dir) => {
       const c = new FakeCluster();
