@@ -29,6 +29,7 @@ export {
   ATOMIC_BATCHES_IN_FLIGHT_MAX_DEFAULT,
   PUBLISH_TIMEOUT_MS_DEFAULT,
   MSG_ID_LENGTH_MAX,
+  PUBLISH_OVERHEAD_BYTES_MAX,
   type OutboundMessage,
   type PublishAck,
   type AtomicBatchAck,

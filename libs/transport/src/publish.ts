@@ -58,6 +58,22 @@ interface JsAck {
   error?: { code?: number; err_code?: number; description?: string };
 }
 
+/**
+ * nats-server counts a message's headers against max_payload, not only its data. The headers this
+ * package adds to any message, at most: "NATS/1.0\r\n", Nats-Batch-Id (a UUID), Nats-Batch-Sequence
+ * (up to 1,000), Nats-Batch-Commit, Nats-Expected-Last-Subject-Sequence, the blank line (about 190
+ * bytes), and a Nats-Msg-Id of MSG_ID_LENGTH_MAX (143): rounded up. A caller that sizes its data to
+ * max_payload - PUBLISH_OVERHEAD_BYTES_MAX (and adds no headers of its own) is never refused for size.
+ */
+export const PUBLISH_OVERHEAD_BYTES_MAX = 512;
+
+/** Bytes the headers of `msg` may take on the wire, protocol headers included (an upper bound). */
+export function headerBytesMax(msg: OutboundMessage): number {
+  let bytes = PUBLISH_OVERHEAD_BYTES_MAX;
+  for (const [name, value] of Object.entries(msg.headers ?? {})) bytes += name.length + value.length + 4;
+  return bytes;
+}
+
 function badInput(message: string): TransportError {
   return new TransportError(TransportErrorCode.BAD_INPUT, message);
 }
@@ -66,8 +82,8 @@ function badInput(message: string): TransportError {
 export function checkMessage(msg: OutboundMessage, subjects: ReadonlySet<string>, maxPayload: number): void {
   if (!subjects.has(msg.subject)) throw badInput(`subject ${JSON.stringify(msg.subject)} is not a subject of the stream`);
   if (!(msg.data instanceof Uint8Array)) throw badInput('data must be a Uint8Array');
-  if (msg.data.length > maxPayload) {
-    throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `message of ${msg.data.length} bytes exceeds max_payload ${maxPayload}`, {
+  if (msg.data.length + headerBytesMax(msg) > maxPayload) {
+    throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `message of ${msg.data.length} bytes and its headers exceeds max_payload ${maxPayload}`, {
       details: { subject: msg.subject },
     });
   }

@@ -8,6 +8,7 @@ import {
   ATOMIC_BATCH_MSGS_MAX,
   ATOMIC_BATCHES_IN_FLIGHT_MAX_DEFAULT,
   PUBLISH_TIMEOUT_MS_DEFAULT,
+  PUBLISH_OVERHEAD_BYTES_MAX,
   checkMessage,
   publishCreate,
   publishBatch,
@@ -178,16 +179,21 @@ export class Transport {
     if (this.closed || this.nc.isClosed()) throw new TransportError(TransportErrorCode.CLOSED, 'transport is closed');
   }
 
+  /** A manager whose requests wait at most `timeout` ms (a readiness attempt); no request made here. */
+  #jsmWithin(timeout: number): Promise<JetStreamManager> {
+    return jetstreamManager(this.nc, { timeout, checkAPI: false });
+  }
+
   /** Creates the layout's stream, or verifies an existing one (STREAM_MISMATCH if it differs). */
   async ensureStream(): Promise<StreamInfo> {
     this.checkOpen();
-    return whenJetStreamReady(`stream ${this.layout.stream}`, this.s.jetstream_ready_ms_max, () => ensureStream(this.jsm, this.layout));
+    return whenJetStreamReady(`stream ${this.layout.stream}`, this.s.jetstream_ready_ms_max, async (timeout) => ensureStream(await this.#jsmWithin(timeout), this.layout));
   }
 
   /** Creates the layout's claim stream, or verifies an existing one (STREAM_MISMATCH if it differs). */
   async ensureClaimStream(): Promise<StreamInfo> {
     this.checkOpen();
-    return whenJetStreamReady(`stream ${claimStream(this.layout)}`, this.s.jetstream_ready_ms_max, () => ensureClaimStream(this.jsm, this.layout));
+    return whenJetStreamReady(`stream ${claimStream(this.layout)}`, this.s.jetstream_ready_ms_max, async (timeout) => ensureClaimStream(await this.#jsmWithin(timeout), this.layout));
   }
 
   /**
@@ -197,7 +203,7 @@ export class Transport {
   async createClaim(key_hex: string, data: Uint8Array): Promise<PublishAck> {
     this.checkOpen();
     const msg = { subject: claimSubject(this.layout, key_hex), data };
-    if (data.length > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${data.length} bytes exceeds max_payload`);
+    if (data.length + PUBLISH_OVERHEAD_BYTES_MAX > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${data.length} bytes exceeds max_payload`);
     return publishCreate(this.nc, msg, this.s.publish_timeout_ms);
   }
 
@@ -216,7 +222,7 @@ export class Transport {
     }
     const msgs = claims.map((c) => ({ subject: claimSubject(this.layout, c.key_hex), data: c.data }));
     for (const m of msgs) {
-      if (m.data.length > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${m.data.length} bytes exceeds max_payload`);
+      if (m.data.length + PUBLISH_OVERHEAD_BYTES_MAX > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${m.data.length} bytes exceeds max_payload`);
     }
     if (this.claimBatchesInFlight >= this.s.batches_in_flight_max) {
       throw new TransportError(TransportErrorCode.BACKPRESSURE, `${this.s.batches_in_flight_max} claim batches already in flight`);

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { LIMIT } from './helpers.js';
 import {
   ATOMIC_BATCH_MSGS_MAX,
+  MSG_ID_LENGTH_MAX,
+  PUBLISH_OVERHEAD_BYTES_MAX,
   TransportErrorCode,
   isTransportError,
   shardSubject,
@@ -128,6 +130,22 @@ test('concurrent batches never interleave', LIMIT, async () => {
     // Batches are disjoint ranges.
     const ranges = acks.map((a) => [a.firstSeq, a.lastSeq] as const).sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < ranges.length; i += 1) assert.ok((ranges[i]?.[0] ?? 0) > (ranges[i - 1]?.[1] ?? 0));
+  } finally {
+    await r.close();
+  }
+});
+
+test('headers count against max_payload: data up to max_payload - PUBLISH_OVERHEAD_BYTES_MAX goes through, with the longest msg id', LIMIT, async () => {
+  const r = await rig(2);
+  try {
+    const room = r.transport.maxPayloadBytes - PUBLISH_OVERHEAD_BYTES_MAX;
+    // In an atomic batch each message carries every protocol header there is, the longest id too.
+    const full = [0, 1].map((shard) => ({ subject: shardSubject(r.layout, shard), data: new Uint8Array(room).fill(7), msgId: 'i'.repeat(MSG_ID_LENGTH_MAX - 1) + String(shard) }));
+    const ack = await r.transport.publishAtomic(full);
+    assert.equal(ack.count, 2);
+    const over = [{ ...(full[0] as (typeof full)[number]), data: new Uint8Array(room + 1), msgId: 'over' }];
+    await assert.rejects(r.transport.publishAtomic(over), (err: unknown) => isTransportError(err, TransportErrorCode.MESSAGE_TOO_LARGE), 'refused here, before nats.js or the server');
+    assert.equal((await storedMessages(r.transport)).length, 2);
   } finally {
     await r.close();
   }

@@ -307,7 +307,8 @@ export function validateTransaction(input: unknown, options: ValidateOptions, pa
   if (rawRecords.length > limits.tx_records_max) {
     fail('too_many_records', `${rawRecords.length} records, at most ${limits.tx_records_max}`, at('records'));
   }
-  const rawMeta = input['meta'] ?? {};
+  // Absent is {}; null is not an object (the API says meta is one) and is refused like any other non-object.
+  const rawMeta = input['meta'] === undefined ? {} : input['meta'];
   if (!isPlainObject(rawMeta)) fail('wrong_type', 'meta must be an object', at('meta'));
   const meta = utf8.encode(canonicalJson(rawMeta, limits.json_depth_max, at('meta')));
   if (meta.length > limits.meta_bytes_max) {

@@ -174,6 +174,7 @@ test('every transaction validation error has its code', () => {
   assert.equal(v(r({ expect: { absent: true, version: 1 } })), 'bad_expect');
   assert.equal(v(r({ expect: 'absent' })), 'bad_expect');
   assert.equal(v({ records: [{ key: 'k', value: 1 }], meta: [] }), 'wrong_type');
+  assert.equal(v({ records: [{ key: 'k', value: 1 }], meta: null }), 'wrong_type', 'null is not absent: it would hash like {}');
   assert.equal(v({ records: [{ key: 'k', value: 1 }], meta: { abcdefgh: 1 } }), 'meta_too_large');
   assert.equal(v({ records: [{ key: 'k', value: 1 }, { key: 'k', value: 2 }] }), 'duplicate_key');
   assert.equal(v({ records: [{ key: 'k1', value: '12345' }, { key: 'k2', value: '12345' }, { key: 'k3', value: '1' }] }), 'tx_too_large');

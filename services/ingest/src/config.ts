@@ -41,6 +41,8 @@ export interface IngestConfig extends TxLimits {
   readonly waiters_max: number;
   // The same, per API key: one key's share of the gateway (shares.ts). Not used without keys.
   readonly api_key_waiters_max: number;
+  // Key, value and meta bytes those waiters hold in memory until they are answered.
+  readonly waiter_bytes_max: number;
   readonly commit_wait_ms_max: number;
   readonly publish_timeout_ms: number;
   readonly body_bytes_max: number;
@@ -75,11 +77,13 @@ export const numberSettings: readonly NumberSetting<NumberKeyOf<IngestConfig>>[]
   { key: 'workers', min: 1, max: 64, default: 1, help: 'gateway processes sharing the port' },
   { key: 'batch_txs_max', min: 1, max: 100_000, default: 2_000, help: 'transactions per flush' },
   { key: 'batch_age_ms_max', min: 0, max: 1_000, default: 2, help: 'oldest waiting transaction age that forces a flush' },
-  { key: 'message_bytes_max', min: 64 * 1024, max: 64 * MiB, default: MiB, help: 'bytes of one shard message (<= broker max_payload)' },
+  // 1 KiB under the broker's default max_payload (1 MiB): the publish headers count against it too.
+  { key: 'message_bytes_max', min: 64 * 1024, max: 64 * MiB, default: MiB - 1024, help: 'bytes of one shard message (<= broker max_payload - 512 for headers)' },
   { key: 'flushes_inflight_max', min: 1, max: 50, default: 16, help: 'atomic batches awaiting the broker ack' },
   { key: 'pending_txs_max', min: 1, max: 10_000_000, default: 50_000, help: 'admitted transactions not yet flushed' },
   { key: 'waiters_max', min: 1, max: 10_000_000, default: 200_000, help: 'admitted transactions not yet answered' },
-  { key: 'api_key_waiters_max', min: 1, max: 10_000_000, default: 100_000, help: 'admitted transactions not yet answered, per API key' },
+  { key: 'api_key_waiters_max', min: 1, max: 10_000_000, default: 25_000, help: 'admitted transactions not yet answered, per API key (<= pending_txs_max / 2)' },
+  { key: 'waiter_bytes_max', min: MiB, max: 64 * 1024 * MiB, default: 1_024 * MiB, help: 'key+value+meta bytes held by admitted transactions not yet answered' },
   { key: 'commit_wait_ms_max', min: 100, max: 600_000, default: 10_000, help: 'how long a request waits for its commit events' },
   { key: 'publish_timeout_ms', min: 100, max: 60_000, default: 5_000, help: 'how long a flush waits for the broker ack' },
   { key: 'body_bytes_max', min: 1_024, max: 256 * MiB, default: 8 * MiB, help: 'bytes of one HTTP request body' },
@@ -143,7 +147,12 @@ export function checkConfig(c: IngestConfig): void {
   }
   if (c.pending_txs_max > c.waiters_max) throw spec.error('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
   if (c.request_txs_max > c.pending_txs_max) throw spec.error('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');
-  if (c.request_txs_max > c.api_key_waiters_max) throw spec.error('request_txs_max must be <= api_key_waiters_max or a full batch could never be admitted for a key');
+  if (c.body_bytes_max > c.waiter_bytes_max) throw spec.error('body_bytes_max must be <= waiter_bytes_max or a full request could never be admitted');
+  if (authMode(c) === 'api_keys') {
+    if (c.request_txs_max > c.api_key_waiters_max) throw spec.error('request_txs_max must be <= api_key_waiters_max or a full batch could never be admitted for a key');
+    // Else one key could fill the queue of transactions not yet flushed, and every key would wait.
+    if (2 * c.api_key_waiters_max > c.pending_txs_max) throw spec.error('api_key_waiters_max must be <= pending_txs_max / 2: one key may take at most half the queue');
+  }
   if (c.value_bytes_max > c.tx_bytes_max) throw spec.error('value_bytes_max must be <= tx_bytes_max');
   if (c.body_bytes_max > c.body_bytes_inflight_max) throw spec.error('body_bytes_max must be <= body_bytes_inflight_max');
   allowedHosts(c);

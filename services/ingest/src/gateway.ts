@@ -46,6 +46,8 @@ interface Waiter {
   readonly parts: ReadonlyMap<number, TxPart>;
   readonly partBytes: ReadonlyMap<number, number>;
   readonly listeners: Listener[];
+  // Key, value and meta bytes it holds (bytesOf), counted against waiter_bytes_max until done.
+  readonly bytes: number;
   readonly deadline_ms: number;
   state: 'queued' | 'published' | 'done';
   // shard -> stream sequence of the message carrying this tx, known once the broker acked.
@@ -63,6 +65,8 @@ interface Waiter {
 export interface GatewayStats {
   queued: number;
   waiters: number;
+  // Key, value and meta bytes the waiters hold (bounded by waiter_bytes_max).
+  waiter_bytes: number;
   flushes_inflight: number;
   flushes: number;
   commit_events_bad: number;
@@ -101,6 +105,8 @@ export class Gateway {
   private queue: Waiter[] = [];
   private head = 0;
   private queuedCount = 0;
+  // Key, value and meta bytes of every waiter not yet done (bounded by waiter_bytes_max).
+  private heldBytes = 0;
   private readonly queuedBytes: number[];
   private inflight = 0;
   private flushNumber = 0;
@@ -111,7 +117,7 @@ export class Gateway {
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
   private readonly idle: (() => void)[] = [];
-  readonly stats: GatewayStats = { queued: 0, waiters: 0, flushes_inflight: 0, flushes: 0, commit_events_bad: 0, commit_events_stale: 0, early_events_dropped: 0 };
+  readonly stats: GatewayStats = { queued: 0, waiters: 0, waiter_bytes: 0, flushes_inflight: 0, flushes: 0, commit_events_bad: 0, commit_events_stale: 0, early_events_dropped: 0 };
 
   constructor(
     private readonly config: IngestConfig,
@@ -133,8 +139,8 @@ export class Gateway {
   submit(txs: readonly ValidTransaction[], wait: WaitFor): Promise<Outcome>[] {
     if (this.closing) throw new CairnError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: this.config.retry_after_s });
     const n = txs.length;
-    if (this.queuedCount + n > this.config.pending_txs_max || this.waiters.size + n > this.config.waiters_max) {
-      throw new CairnError('backpressure', `gateway full: ${this.queuedCount} queued, ${this.waiters.size} waiting`, {
+    if (this.queuedCount + n > this.config.pending_txs_max || this.waiters.size + n > this.config.waiters_max || this.heldBytes + bytesOf(txs) > this.config.waiter_bytes_max) {
+      throw new CairnError('backpressure', `gateway full: ${this.queuedCount} queued, ${this.waiters.size} waiting holding ${this.heldBytes} bytes`, {
         retryAfterSeconds: this.config.retry_after_s,
       });
     }
@@ -160,6 +166,7 @@ export class Gateway {
       parts,
       partBytes,
       listeners: [],
+      bytes: bytesOf([tx]),
       deadline_ms: this.now() + this.config.commit_wait_ms_max,
       state: 'queued',
       seqs: undefined,
@@ -169,6 +176,7 @@ export class Gateway {
     };
     const promise = new Promise<Outcome>((resolve) => waiter.listeners.push({ wait, resolve }));
     this.waiters.set(id, waiter);
+    this.heldBytes += waiter.bytes;
     this.enqueue(waiter);
     return promise;
   }
@@ -253,7 +261,9 @@ export class Gateway {
       force = false;
     }
     this.compactQueue();
-    if (this.queuedCount > 0 && this.ageTimer === undefined) {
+    // With every flush slot taken the timer would fire only to find them taken still (a spin for
+    // as long as the broker is slow); the end of a flush calls maybeFlush instead.
+    if (this.queuedCount > 0 && this.ageTimer === undefined && this.inflight < this.config.flushes_inflight_max) {
       const wait = Math.max(0, this.config.batch_age_ms_max - this.oldestAge());
       this.ageTimer = setTimeout(() => {
         this.ageTimer = undefined;
@@ -415,6 +425,7 @@ export class Gateway {
 
   private finish(w: Waiter, outcome: string, commitWaitSeconds?: number): void {
     this.meter.decided(outcome, commitWaitSeconds);
+    if (w.state !== 'done') this.heldBytes -= w.bytes;
     w.state = 'done';
     w.listeners.length = 0;
     if (this.waiters.get(w.id) === w) this.waiters.delete(w.id);
@@ -492,6 +503,7 @@ export class Gateway {
   private updateStats(): void {
     this.stats.queued = this.queuedCount;
     this.stats.waiters = this.waiters.size;
+    this.stats.waiter_bytes = this.heldBytes;
     this.stats.flushes_inflight = this.inflight;
   }
 
@@ -528,6 +540,17 @@ export class Gateway {
 
 function assert(condition: boolean, what: string): asserts condition {
   if (!condition) throw new CairnError('internal', `assertion failed: ${what}`);
+}
+
+// What transactions hold in memory (keys, values, meta) until they are answered; known before
+// any is split. Checked against waiter_bytes_max.
+function bytesOf(txs: readonly ValidTransaction[]): number {
+  let sum = 0;
+  for (const tx of txs) {
+    sum += tx.meta.length;
+    for (const r of tx.records) sum += r.keyBytes.length + r.value.length;
+  }
+  return sum;
 }
 
 function fits(w: Waiter, bytes: number[], max: number): boolean {

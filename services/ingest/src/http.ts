@@ -216,7 +216,9 @@ function authorize(apiKey: ApiKey | undefined, tx: ValidTransaction, path: strin
 // Under the key's share of the gateway (shares.ts): taken before admission, all or nothing like
 // admission itself, and given back once every transaction is answered.
 async function submitShared(ctx: Ctx, apiKey: ApiKey | undefined, txs: readonly ValidTransaction[], wait: WaitFor): Promise<Outcome[]> {
-  if (apiKey === undefined || txs.length === 0) return Promise.all(ctx.deps.gateway.submit(txs, wait));
+  // Nothing valid to admit: the items' own errors are the answer, even while the gateway stops.
+  if (txs.length === 0) return [];
+  if (apiKey === undefined) return Promise.all(ctx.deps.gateway.submit(txs, wait));
   ctx.shares.take(apiKey.name, txs.length);
   try {
     return await Promise.all(ctx.deps.gateway.submit(txs, wait));

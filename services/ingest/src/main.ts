@@ -10,15 +10,18 @@ import { loadConfig, usage, type IngestConfig } from './config.js';
 import { startIngest } from './service.js';
 
 async function runGateway(config: IngestConfig): Promise<void> {
-  const service = await startIngest(config);
   const who = cluster.isWorker ? `worker ${cluster.worker?.id ?? '?'} ` : '';
+  // Taken before the start, which may wait for the broker: SIGHUP's default would end the process.
+  let reload = (): { ok: boolean; message: string } => ({ ok: false, message: 'not started yet: the keys file is read at start' });
+  process.on('SIGHUP', () => {
+    const { ok, message } = reload();
+    (ok ? console.log : console.error)(`cairn-ingest ${who}${message}`);
+  });
+  const service = await startIngest(config);
+  reload = () => service.reloadApiKeys();
   const auth = service.apiKeys > 0 ? `${service.apiKeys} API keys` : 'no authentication';
   console.log(`cairn-ingest ${who}listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session}, ${auth})`);
   onStopSignal(config, () => service.stop());
-  process.on('SIGHUP', () => {
-    const { ok, message } = service.reloadApiKeys();
-    (ok ? console.log : console.error)(`cairn-ingest ${who}${message}`);
-  });
 }
 
 // Forks the workers; a worker that dies on its own takes the whole gateway down (exit 1), so a

@@ -64,6 +64,7 @@ export class IngestMetrics {
     const r = this.registry;
     r.gauge({ name: 'cairn_ingest_queue_transactions', help: 'Transactions admitted and not yet taken into a flush.', read: () => stats.queued });
     r.gauge({ name: 'cairn_ingest_waiters', help: 'Transactions admitted and not yet answered.', read: () => stats.waiters });
+    r.gauge({ name: 'cairn_ingest_waiter_bytes', help: 'Key, value and meta bytes held by transactions admitted and not yet answered.', read: () => stats.waiter_bytes });
     r.gauge({ name: 'cairn_ingest_flushes_inflight', help: 'Atomic batches sent and not yet acked.', read: () => stats.flushes_inflight });
     r.counter({ name: 'cairn_ingest_commit_events_bad_total', help: 'Commit events that did not decode.', read: () => stats.commit_events_bad });
     r.counter({ name: 'cairn_ingest_commit_events_stale_total', help: "Early commit events that could not be a waiting transaction's own.", read: () => stats.commit_events_stale });

@@ -49,6 +49,10 @@ export function mapError(error: unknown, retryAfterSeconds: number): CairnError 
       return new CairnError('backpressure', 'the broker is busy', retry);
     case TransportErrorCode.TIMEOUT:
       return new CairnError('timeout', 'the broker did not confirm in time; the outcome is unknown: retry with the same id', { cause: error });
+    // The server refused the atomic batch and stored none of it (a message lost on the way, a
+    // leader change): the same transactions may be sent again.
+    case TransportErrorCode.BATCH_REJECTED:
+      return new CairnError('unavailable', 'the broker refused the batch; nothing of it was stored', retry);
     case TransportErrorCode.CLOSED:
     case TransportErrorCode.CONNECT:
     case TransportErrorCode.NO_RESPONDERS:

@@ -2,7 +2,7 @@
 // startIngest is what main.ts and the integration tests run.
 import { hash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
+import { PUBLISH_OVERHEAD_BYTES_MAX, commitSubjectAll, connectTransport, streamLayout, type Transport } from '@cairn/transport';
 import { CairnError, shardOfTag, type Sha256 } from '@cairn/wire';
 import { ApiKeys } from './auth.js';
 import { authMode, natsAccess, tlsFiles, type IngestConfig } from './config.js';
@@ -98,8 +98,9 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     ...broker,
   });
   try {
-    if (config.message_bytes_max > transport.maxPayloadBytes) {
-      throw new CairnError('internal', `config: message_bytes_max ${config.message_bytes_max} exceeds the broker's max_payload ${transport.maxPayloadBytes}`);
+    if (config.message_bytes_max + PUBLISH_OVERHEAD_BYTES_MAX > transport.maxPayloadBytes) {
+      const room = transport.maxPayloadBytes - PUBLISH_OVERHEAD_BYTES_MAX;
+      throw new CairnError('internal', `config: message_bytes_max ${config.message_bytes_max} exceeds the broker's max_payload ${transport.maxPayloadBytes} less ${PUBLISH_OVERHEAD_BYTES_MAX} for headers (${room})`);
     }
     await transport.ensureStream();
     await transport.ensureClaimStream();
@@ -107,7 +108,8 @@ export async function startIngest(config: IngestConfig): Promise<IngestService> 
     const ledger = natsLedger(transport, config.retry_after_s);
     const claims = natsClaims(transport, nodeSha256, (error) => mapError(error, config.retry_after_s), config.retry_after_s);
     const metrics = new IngestMetrics();
-    const gateway = new Gateway(config, ledger, session, nodeSha256, claims, Date.now, metrics.gateway);
+    // A monotonic clock: deadlines and flush ages must not jump when the wall clock is set.
+    const gateway = new Gateway(config, ledger, session, nodeSha256, claims, () => performance.now(), metrics.gateway);
     metrics.watchGateway(gateway.stats);
     if (apiKeys !== undefined) metrics.watchApiKeys(() => apiKeys.size);
     const events = transport.subscribe(commitSubjectAll(layout), (e) => gateway.onCommitEvent(e.data));

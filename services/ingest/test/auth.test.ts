@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { selfSignedCert, startNatsServer, tempDir, until, type NatsServer, type NatsServerOptions, type TestCert } from '@cairn/testkit';
+import { selfSignedCert, startNatsCluster, startNatsServer, tempDir, until, type NatsServer, type NatsServerOptions, type TestCert } from '@cairn/testkit';
 import { ApiKeys, authMode, cachedShardOf, configDefaults, createIngestServer, loadConfig, newApiKey, nodeSha256, type Gateway, type IngestConfig, type Outcome } from '../src/index.js';
 
 const mainJs = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -373,6 +373,37 @@ test('cairn-ingest reads its keys file again on SIGHUP, in every worker; a bad f
       assert.equal(child.exitCode, null, 'still running');
     });
   });
+});
+
+test('cairn-ingest waits for a JetStream that is not ready yet, and a SIGHUP meanwhile does not end it', async () => {
+  const cluster = await startNatsCluster({ nodes: 3 });
+  const dir = tempDir('ingest-early-hup');
+  try {
+    const [first, ...others] = cluster.nodes;
+    assert.ok(first !== undefined);
+    // One node of three alone has no JetStream metadata leader: the gateway's start waits.
+    await Promise.all(cluster.nodes.map((n) => n.kill()));
+    await first.restart();
+    const file = join(dir.path, 'keys.json');
+    writeFileSync(file, keysJson);
+    const env = { ...gatewayEnv(first, 'earlyhup'), CAIRN_REPLICAS: '3', CAIRN_INGEST_API_KEYS_FILE: file };
+    const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const told = outputMatch(child, /not started yet/);
+      child.kill('SIGHUP');
+      await told;
+      assert.equal(child.exitCode, null, 'still starting');
+      const listening = outputMatch(child, /listening on/);
+      await Promise.all(others.map((n) => n.restart()));
+      await listening;
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    await cluster.stop();
+    dir.remove();
+  }
 });
 
 test('cairn-ingest against a broker that asks for a token: refused without it, named why; served with it', async () => {

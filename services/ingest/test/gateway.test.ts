@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { until } from '@cairn/testkit';
 import {
   CairnError,
   decodeShardMessage,
@@ -219,6 +220,45 @@ test('admission is all or nothing against pending_txs_max and waiters_max', asyn
   await gw.close(0);
 });
 
+test('admission is bounded by the bytes waiters hold (waiter_bytes_max), given back once answered', async () => {
+  const ledger = new ScriptedLedger();
+  const gw = new Gateway(config({ waiter_bytes_max: 1_048_576, body_bytes_max: 1_048_576, batch_txs_max: 1 }), ledger, 1, nodeSha256, new MemoryClaims());
+  const big = (i: number): ValidTransaction => tx(`k${i}`, `b${i}`, 'x'.repeat(60_000));
+  const held = Array.from({ length: 17 }, (_, i) => gw.submit([big(i)], 'accepted')[0] as Promise<Outcome>);
+  assert.ok(gw.stats.waiter_bytes > 1_000_000 && gw.stats.waiter_bytes <= 1_048_576, String(gw.stats.waiter_bytes));
+  assert.throws(() => gw.submit([big(17)], 'accepted'), (e: unknown) => e instanceof CairnError && e.code === 'backpressure' && /holding \d+ bytes/.test(e.message));
+  ledger.auto = true; // flushes from now on are acked at once; the ones waiting are acked here
+  for (const call of [...ledger.calls]) ledger.store(call);
+  await Promise.all(held);
+  await tick(); // the stats are taken when the flush that answered them ends
+  assert.equal(gw.stats.waiter_bytes, 0, 'answered transactions hold nothing');
+  assert.doesNotThrow(() => gw.submit([big(17)], 'accepted'));
+  await gw.close(0);
+});
+
+test('with every flush slot taken, a queued transaction does not spin the flush timer', { timeout: 10_000 }, async () => {
+  const ledger = new ScriptedLedger(); // never acks on its own: the one slot stays taken
+  let clockReads = 0;
+  const clock = (): number => {
+    clockReads += 1;
+    return performance.now();
+  };
+  const gw = new Gateway(config({ batch_age_ms_max: 0, flushes_inflight_max: 1 }), ledger, 1, nodeSha256, new MemoryClaims(), clock);
+  const first = gw.submit([tx('k1', 's1')], 'accepted')[0] as Promise<Outcome>;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const second = gw.submit([tx('k2', 's2')], 'accepted')[0] as Promise<Outcome>;
+  clockReads = 0;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(clockReads < 10, `the clock was read ${clockReads} times in 300 ms while nothing could be flushed`);
+  assert.equal(ledger.calls.length, 1);
+  ledger.store(ledger.calls[0] as Call);
+  await first;
+  await until('the second flush', 1_000, async () => (ledger.calls.length === 2 ? true : undefined));
+  ledger.store(ledger.calls[1] as Call);
+  assert.equal((await second).ok, true, 'the queued one goes out when the slot frees');
+  await gw.close(0);
+});
+
 test('same id in flight: same content shares the outcome, different content is id_conflict at once', async () => {
   const ledger = new ScriptedLedger();
   ledger.auto = true;
@@ -307,7 +347,11 @@ test('config: flags beat env beat defaults; bad values and bad relations stop th
   assert.throws(() => loadConfig({}, ['--port']), /needs a value/);
   assert.throws(() => loadConfig({ CAIRN_NATS_URL: 'http://x' }, []), /nats_url/);
   assert.throws(() => loadConfig({}, ['--pending-txs-max=10', '--request-txs-max=20']), /request_txs_max/);
-  assert.throws(() => loadConfig({}, ['--api-key-waiters-max=10', '--request-txs-max=20', '--pending-txs-max=20']), /api_key_waiters_max/);
+  const keys = { CAIRN_INGEST_API_KEYS_FILE: '/etc/cairn/keys.json' };
+  assert.throws(() => loadConfig(keys, ['--api-key-waiters-max=10', '--request-txs-max=20', '--pending-txs-max=40']), /request_txs_max must be <= api_key_waiters_max/);
+  assert.throws(() => loadConfig(keys, ['--api-key-waiters-max=30', '--pending-txs-max=50', '--request-txs-max=10']), /at most half the queue/);
+  assert.equal(loadConfig({}, ['--api-key-waiters-max=30', '--pending-txs-max=50', '--request-txs-max=10']).api_key_waiters_max, 30, 'without keys there is no share to check');
+  assert.throws(() => loadConfig({}, ['--waiter-bytes-max=2000000', '--body-bytes-max=3000000']), /waiter_bytes_max/);
   assert.throws(() => loadConfig({}, ['--tx-bytes-max=2000000', '--value-bytes-max=100']), /message_bytes_max/);
 });
 

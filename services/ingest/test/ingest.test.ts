@@ -271,6 +271,51 @@ describe('ingest over real NATS', { timeout: 60_000 }, () => {
   });
 });
 
+describe('shard messages and the broker max_payload', { timeout: 60_000 }, () => {
+  // The flush packs each shard message up to message_bytes_max; the broker counts the publish
+  // headers (~250 bytes here) against max_payload too. Small transactions fill a message to within
+  // a few dozen bytes of the bound, so a bound without room for headers would be refused.
+  const messageBytes = 80 * 1024;
+  const withBroker = async (maxPayload: number, body: (config: IngestConfig) => Promise<void>): Promise<void> => {
+    const server = await startNatsServer({ max_payload_bytes: maxPayload });
+    try {
+      await body(loadConfig({}, [], { nats_url: server.url, port: 0, shards: 2, batch_age_ms_max: 1_000, batch_txs_max: 10_000, message_bytes_max: messageBytes, tx_bytes_max: 1_024, tx_records_max: 4, value_bytes_max: 64 }));
+    } finally {
+      await server.stop();
+    }
+  };
+
+  test('a message_bytes_max without room for the headers under max_payload is refused at start', async () => {
+    await withBroker(messageBytes + 100, async (config) => {
+      await assert.rejects(startIngest(config), /message_bytes_max 81920 exceeds the broker.s max_payload 82020 less 512 for headers/);
+    });
+  });
+
+  test('a flush filled to message_bytes_max is taken by the broker, headers and all', async () => {
+    await withBroker(messageBytes + 512, async (config) => {
+      const ingest = await startIngest(config);
+      const shards = [await startMiniShard(ingest.transport, 0), await startMiniShard(ingest.transport, 1)];
+      try {
+        const tag = tagOn(0);
+        const post = (n: number): Promise<Response> =>
+          fetch(`${ingest.url}/v1/transactions/batch`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ transactions: Array.from({ length: 1_000 }, (_, i) => ({ records: [{ key: `{${tag}}:${n}-${i}`, value: i }] })) }),
+          });
+        const answers = await Promise.all([post(0), post(1)]);
+        const results = await Promise.all(answers.map(async (a) => ((await a.json()) as { results: { status: number }[] }).results));
+        assert.deepEqual([...new Set(results.flat().map((x) => x.status))], [200]);
+        // 2,000 small transactions on one shard fill more than one message: the first flush went by size.
+        assert.ok((shards[0]?.received.length ?? 0) >= 2, `messages on shard 0: ${shards[0]?.received.length}`);
+      } finally {
+        for (const s of shards) await s.stop();
+        await ingest.stop();
+      }
+    });
+  });
+});
+
 describe('back-pressure and timeouts', { timeout: 60_000 }, () => {
   test('full gateway answers 503 with Retry-After; unanswered commits time out with 504', async () => {
     // No shard answers: every admitted transaction stays a waiter until commit_wait_ms_max.
