@@ -28,6 +28,12 @@ export const StorageErrorCode = {
   Closed: 'STORAGE_CLOSED',
   /** The directory holds a layout this code does not know. */
   FormatUnknown: 'STORAGE_FORMAT_UNKNOWN',
+  /**
+   * An append queued behind one that failed before its write (a refused batch, a failed read) was
+   * not decided and nothing of it was written: committing its higher sequence would have skipped
+   * the failed batch's for good. Append it again once the failed one is dealt with.
+   */
+  Aborted: 'STORAGE_ABORTED',
 } as const;
 
 export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];

@@ -179,6 +179,11 @@ export class Store {
   /** End of the chain of writes: each write starts only after the one before it is synced. */
   #writes: Promise<void> = Promise.resolve();
   #queued = 0;
+  /**
+   * The sequence of an append that failed before its write, while no append has reached it since:
+   * appends above it are aborted, because committing one would skip the failed one for good.
+   */
+  #failedSeq: number | undefined;
   #closed: StorageError | undefined;
   #closing: Promise<void> | undefined;
   readonly #sharedPack = new PackBuffer(true);
@@ -329,6 +334,20 @@ export class Store {
       await this.#drain();
       return { done: Promise.resolve({ skipped: true, head: this.head() }) };
     }
+    if (this.#failedSeq !== undefined && this.#next.seq >= this.#failedSeq) this.#failedSeq = undefined;
+    if (this.#failedSeq !== undefined && seq > this.#failedSeq) {
+      throw new StorageError(StorageErrorCode.Aborted, `append ${seq} not decided: append ${this.#failedSeq} failed and no append has reached it since`);
+    }
+    try {
+      return await this.#stage(batch, seq);
+    } catch (error) {
+      this.#failedSeq = Math.min(this.#failedSeq ?? seq, seq);
+      throw error;
+    }
+  }
+
+  /** Decides, packs and hashes one batch, and issues its write (`done` resolves once it is synced). */
+  async #stage(batch: BatchInput, seq: number): Promise<Staged<AppendResult>> {
     const metrics = this.#metrics;
     let mark = performance.now();
     const lap = (): number => {

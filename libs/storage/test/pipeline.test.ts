@@ -181,18 +181,58 @@ for (const binding of bindingsUnderTest()) {
       }
     });
 
-    test('a batch refused for its input leaves the batches around it intact', async () => {
+    // Committing a later sequence past a failed one would skip the failed one for good (a sequence
+    // at or below the stored one is skipped), so what was queued behind it is aborted, undecided.
+    test('a batch refused for its input aborts the appends queued behind it; issued again, they commit', async () => {
       await withStore('refused', { binding }, async (store) => {
         const first = store.append({ seq: 1, txs: [tx('a', [put('k', '1')])] });
         const bad = store.append({ seq: 2, txs: [tx('b', [put('', '1')])] });
         const third = store.append({ seq: 3, txs: [tx('c', [put('k', '2', { version: 1 })])] });
         await assert.rejects(bad, (error: unknown) => error instanceof StorageError && error.code === 'STORAGE_INPUT_INVALID');
-        const r1 = await first;
-        const r3 = await third;
-        assert.ok(!r1.skipped && !r3.skipped);
-        assert.equal(r3.txs[0]?.status, 'committed');
-        assert.equal(store.head().seq, 3);
+        await assert.rejects(third, (error: unknown) => error instanceof StorageError && error.code === 'STORAGE_ABORTED');
+        assert.ok(!(await first).skipped);
+        assert.equal(store.head().seq, 1, 'nothing past the refused batch was written');
+        // Issued after the refusal was seen, still above it: aborted until an append reaches it.
+        await assert.rejects(store.append({ seq: 5, txs: [tx('e', [put('e', '1')])] }), (error: unknown) => error instanceof StorageError && error.code === 'STORAGE_ABORTED');
+        const again = await store.append({ seq: 2, txs: [tx('c', [put('k', '2', { version: 1 })])] });
+        assert.ok(!again.skipped);
+        assert.equal(again.txs[0]?.status, 'committed');
+        assert.equal(store.head().seq, 2);
+        assert.ok(!(await store.append({ seq: 5, txs: [tx('e', [put('e', '1')])] })).skipped, 'past the gap, appends are decided again');
       });
+    });
+
+    test('a read that fails while deciding aborts the appends queued behind it, and nothing is lost', async () => {
+      const { dir, cleanup } = tempDir('failed-read');
+      try {
+        let failNext = false;
+        const wrap = (kv: Kv): Kv => ({
+          ...kv,
+          binding: kv.binding,
+          orderedWrites: kv.orderedWrites,
+          getMany: (keys) => {
+            if (!failNext) return kv.getMany(keys);
+            failNext = false;
+            return Promise.reject(new Error('injected read failure'));
+          },
+        });
+        const store = await openStoreOnWrappedKv({ dir, binding }, wrap);
+        await store.append({ seq: 1, txs: [tx('a', [put('k1', 'a')])] });
+        failNext = true;
+        const results = await Promise.allSettled([2, 3, 4].map((seq) => store.append({ seq, txs: [tx(`t${seq}`, [put(`k${seq}`, String(seq))])] })));
+        assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+        const codes = results.map((r) => (r.status === 'rejected' && r.reason instanceof StorageError ? r.reason.code : String(r.status === 'rejected' ? r.reason : '')));
+        assert.deepEqual(codes.slice(1), ['STORAGE_ABORTED', 'STORAGE_ABORTED'], codes.join());
+        assert.equal(store.head().seq, 1);
+        for (const seq of [2, 3, 4]) await store.append({ seq, txs: [tx(`t${seq}`, [put(`k${seq}`, String(seq))])] });
+        assert.equal(store.head().seq, 4);
+        await store.close();
+        const reopened = await openStoreOnWrappedKv({ dir, binding }, (kv) => kv);
+        assert.deepEqual(await Promise.all(['t2', 't3', 't4'].map(async (id) => (await reopened.transaction(id))?.leaves.length)), [1, 1, 1]);
+        await reopened.close();
+      } finally {
+        cleanup();
+      }
     });
   });
 }

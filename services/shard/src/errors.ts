@@ -52,6 +52,8 @@ const fromStorage: Readonly<Record<StorageErrorCode, ShardErrorCode>> = {
   [StorageErrorCode.Corrupt]: 'SHARD_CORRUPT',
   [StorageErrorCode.Closed]: 'SHARD_UNAVAILABLE',
   [StorageErrorCode.FormatUnknown]: 'SHARD_CORRUPT',
+  // Not an input error: the shard stops, and its restart appends from the store's head in order.
+  [StorageErrorCode.Aborted]: 'SHARD_INTERNAL',
 };
 
 /** Any error as a ShardError with a stable code (storage codes mapped, the rest internal). */

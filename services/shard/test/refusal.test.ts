@@ -75,13 +75,18 @@ function runOf(messages: readonly TxShape[][]): Run {
   return { msgs, seq: (msgs[msgs.length - 1] as Decoded).seq };
 }
 
-/** Whether the store accepted the run; throws on anything but an input refusal. */
+/**
+ * Whether the store accepted the run; throws on anything but an input refusal. A refused run is
+ * then appended empty, as the shard does, or the store would abort every later sequence.
+ */
 async function storeAccepts(run: Run): Promise<boolean> {
+  const store = await theStore();
   try {
-    await (await theStore()).append({ seq: run.seq, txs: runTxs(run) });
+    await store.append({ seq: run.seq, txs: runTxs(run) });
     return true;
   } catch (error) {
     if (!isInputError(error)) throw error;
+    await store.append({ seq: run.seq, txs: [] });
     return false;
   }
 }
