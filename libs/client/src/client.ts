@@ -142,8 +142,10 @@ export class CairnClient {
 
   /** Fetches the newest signed checkpoint, verifies it and its consistency with the trusted one. */
   async checkpoint(): Promise<TrustedCheckpoint> {
+    const floor = await this.#trustedSize();
     const json = asObject(await this.#http.get(this.#url('/v1/checkpoint')), 'checkpoint answer');
     const next = verifyCheckpointNote(json['checkpoint'], this.#ctx);
+    notFromThePast(next, floor, 'the newest checkpoint');
     await this.#trust.accept(next);
     return next;
   }
@@ -161,8 +163,11 @@ export class CairnClient {
 
   /** Every version of `key`, 1..n in order, each proven. */
   async history(key: string): Promise<RecordsResult> {
+    const floor = await this.#trustedSize();
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history`));
-    return this.#records(this.#notStale(key, verifyHistoryAnswer(json, this.#ctx, key)));
+    const answer = verifyHistoryAnswer(json, this.#ctx, key);
+    notFromThePast(answer.checkpoint, floor, `the history of ${JSON.stringify(key)}`);
+    return this.#records(this.#notStale(key, answer));
   }
 
   /** The versions of `key` as of state `epoch`, each proven into the newest checkpoint. */
@@ -180,13 +185,15 @@ export class CairnClient {
 
   /** Submits one transaction, then waits (bounded) until a signed state proves its receipt. */
   async write(tx: TransactionInput): Promise<WriteResult> {
+    const seen = this.#floors.versions(tx.records.map((r) => r.key));
     const answer = await this.#http.post(this.#ingest('/v1/transactions'), tx, this.#authorization);
     const receipt = parseReceipt(answer);
-    return { receipt, ...(await this.proveReceipt(tx, receipt)) };
+    return { receipt, ...(await this.#proveWrite(tx, receipt, seen)) };
   }
 
   /** Submits a batch; every committed item's receipt is proven. Item errors stay per item. */
   async writeBatch(txs: readonly TransactionInput[]): Promise<BatchWriteItem[]> {
+    const seen = this.#floors.versions(txs.flatMap((tx) => tx.records.map((r) => r.key)));
     const answer = asObject(await this.#http.post(this.#ingest('/v1/transactions/batch'), { transactions: txs }, this.#authorization), 'batch answer');
     const results = answer['results'];
     if (!Array.isArray(results) || results.length !== txs.length) throw malformed(`batch answer must hold ${txs.length} results`);
@@ -198,7 +205,7 @@ export class CairnClient {
         const i = todo[next] as number;
         next += 1;
         const item = items[i] as BatchWriteItem;
-        items[i] = { ...item, ...(await this.proveReceipt(txs[i] as TransactionInput, item.receipt as Receipt)) };
+        items[i] = { ...item, ...(await this.#proveWrite(txs[i] as TransactionInput, item.receipt as Receipt, seen)) };
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#limits.receipts_inflight_max, todo.length) }, worker));
@@ -212,6 +219,9 @@ export class CairnClient {
    * size, else a shard consistency proof from the receipt's size to the signed size.
    */
   async proveReceipt(tx: TransactionInput, receipt: Receipt): Promise<ReceiptProof> {
+    if (tx.id !== undefined && receipt.id !== tx.id) {
+      throw new VerifyError('entry_mismatch', `the receipt is for transaction ${JSON.stringify(receipt.id)}, not ${JSON.stringify(tx.id)}`);
+    }
     const deadline = Date.now() + this.#limits.receipt_wait_ms_max;
     const attempts = Math.ceil(this.#limits.receipt_wait_ms_max / this.#limits.receipt_poll_ms) + 1;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
@@ -232,10 +242,33 @@ export class CairnClient {
     throw new RequestError('timeout', `no signed state proved transaction ${receipt.id} within ${this.#limits.receipt_wait_ms_max} ms`, { url: this.#proofUrl });
   }
 
+  /**
+   * A receipt proven, and each record's version newer than every version of its key this client
+   * had seen proven before it wrote (`seen`, taken before the write was sent): an ingest that
+   * answers with the receipt of an earlier write of the same content is caught here.
+   */
+  async #proveWrite(tx: TransactionInput, receipt: Receipt, seen: ReadonlyMap<string, number>): Promise<ReceiptProof> {
+    const proof = await this.proveReceipt(tx, receipt);
+    for (const record of proof.proof.records) {
+      const before = seen.get(record.key);
+      if (before !== undefined && record.version <= before) {
+        throw new VerifyError('stale_version', `transaction ${receipt.id} wrote ${JSON.stringify(record.key)} as version ${record.version}, but this client had seen version ${before} before writing`);
+      }
+    }
+    return proof;
+  }
+
+  /** The trusted checkpoint's size now (0 before any): an answer about the newest state may not be older. */
+  async #trustedSize(): Promise<number> {
+    return (await this.#trust.current())?.size ?? 0;
+  }
+
   async #read(key: string, epoch: number | undefined): Promise<ReadResult> {
+    const floor = epoch === undefined ? await this.#trustedSize() : 0;
     const query = epoch === undefined ? '' : `?at=${epoch}`;
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}${query}`));
     const answer = verifyKeyAnswer(json, this.#ctx, key, epoch);
+    notFromThePast(answer.checkpoint, floor, `the newest version of ${JSON.stringify(key)}`);
     this.#floors.check(key, answer.record.version, answer.state.state);
     await this.#trust.accept(answer.checkpoint);
     this.#floors.learn([answer.record]);
@@ -271,6 +304,17 @@ export class CairnClient {
   #ingest(path: string): string {
     if (this.#ingestUrl === undefined) throw new TypeError('writes need options.ingestUrl');
     return joinUrl(this.#ingestUrl, path);
+  }
+}
+
+/**
+ * An answer about the newest state must be at a checkpoint at least as new as the one trusted when
+ * the question was sent: the server had that one then, so an older one is the newest state held
+ * back (without this, "latest" could be answered from any older prefix of the trusted log).
+ */
+function notFromThePast(checkpoint: TrustedCheckpoint, floor: number, what: string): void {
+  if (checkpoint.size < floor) {
+    throw new VerifyError('rollback', `${what} was answered at checkpoint ${checkpoint.size}, older than the trusted checkpoint ${floor} when it was asked`);
   }
 }
 

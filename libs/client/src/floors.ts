@@ -37,6 +37,16 @@ export class VersionFloors {
     }
   }
 
+  /** The newest version seen of each of `keys` that has one. */
+  versions(keys: readonly string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const key of keys) {
+      const floor = this.#floors.get(key);
+      if (floor !== undefined) out.set(key, floor.version);
+    }
+    return out;
+  }
+
   /**
    * Throws stale_version when `state` holds a version of `key` newer than `newest`, the newest
    * version an answer from that state gave for it (the latest read, or the last of a history).

@@ -54,12 +54,24 @@ export function checkReceiptRecords(tx: TransactionInput, receipt: Receipt, prov
     if (record.version !== promised.version || record.shard !== promised.shard || record.leafIndex !== promised.leafIndex) {
       throw new VerifyError('entry_mismatch', `key ${JSON.stringify(input.key)} is proven as v${record.version} at shard ${record.shard} leaf ${record.leafIndex}, the receipt says v${promised.version} at shard ${promised.shard} leaf ${promised.leafIndex}`);
     }
-    // Every record's shard needs a head, or a receipt could leave out the head it cannot back.
-    if (!receipt.shards.some((h) => h.shard === record.shard)) throw new VerifyError('entry_mismatch', `receipt ${receipt.id} names no head for shard ${record.shard}`);
+    // Every record's shard needs a head that holds it, or a receipt could leave out the head it cannot back.
+    const head = receipt.shards.find((h) => h.shard === record.shard);
+    if (head === undefined) throw new VerifyError('entry_mismatch', `receipt ${receipt.id} names no head for shard ${record.shard}`);
+    if (!(record.leafIndex < head.size)) throw new VerifyError('entry_mismatch', `receipt ${receipt.id}: leaf ${record.leafIndex} of ${JSON.stringify(input.key)} is outside its head of shard ${head.shard} (size ${head.size})`);
+    checkExpect(input.expect, record, receipt.id);
     if (!sameBytes(record.valueHash, ctx.hasher.sha256(canonicalJsonBytes(input.value)))) {
       throw new VerifyError('value_mismatch', `the proven value of ${JSON.stringify(input.key)} is not the value written`);
     }
     if (!sameBytes(record.metaHash, metaHash)) throw new VerifyError('value_mismatch', `the proven meta of transaction ${receipt.id} is not the meta written`);
+  }
+}
+
+/** A committed precondition fixes the version: `{version: n}` wrote n+1, `{absent: true}` wrote 1. */
+function checkExpect(expect: TransactionInput['records'][number]['expect'], record: ProvenRecord, id: string): void {
+  if (expect === undefined) return;
+  const wanted = 'absent' in expect ? 1 : expect.version + 1;
+  if (record.version !== wanted) {
+    throw new VerifyError('entry_mismatch', `transaction ${id} wrote ${JSON.stringify(record.key)} with expect ${JSON.stringify(expect)}, but the proven version is ${record.version}, not ${wanted}`);
   }
 }
 

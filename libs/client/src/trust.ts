@@ -5,6 +5,7 @@ import type { TrustedCheckpoint, VerifyContext } from './verify/checkpoint.js';
 import { verifyCheckpointNote } from './verify/checkpoint.js';
 import { compareCheckpoints, describe, verifyConsistencyAnswer, type VerifiedConsistency } from './verify/consistency.js';
 import { VerifyError } from './verify/errors.js';
+import { RequestError } from './errors.js';
 import type { Http } from './http.js';
 import { joinUrl } from './http.js';
 import type { StateStore } from './store.js';
@@ -69,8 +70,19 @@ export class Trust {
     return this.#trusted;
   }
 
+  /**
+   * Moves trust to `next`, and the store too unless it already holds a checkpoint at least as new:
+   * a store shared with another client (a second browser tab) may have moved on meanwhile, and
+   * writing an older note over it would let every later client accept a rolled-back server.
+   */
   async #save(next: TrustedCheckpoint): Promise<void> {
-    await this.#store.save(next.note);
+    const note = await this.#store.load();
+    const stored = note === undefined ? undefined : verifyCheckpointNote(note, this.#ctx);
+    if (stored !== undefined && stored.size >= next.size) {
+      if (stored.size === next.size) compareCheckpoints(stored, next); // fork when the roots differ
+    } else {
+      await this.#store.save(next.note);
+    }
     this.#trusted = next;
   }
 
@@ -92,6 +104,8 @@ export class Trust {
     try {
       return { step, from, consistency: await this.#prove(next, from) };
     } catch (cause) {
+      // A server that could not be reached proved nothing either way: an outage, not a rollback.
+      if (cause instanceof RequestError) throw cause;
       throw new VerifyError('rollback', `${rollback}, and the server cannot prove it is a prefix`, { cause });
     }
   }

@@ -77,24 +77,29 @@ describe('CairnClient reads', () => {
     assert.equal((await sdk.trusted())?.size, 4);
   });
 
-  it('accepts an answer at an older checkpoint only when the server proves it is a prefix', async () => {
+  it('accepts a past answer at an older checkpoint only when the server proves it is a prefix', async () => {
     const c = grown();
     c.write('a3', [{ key: 'sku:2', value: 1 }]);
     c.seal();
+    const older = (answer: () => unknown): unknown => {
+      c.servingSize = 2;
+      const body = answer();
+      c.servingSize = undefined;
+      return body;
+    };
     const { sdk, calls } = client(c, new MemoryStateStore(), (path, body) => {
-      if (path === '/v1/keys/sku%3A1') {
-        c.servingSize = 2;
-        const older = c.keyAnswer('sku:1');
-        c.servingSize = undefined;
-        return older;
-      }
+      if (path === '/v1/transactions/a2') return older(() => c.txAnswer('a2'));
+      if (path === '/v1/keys/sku%3A1') return older(() => c.keyAnswer('sku:1'));
       return body;
     });
     await sdk.checkpoint();
-    const answer = await sdk.get('sku:1');
+    const answer = await sdk.getTransaction('a2');
     assert.equal(answer.checkpoint.size, 2);
     assert.ok(calls.includes('GET /v1/consistency?from=2&to=3'));
     assert.equal((await sdk.trusted())?.size, 3, 'trust never moves back');
+    // Not for the newest version: the server had checkpoint 3 when it was asked.
+    const error = await rejectsWith('rollback', sdk.get('sku:1'));
+    assert.match(error.message, /answered at checkpoint 2, older than the trusted checkpoint 3/);
   });
 
   it('refuses a rolled-back server (rollback), also for a new client sharing the store', async () => {
@@ -105,7 +110,7 @@ describe('CairnClient reads', () => {
     await client(c, store).sdk.get('sku:1');
     c.servingSize = 2; // the server lost epoch 3 (restored from an old copy)
     const error = await rejectsWith('rollback', client(c, store).sdk.get('sku:1'));
-    assert.match(error.message, /size 2 .* older than the trusted size 3/);
+    assert.match(error.message, /size 2 .* older than the trusted size 3|checkpoint 2, older than the trusted checkpoint 3/);
   });
 
   it('refuses a forked log (fork): same size with another root, and a longer log that does not extend the trusted one', async () => {
@@ -286,6 +291,43 @@ describe('receipt heads at a smaller size than the signed state', () => {
   it('a receipt that leaves out the head of a shard it wrote to is refused (entry_mismatch)', async () => {
     const { c, receipt, input } = overtaken();
     await rejectsWith('entry_mismatch', client(c).sdk.proveReceipt(input, { ...receipt, shards: [] }));
+  });
+});
+
+describe('a store shared by two clients, and outages', () => {
+  it('a client never writes an older checkpoint over a newer one another client saved', async () => {
+    const c = new FakeCluster({ shards: 2 });
+    const shared = new MemoryStateStore();
+    c.write('a', [{ key: 'k', value: 1 }]);
+    c.seal();
+    const tabB = client(c, shared).sdk;
+    await tabB.get('k'); // B trusts 1
+    c.write('b', [{ key: 'k', value: 2 }]);
+    c.seal();
+    c.seal();
+    await client(c, shared).sdk.get('k'); // A trusts 3 and saves it
+    c.servingSize = 2; // the server, restored from an older copy, answers at 2
+    await tabB.get('k'); // for B, 1 -> 2 is forward, and 2 is a prefix of 3
+    assert.equal((await client(c, shared).sdk.trusted())?.size, 3, 'the store kept 3');
+    await rejectsWith('rollback', client(c, shared).sdk.get('k'));
+  });
+
+  it('an outage while proving an older checkpoint is a RequestError, not a rollback', async () => {
+    const c = grown();
+    c.seal();
+    const older = c.fetcher((path, body) => {
+      if (path !== '/v1/transactions/a1') return body;
+      c.servingSize = 1;
+      const answer = c.txAnswer('a1');
+      c.servingSize = undefined;
+      return answer;
+    });
+    const busy = { status: 503, ok: false, headers: { get: (h: string) => (h === 'retry-after' ? '1' : null) }, text: async () => '{"error":{"code":"unavailable","message":"busy"}}' };
+    const fetch = async (url: string, init?: { method?: string; body?: string }) => (url.includes('/v1/consistency?from=1') ? busy : older(url, init));
+    const sdk = new CairnClient({ proofUrl: 'http://proof.test', verifierKey: c.verifierKey, origin: c.origin, store: new MemoryStateStore(), fetch });
+    await sdk.checkpoint();
+    const error = await sdk.getTransaction('a1').then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof RequestError && error.code === 'unavailable', String(error));
   });
 });
 

@@ -214,8 +214,9 @@ export class FakeCluster {
   #route(method: string, url: URL, body: string | undefined): unknown {
     const path = url.pathname;
     if (method === 'POST' && path === '/v1/transactions') {
-      const tx = JSON.parse(body ?? '{}') as { id: string; records: { key: string; value: JsonValue }[]; meta?: JsonObject };
-      const receipt = this.write(tx.id, tx.records, tx.meta);
+      const tx = JSON.parse(body ?? '{}') as { id?: string; records: { key: string; value: JsonValue }[]; meta?: JsonObject };
+      // Like the ingest, an id the client did not give is assigned.
+      const receipt = this.write(tx.id ?? `~fake.${this.#seq + 1}`, tx.records, tx.meta);
       this.seal();
       return receipt;
     }

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { CairnClient, MemoryStateStore, VerifyError } from '../src/index.js';
 import { VersionFloors } from '../src/floors.js';
 import type { ProvenRecord } from '../src/index.js';
+import type { Receipt } from '@cairn/wire';
 import { FakeCluster } from './fake-cluster.js';
 
 const KEY = 'sku:1';
@@ -97,6 +98,66 @@ describe('stale answers', () => {
     await client.get('sku:2');
     lying = true;
     assert.equal((await client.get(KEY)).record.version, 1, 'sku:1 was forgotten for sku:2');
+  });
+});
+
+describe('a lying ingest', () => {
+  /** The ingest commits nothing and answers every write with `receipt`. */
+  function replaying(c: FakeCluster, receipt: unknown): CairnClient {
+    const inner = c.fetcher();
+    const fetch = Object.assign(
+      async (url: string, init?: { method?: string; body?: string }) =>
+        (init?.method ?? 'GET') === 'POST' ? { status: 200, ok: true, headers: { get: () => null }, text: async () => JSON.stringify(receipt) } : inner(url, init),
+      { calls: inner.calls },
+    );
+    return new CairnClient({ proofUrl: 'http://proof.test', ingestUrl: 'http://ingest.test', verifierKey: c.verifierKey, origin: c.origin, store: new MemoryStateStore(), fetch, limits: { receipt_wait_ms_max: 500, receipt_poll_ms: 5 } });
+  }
+  const order = { key: '{shop42}:order:1000', value: { status: 'paid' } };
+
+  it("is caught answering with another transaction's receipt (entry_mismatch)", async () => {
+    const c = new FakeCluster({ shards: 2 });
+    const old = c.write('order-1000', [order], { by: 'checkout' });
+    c.seal();
+    const error = await replaying(c, old).write({ id: 'order-2000', records: [order], meta: { by: 'checkout' } }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof VerifyError && error.code === 'entry_mismatch' && /not "order-2000"/.test(error.message), String(error));
+  });
+
+  it('is caught when a precondition says another version than the one proven (entry_mismatch)', async () => {
+    const c = new FakeCluster({ shards: 2 });
+    const old = c.write('order-1000', [order]);
+    c.seal();
+    const write = { id: 'order-1000', records: [{ ...order, expect: { version: 7 } }] };
+    const error = await replaying(c, old).write(write).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof VerifyError && error.code === 'entry_mismatch' && /proven version is 1, not 8/.test(error.message), String(error));
+  });
+
+  it('is caught replaying an earlier receipt of the same content to a client that saw it (stale_version)', async () => {
+    const c = new FakeCluster({ shards: 2 });
+    // The same client writes the same content three times; the third time the ingest answers
+    // with the first receipt (ids assigned by the ingest, so only the version can tell).
+    let lying = false;
+    let first: Receipt | undefined = undefined;
+    const inner = c.fetcher();
+    const fetch = Object.assign(
+      async (url: string, init?: { method?: string; body?: string }) =>
+        lying && init?.method === 'POST' ? { status: 200, ok: true, headers: { get: () => null }, text: async () => JSON.stringify(first) } : inner(url, init),
+      { calls: inner.calls },
+    );
+    const client = new CairnClient({ proofUrl: 'http://proof.test', ingestUrl: 'http://ingest.test', verifierKey: c.verifierKey, origin: c.origin, store: new MemoryStateStore(), fetch, limits: { receipt_wait_ms_max: 500, receipt_poll_ms: 5 } });
+    first = (await client.write({ records: [order] })).receipt;
+    assert.equal((await client.write({ records: [order] })).receipt.records[0]?.version, 2);
+    lying = true;
+    const error = await client.write({ records: [order] }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof VerifyError && error.code === 'stale_version', String(error));
+  });
+
+  it('is caught with a receipt head that does not hold one of its records (entry_mismatch)', async () => {
+    const c = new FakeCluster({ shards: 2 });
+    const two = c.write('two', [{ key: '{a}:1', value: 1 }, { key: '{a}:2', value: 2 }]);
+    c.seal();
+    const short = { ...two, shards: two.shards.map((h) => ({ ...h, size: h.size - 1 })) };
+    const error = await replaying(c, short).write({ id: 'two', records: [{ key: '{a}:1', value: 1 }, { key: '{a}:2', value: 2 }] }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof VerifyError && error.code === 'entry_mismatch' && /outside its head/.test(error.message), String(error));
   });
 });
 
