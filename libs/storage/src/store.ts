@@ -470,7 +470,8 @@ export class Store {
     lap: () => number,
   ): Promise<CompactRange> {
     metrics.treeMs += lap();
-    for (const slice of slices) await slice.done;
+    // All at once: awaited one by one, a failed later slice would reject with nobody listening yet.
+    await Promise.all(slices.map((slice) => slice.done));
     metrics.hashMs += lap();
     const hashes = new Uint8Array(packed.shared, packed.leafHashes, 32 * packed.count);
     const range = appendLeafRun(this.#range, hashes, packed.count, this.#tiles, this.#hashPairs, this.#hasher, this.#treeScratch);
@@ -515,12 +516,11 @@ export class Store {
     // waiting for the pool (main_hash_share_pct, measured in the design doc).
     const mainCount = Math.floor((packed.count * this.limits.main_hash_share_pct) / 100);
     const poolCount = packed.count - mainCount;
-    const perTask = Math.min(
-      this.limits.task_records_max,
-      Math.max(
-        Math.ceil(poolCount / (SLICES_PER_THREAD * this.limits.pool_threads_max)),
-        Math.ceil(poolCount / this.limits.pool_queue_max),
-      ),
+    // At most pool_queue_max tasks: more would be refused by the pool (TaskQueueAtLimit). For a
+    // batch above pool_queue_max x task_records_max records that bound wins over task_records_max.
+    const perTask = Math.max(
+      Math.ceil(poolCount / this.limits.pool_queue_max),
+      Math.min(this.limits.task_records_max, Math.ceil(poolCount / (SLICES_PER_THREAD * this.limits.pool_threads_max))),
     );
     const slices: HashSlice[] = hashTasks(packed, perTask, poolCount).map((task) => ({
       begin: task.begin,
@@ -705,6 +705,15 @@ export class Store {
     }
     const [leaf] = await this.#readLeaves(index, 1);
     return leaf as StoredLeaf;
+  }
+
+  /** Leaves [start, start + count) in order, each chunk read once (a leaf at a time reads its chunk per leaf). */
+  async leaves(start: number, count: number): Promise<StoredLeaf[]> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > this.#state.size) {
+      throw new StorageError(StorageErrorCode.OutOfRange, `leaves [${start}, ${start + count}) are not below size ${this.#state.size}`);
+    }
+    return this.#readLeaves(start, count);
   }
 
   async latest(key: string): Promise<StoredLeaf | undefined> {

@@ -79,6 +79,13 @@ for (const binding of bindingsUnderTest()) {
         assert.deepEqual(await store.transactionMeta('t3'), t3?.meta);
         assert.equal(await store.transactionMeta('nope'), undefined);
         await rejectsWith(store.leaf(5), 'STORAGE_OUT_OF_RANGE');
+        // A range reads the same leaves as one at a time, and stops at the head like leaf().
+        const one = await Promise.all([0, 1, 2, 3, 4].map((i) => store.leaf(i)));
+        assert.deepEqual(await store.leaves(0, 5), one);
+        assert.deepEqual(await store.leaves(2, 2), one.slice(2, 4));
+        assert.deepEqual(await store.leaves(5, 0), []);
+        await rejectsWith(store.leaves(3, 3), 'STORAGE_OUT_OF_RANGE');
+        await rejectsWith(store.leaves(-1, 1), 'STORAGE_OUT_OF_RANGE');
 
         // The root is the RFC 6962 root of the leaves a client recomputes from the returned fields.
         assert.deepEqual(store.head().root, rootHash(await leafHashes(store)));
@@ -330,4 +337,14 @@ test('leaf hashes match the independent known answer for the same record', async
     // libs/wire/test/vectors/leaf-v1.json, vector 0.
     assert.equal(hex(store.head().root), '3bb7416cb487058c20f7605762ef4cae78e73cfb7ca7d33484c9bcb691804cc8');
   });
+});
+
+test('a batch needing more hash tasks than pool_queue_max takes larger tasks instead: no refusal, same root as inline', async () => {
+  const records = Array.from({ length: 2_000 }, (_, i) => put(`k${i}`, String(i)));
+  const batch = { seq: 1, txs: [tx('big', records)] };
+  const inline = await withStore('pool-inline', { pool: false }, async (store) => (await store.append(batch), store.head()));
+  // 2,000 records at 64 per task would be 32 tasks; the pool holds 4.
+  const limits = { task_records_max: 64, pool_queue_max: 4, inline_records_max: 0, pool_threads_max: 1, main_hash_share_pct: 0 };
+  const pooled = await withStore('pool-queue', { limits }, async (store) => (await store.append(batch), store.head()));
+  assert.deepEqual(pooled, inline);
 });

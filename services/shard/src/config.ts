@@ -19,6 +19,9 @@ export const storageLimitsForShard: Partial<StorageLimits> = {
   batch_txs_max: 1_000_000,
   batch_records_max: 10_000_000,
   batch_bytes_max: 1024 * 1024 * 1024,
+  // The shard's own history_versions_max (at most 100,000) is passed as the page size: the store
+  // must take it, or a history request without a limit would be refused as input.
+  history_versions_max: 100_000,
 };
 
 export interface ShardConfig {

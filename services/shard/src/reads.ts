@@ -46,7 +46,7 @@ export interface ReadLimits {
 /** What the read API asks of the store: only reads. */
 export type ReadStore = Pick<
   Store,
-  'head' | 'headAt' | 'rootAt' | 'at' | 'history' | 'transaction' | 'transactionMeta' | 'leaf' | 'inclusionProof' | 'consistencyProof'
+  'head' | 'headAt' | 'rootAt' | 'at' | 'history' | 'transaction' | 'transactionMeta' | 'leaf' | 'leaves' | 'inclusionProof' | 'consistencyProof'
 >;
 
 /** The answer of `proven`: what `at`, `inclusion` (without the root) and the meta of `transaction` say, in one. */
@@ -326,9 +326,10 @@ export class ReadApi {
     if (count > this.limits.leaves_max) throw bad(`count must be at most ${this.limits.leaves_max}`);
     const size = this.store.head().size;
     if (start + count > size) throw new ShardError('SHARD_OUT_OF_RANGE', `leaves [${start}, ${start + count}) beyond the tree size ${size}`);
-    const out: LeafJson[] = [];
-    for (let i = start; i < start + count; i += 1) out.push(leafJson(await this.store.leaf(i)));
-    return { size, leaves: out };
+    // One read per chunk, not per leaf: reads are synchronous under the binding, and a leaf at a
+    // time decoded its whole chunk again for every leaf (20,000 leaves held the loop for a second).
+    const leaves = await this.store.leaves(start, count);
+    return { size, leaves: leaves.map(leafJson) };
   }
 
   async inclusion(index: number, size: number): Promise<{ index: number; size: number; root: string; proof: string[] }> {

@@ -36,6 +36,7 @@ function racing(store: Store, race: Race): ReadStore {
     rootAt: (size) => store.rootAt(size),
     at: (key, size) => store.at(key, size),
     leaf: (index) => around(() => store.leaf(index)),
+    leaves: (start, count) => around(() => store.leaves(start, count)),
     inclusionProof: (index, size) => store.inclusionProof(index, size),
     consistencyProof: (size1, size2) => store.consistencyProof(size1, size2),
     history: (key, options) => around(() => store.history(key, options)),
