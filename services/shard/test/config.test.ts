@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { configDefaults, loadConfig, numberSettings, parseListen, ShardError, usage } from '../src/index.js';
+import { configDefaults, loadConfig, numberSettings, parseListen, ShardError, storageLimitsForShard, usage } from '../src/index.js';
+import { resolveLimits } from '@cairn/storage';
 
 const isConfigError = (e: unknown): boolean => e instanceof ShardError && e.code === 'SHARD_CONFIG';
 
@@ -50,4 +51,10 @@ test('metrics_listen is off by default; host:port is parsed, anything else refus
     assert.throws(() => loadConfig({}, [`--metrics-listen=${bad}`]), isConfigError, bad);
   }
   assert.throws(() => loadConfig({}, ['--metrics-connections-max=0']), isConfigError);
+});
+
+test('the store takes every page size the shard may ask for (history_versions_max)', () => {
+  const shard = numberSettings.find((s) => s.key === 'history_versions_max');
+  assert.ok(shard !== undefined);
+  assert.ok(resolveLimits(storageLimitsForShard).history_versions_max >= shard.max, 'a history page above the store limit is refused as input');
 });
