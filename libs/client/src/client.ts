@@ -3,8 +3,9 @@
 // browsers (global fetch, no Node built-ins; the file store lives in the ./node subpath).
 import type { Hasher } from '@cairn/merkle';
 import type { GlobalState, JsonObject, JsonValue, Receipt, TransactionInput } from '@cairn/wire';
-import { createVerifyContext, verifyCheckpointNote, type TrustedCheckpoint, type VerifyContext } from './verify/checkpoint.js';
-import type { ProvenRecord } from './verify/chain.js';
+import { createVerifyContext, sameBytes, verifyCheckpointNote, type TrustedCheckpoint, type VerifyContext } from './verify/checkpoint.js';
+import { verifyStateProof, type ProvenRecord } from './verify/chain.js';
+import { verifyShardConsistency } from './verify/consistency.js';
 import { verifyHistoryAnswer, verifyKeyAnswer, verifyTransactionAnswer, type VerifiedAnswer, type VerifiedRecordsAnswer } from './verify/answers.js';
 import { VerifyError } from './verify/errors.js';
 import { asObject, malformed } from './verify/json.js';
@@ -25,6 +26,8 @@ export interface ClientLimits {
   readonly receipt_poll_ms: number;
   /** Receipts of one writeBatch verified at once. */
   readonly receipts_inflight_max: number;
+  /** Past states (getAt, historyAt) whose shards this client has proven to be prefixes of a trusted state. */
+  readonly past_states_remembered_max: number;
   /** Keys whose newest proven version the client remembers, to refuse an older one later (floors.ts). */
   readonly keys_remembered_max: number;
 }
@@ -34,6 +37,7 @@ export const CLIENT_LIMITS_DEFAULT: ClientLimits = {
   receipt_wait_ms_max: 15_000,
   receipt_poll_ms: 50,
   receipts_inflight_max: 8,
+  past_states_remembered_max: 1_024,
   keys_remembered_max: 10_000,
 };
 
@@ -121,6 +125,8 @@ export class CairnClient {
   readonly #authorization: string | undefined;
   readonly #limits: ClientLimits;
   readonly #floors: VersionFloors;
+  /** Epochs checked by #pastStateChecked, oldest first (bounded by past_states_remembered_max). */
+  readonly #pastChecked = new Set<number>();
 
   constructor(options: ClientOptions) {
     this.#ctx = createVerifyContext({ verifierKey: options.verifierKey, origin: options.origin, ...(options.hasher ? { hasher: options.hasher } : {}) });
@@ -174,7 +180,9 @@ export class CairnClient {
   async historyAt(key: string, epoch: number): Promise<RecordsResult> {
     checkEpoch(epoch);
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}/history?at=${epoch}`));
-    return this.#records(this.#notStale(key, verifyHistoryAnswer(json, this.#ctx, key, epoch)));
+    const answer = verifyHistoryAnswer(json, this.#ctx, key, epoch);
+    await this.#pastStateChecked(answer);
+    return this.#records(this.#notStale(key, answer));
   }
 
   /** Every record of transaction `id`, on every shard, proven at one state. */
@@ -258,6 +266,28 @@ export class CairnClient {
     return proof;
   }
 
+  /**
+   * A state inside the log (epoch e below the answer's checkpoint) is signed only as a leaf of the
+   * log: trust moving between checkpoints proves every shard's tree consistent between their last
+   * states, not at e. So the first answer from e fetches `/v1/consistency?from=e&to=<checkpoint>`
+   * and proves each shard's tree at e a prefix of its tree at the checkpoint (a shard history
+   * rewritten below a later state is then caught here, not only by an auditor's sampling).
+   */
+  async #pastStateChecked(answer: VerifiedAnswer): Promise<void> {
+    const e = answer.state.state.epoch;
+    const newest = answer.checkpoint.size;
+    if (e === newest || this.#pastChecked.has(e)) return;
+    const json = asObject(await this.#http.get(this.#url(`/v1/consistency?from=${e}&to=${newest}`)), 'consistency answer');
+    const from = verifyStateProof(json['from'], answer.checkpoint, this.#ctx);
+    const to = verifyStateProof(json['to'], answer.checkpoint, this.#ctx);
+    if (from.index !== e - 1 || to.index !== newest - 1 || !sameBytes(from.bytes, answer.state.bytes)) {
+      throw new VerifyError('state_mismatch', `consistency answer for epochs ${e} -> ${newest} holds states ${from.index + 1} -> ${to.index + 1}, or another state ${e}`);
+    }
+    verifyShardConsistency(from.state, to.state, json['shards'], this.#ctx, `between epochs ${e} and ${newest}`);
+    this.#pastChecked.add(e);
+    if (this.#pastChecked.size > this.#limits.past_states_remembered_max) this.#pastChecked.delete(this.#pastChecked.values().next().value as number);
+  }
+
   /** The trusted checkpoint's size now (0 before any): an answer about the newest state may not be older. */
   async #trustedSize(): Promise<number> {
     return (await this.#trust.current())?.size ?? 0;
@@ -269,6 +299,7 @@ export class CairnClient {
     const json = await this.#http.get(this.#url(`/v1/keys/${encodeURIComponent(key)}${query}`));
     const answer = verifyKeyAnswer(json, this.#ctx, key, epoch);
     notFromThePast(answer.checkpoint, floor, `the newest version of ${JSON.stringify(key)}`);
+    if (epoch !== undefined) await this.#pastStateChecked(answer);
     this.#floors.check(key, answer.record.version, answer.state.state);
     await this.#trust.accept(answer.checkpoint);
     this.#floors.learn([answer.record]);

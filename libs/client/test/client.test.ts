@@ -10,7 +10,7 @@ import { FileStateStore } from '../src/node/index.js';
 import { base64Encode } from '@cairn/checkpoint';
 import { rootHash } from '@cairn/merkle';
 import type { Receipt, TransactionInput } from '@cairn/wire';
-import { FakeCluster, flipBase64, type Epoch } from './fake-cluster.js';
+import { FakeCluster, flipBase64, type Epoch, type ShardModel, type StoredRecord } from './fake-cluster.js';
 
 function grown(): FakeCluster {
   const c = new FakeCluster({ shards: 2 });
@@ -291,6 +291,37 @@ describe('receipt heads at a smaller size than the signed state', () => {
   it('a receipt that leaves out the head of a shard it wrote to is refused (entry_mismatch)', async () => {
     const { c, receipt, input } = overtaken();
     await rejectsWith('entry_mismatch', client(c).sdk.proveReceipt(input, { ...receipt, shards: [] }));
+  });
+});
+
+describe('past states', () => {
+  it('getAt from a state whose shard tree the checkpoint does not extend is refused (consistency_failed)', async () => {
+    const c = new FakeCluster({ shards: 1 });
+    c.write('t1', [{ key: 'k', value: 'v1' }]);
+    c.seal(); // epoch 1: [v1]
+    let forged: Record<string, unknown> | undefined = undefined;
+    const { sdk, calls } = client(c, new MemoryStateStore(), (path, body) => (path === '/v1/keys/k?at=2' ? { checkpoint: c.note(3), state: c.stateJson(2, 3), record: forged } : body));
+    await sdk.get('k'); // trusts 1
+    c.write('evil', [{ key: 'k', value: 'forged' }]);
+    c.seal(); // epoch 2: [v1, forged]
+    const model = c.shards[0] as ShardModel;
+    forged = c.recordJson(model.records[1] as StoredRecord, 2);
+    model.leaves.pop(); // the shard's history rewritten below the next state
+    model.records.pop();
+    c.write('t2', [{ key: 'k', value: 'v2' }]);
+    c.seal(); // epoch 3: [v1, v2]: same size as epoch 2, another root
+    await sdk.checkpoint(); // 1 -> 3: the log and every shard between 1 and 3 are consistent
+    await rejectsWith('consistency_failed', sdk.getAt('k', 2));
+    assert.ok(calls.includes('GET /v1/consistency?from=2&to=3'));
+  });
+
+  it('an honest past state is checked once, then remembered', async () => {
+    const c = grown();
+    c.seal();
+    const { sdk, calls } = client(c);
+    assert.equal((await sdk.getAt('sku:1', 1)).record.version, 1);
+    assert.equal((await sdk.historyAt('sku:1', 1)).records.length, 1);
+    assert.equal(calls.filter((call) => call === 'GET /v1/consistency?from=1&to=3').length, 1);
   });
 });
 
