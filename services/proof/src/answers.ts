@@ -261,19 +261,30 @@ function shardSize(stored: StoredState, shard: number): number {
 
 /**
  * Promise.all with at most PROOFS_INFLIGHT_MAX running; results keep the input order. Once
- * `signal` is aborted (the client left, or the answer's deadline passed) no new item starts.
+ * `signal` is aborted (the client left, or the answer's deadline passed) or one item failed, no
+ * new item starts; it settles only when the items already started have, so the request's slot
+ * is not given back while its shard reads still run (a failed read used to leave the rest of a
+ * long history running unbounded, under exactly the load that made it fail).
  */
 async function boundedMap<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       if (signal?.aborted === true) throw abandoned();
       const i = next;
       next += 1;
-      out[i] = await fn(items[i] as T);
+      try {
+        out[i] = await fn(items[i] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PROOFS_INFLIGHT_MAX, items.length) }, worker));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(PROOFS_INFLIGHT_MAX, items.length) }, worker));
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
   return out;
 }

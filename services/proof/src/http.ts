@@ -27,6 +27,8 @@ export interface HttpOptions {
   readonly metrics?: ProofMetrics;
   /** HTTPS with this certificate and key; plain HTTP when undefined. */
   readonly tls?: TlsFiles;
+  /** The longest key read (as the answers' key_bytes_max): the request target must have room for it. */
+  readonly key_bytes_max?: number;
 }
 
 /**
@@ -55,8 +57,13 @@ interface HttpFigures {
  */
 export const ANSWER_MS_MAX_DEFAULT = 60_000;
 
-/** The longest request target we parse: a key is at most 1 KiB, URL-encoded at most 3x. */
-const URL_BYTES_MAX = 8_192;
+/**
+ * The longest request target parsed: a key of key_bytes_max bytes URL-encoded (3 characters a
+ * byte at most), the route around it and a query; never below 8 KiB.
+ */
+export function urlBytesMax(key_bytes_max: number): number {
+  return Math.max(8_192, 3 * key_bytes_max + 512);
+}
 const SIZE_PATTERN = /^[1-9][0-9]*$/;
 /** At most 9 digits: far above any shard count, and never past 2^53. */
 const SHARD_PATTERN = /^(0|[1-9][0-9]{0,8})$/;
@@ -90,6 +97,12 @@ export function createProofServer(o: HttpOptions): Server {
       res.writeHead(204, { allow: 'GET, HEAD, OPTIONS', 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'accept', 'access-control-max-age': '600' });
       res.end();
       count(req, res, started_ms);
+      return;
+    }
+    // Probes answer whatever the load: a health check refused for load gets a busy server restarted.
+    if (req.url === '/healthz' || req.url === '/metrics') {
+      res.on('close', () => count(req, res, started_ms));
+      route(req, res, o, figures, metrics, new AbortController()).catch((error: unknown) => sendError(res, toCairnError(error), o));
       return;
     }
     if (inFlight >= o.requests_inflight_max) {
@@ -170,7 +183,8 @@ const exactRoutes = new Set(['/healthz', '/openapi.json', '/metrics', '/v1/check
 async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, figures: HttpFigures, metrics: ProofMetrics, cancel: AbortController): Promise<void> {
   // `cancel.signal` is made on first use (Node builds it lazily): only the routes that pass it on pay for it.
   const target = req.url ?? '/';
-  if (target.length > URL_BYTES_MAX) throw new CairnError('bad_query', `request target longer than ${URL_BYTES_MAX} bytes`);
+  const targetMax = urlBytesMax(o.key_bytes_max ?? 1_024);
+  if (target.length > targetMax) throw new CairnError('bad_query', `request target longer than ${targetMax} bytes`);
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
@@ -179,6 +193,7 @@ async function route(req: IncomingMessage, res: ServerResponse, o: HttpOptions, 
 
   if (path === '/healthz') {
     const h = o.health();
+    if (!h.ok) res.setHeader('retry-after', String(o.retry_after_s));
     sendJson(res, h.ok ? 200 : 503, { ok: h.ok, size: head.size, ...figures, ...h.detail });
     return;
   }

@@ -74,6 +74,8 @@ export class NatsShards implements ShardReads, MarkerPublisher {
   readonly #historyPages = new Map<number, number>();
   /** Shards that refused the `proven` op (older shards); at most one entry per shard. */
   readonly #provenRefused = new Set<number>();
+  /** Shards that refused the `meta` op (older shards); at most one entry per shard. */
+  readonly #metaRefused = new Set<number>();
   #jsm: JetStreamManager | undefined;
 
   readonly #report: ShardRequestReport;
@@ -213,10 +215,26 @@ export class NatsShards implements ShardReads, MarkerPublisher {
     return a.proof.map((p) => fromB64(p, 'proof'));
   }
 
+  /**
+   * A transaction's meta, by the `meta` op (the meta alone). A shard from before that op refuses
+   * it as a bad request: it is then asked for the whole `transaction`, as before, from now on.
+   */
   async meta(shard: number, txId: string): Promise<Uint8Array> {
+    if (!this.#metaRefused.has(shard)) {
+      try {
+        return await this.#metaBy(shard, 'meta', txId);
+      } catch (error) {
+        if (remoteCode(error) !== 'SHARD_BAD_REQUEST') throw error;
+        this.#metaRefused.add(shard);
+      }
+    }
+    return this.#metaBy(shard, 'transaction', txId);
+  }
+
+  async #metaBy(shard: number, op: 'meta' | 'transaction', txId: string): Promise<Uint8Array> {
     try {
-      const tx = await this.#call<{ meta: string }>(shard, { op: 'transaction', id: txId });
-      return fromB64(tx.meta, 'meta');
+      const answer = await this.#call<{ meta: string }>(shard, { op, id: txId });
+      return fromB64(answer.meta, 'meta');
     } catch (error) {
       if (error instanceof CairnError && error.code === 'not_found') return new Uint8Array(0);
       throw error;

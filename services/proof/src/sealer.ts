@@ -184,11 +184,20 @@ export class Sealer {
     if (last !== undefined && cut <= last.cut) throw new Error(`cut ${cut} is not after the last cut ${last.cut}`);
     const heads = await this.#headsAt(cut);
     if (last !== undefined) await checkGrowth(last, heads, o.reads);
-    this.#sealedThrough = cut + o.shards - 1;
-    this.#pending = undefined;
-    if (last !== undefined && heads.every((h, i) => sameHead(h, last.shards[i]))) return 'unchanged';
+    // The cut counts as sealed only once its state is in the log (or there was none to add): a
+    // failed append must leave it pending, or the next tick would call the stream idle, never seal
+    // what reached the shards, and reset the failure count that /healthz reads.
+    const sealed = (): void => {
+      this.#sealedThrough = cut + o.shards - 1;
+      this.#pending = undefined;
+    };
+    if (last !== undefined && heads.every((h, i) => sameHead(h, last.shards[i]))) {
+      sealed();
+      return 'unchanged';
+    }
     const state: GlobalState = { origin: o.origin, epoch: o.log.head().size + 1, cut, shards: heads };
     const head = await o.log.append(state);
+    sealed();
     this.#signed = sign(o, head);
     return 'appended';
   }

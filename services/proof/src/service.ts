@@ -73,6 +73,7 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       requests_inflight_max: config.requests_inflight_max,
       connections_max: config.connections_max,
       retry_after_s: config.retry_after_s,
+      key_bytes_max: config.key_bytes_max,
       answers,
       signed: () => sealer.signed(),
       health: () => ({ ok: sealer.failures() < FAILURES_UNHEALTHY_MIN, detail: { epochFailures: sealer.failures() } }),
@@ -92,8 +93,10 @@ export async function startProof(config: ProofConfig, log: (line: string) => voi
       metrics,
       signed: () => sealer.signed(),
       async stop(): Promise<void> {
-        await sealer.stop();
-        await closeServer(liveServer, config.shutdown_ms_max);
+        // In parallel: a seal in progress can take its timeouts (a shard down) and must not
+        // delay closing the server past the shutdown budget. Nothing sealed is lost either way:
+        // an epoch is signed only after its synced write.
+        await Promise.all([sealer.stop(), closeServer(liveServer, config.shutdown_ms_max)]);
         await liveTransport.close();
         await stateLog.close();
         metrics.stop();

@@ -74,10 +74,13 @@ export class StateLog {
       seq: state.epoch,
       txs: [{ id: stateLogTxId(state.epoch), contentHash: sha256(bytes), meta: metaBytes, records: [{ key: STATE_LOG_KEY, value: bytes }] }],
     });
+    // What the store holds is the truth whatever the checks below say: the next epoch is compared
+    // with it, or a state stored despite a failed check would be appended again as a new epoch.
+    const stored = this.#store.head().size;
+    if (stored > 0) this.#last = await readState(this.#store, stored);
     if (result.skipped || result.txs[0]?.status !== 'committed' || result.head.size !== state.epoch) {
       throw new Error(`state log: epoch ${state.epoch} was not appended as leaf ${state.epoch - 1}`);
     }
-    this.#last = await readState(this.#store, state.epoch);
     return this.head();
   }
 

@@ -9,7 +9,7 @@ import { Answers, ConfigError, createProofServer, keygen, loadConfig, openApiDoc
 
 const head: SignedHead = { size: 1, root: new Uint8Array(32), note: 'note\n' };
 
-async function serve(answers: Partial<Answers>, inflight: number): Promise<{ url: string; close: () => Promise<void> }> {
+async function serve(answers: Partial<Answers>, inflight: number, more: { healthy?: () => boolean; key_bytes_max?: number } = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createProofServer({
     origin: 'o',
     cors_allow_origin: '*',
@@ -17,7 +17,8 @@ async function serve(answers: Partial<Answers>, inflight: number): Promise<{ url
     retry_after_s: 3,
     answers: answers as Answers,
     signed: () => head,
-    health: () => ({ ok: true, detail: {} }),
+    health: () => ({ ok: more.healthy?.() ?? true, detail: {} }),
+    ...(more.key_bytes_max === undefined ? {} : { key_bytes_max: more.key_bytes_max }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -40,6 +41,42 @@ test('http: beyond requests_inflight_max the answer is 503 backpressure with Ret
     assert.equal((await fetch(`${s.url}/v1/keys/d`)).status, 200, 'slots are given back');
   } finally {
     release();
+    await s.close();
+  }
+});
+
+test('http: /healthz and /metrics answer with every slot taken; an unhealthy /healthz says when to retry', async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let healthy = true;
+  const s = await serve({ key: async () => gate.then(() => ({ ok: true })) }, 1, { healthy: () => healthy });
+  try {
+    const slow = fetch(`${s.url}/v1/keys/a`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`${s.url}/v1/keys/b`)).status, 503, 'the one slot is taken');
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200, 'a liveness probe is not refused for load');
+    assert.equal((await fetch(`${s.url}/metrics`)).status, 200);
+    healthy = false;
+    const sick = await fetch(`${s.url}/healthz`);
+    assert.equal(sick.status, 503);
+    assert.equal(sick.headers.get('retry-after'), '3');
+    release();
+    assert.equal((await slow).status, 200);
+  } finally {
+    release();
+    await s.close();
+  }
+});
+
+test('http: the longest key the service reads fits the request target, URL-encoded', async () => {
+  const key = `{t}:${'é'.repeat(2_046)}`; // 4,096 bytes of UTF-8, 12,292 characters URL-encoded
+  let asked = '';
+  const s = await serve({ key: async (_h: SignedHead, k: string) => ((asked = k), { ok: true }) }, 2, { key_bytes_max: 4_096 });
+  try {
+    const res = await fetch(`${s.url}/v1/keys/${encodeURIComponent(key)}`);
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(asked, key);
+  } finally {
     await s.close();
   }
 });

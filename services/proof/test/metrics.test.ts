@@ -64,9 +64,10 @@ test('metrics: requests by template and code, errors by code, 503 backpressure b
   try {
     const slow = fetch(`${url}/v1/keys/secret-key-1`);
     await new Promise((r) => setTimeout(r, 100));
-    // The one slot is held: this scrape and the next read are refused 503.
-    assert.equal((await fetch(`${url}/metrics`)).status, 503);
+    // The one slot is held: the next reads are refused 503; a scrape is answered (it takes no slot).
+    assert.equal((await fetch(`${url}/metrics`)).status, 200);
     assert.equal((await fetch(`${url}/v1/keys/secret-key-2`)).status, 503);
+    assert.equal((await fetch(`${url}/v1/keys/secret-key-3`)).status, 503);
     release();
     assert.equal((await slow).status, 200);
     assert.equal((await fetch(`${url}/v1/nope/secret`)).status, 404);
@@ -75,8 +76,8 @@ test('metrics: requests by template and code, errors by code, 503 backpressure b
     const requests = 'cairn_proof_http_requests_total';
     const v = (labels: Record<string, string>): number => sampleValue(f, requests, requests, labels);
     assert.equal(v({ route: '/v1/keys/{key}', method: 'GET', code: '200' }), 1);
-    assert.equal(v({ route: '/v1/keys/{key}', method: 'GET', code: '503' }), 1);
-    assert.equal(v({ route: '/metrics', method: 'GET', code: '503' }), 1);
+    assert.equal(v({ route: '/v1/keys/{key}', method: 'GET', code: '503' }), 2);
+    assert.equal(v({ route: '/metrics', method: 'GET', code: '200' }), 1);
     assert.equal(v({ route: otherRoute, method: 'GET', code: '404' }), 1);
     assert.equal(v({ route: '/v1/checkpoint', method: 'POST', code: '405' }), 1);
     assert.equal(sampleValue(f, 'cairn_proof_http_retry_after_total', 'cairn_proof_http_retry_after_total', { reason: 'backpressure' }), 2);
@@ -84,13 +85,13 @@ test('metrics: requests by template and code, errors by code, 503 backpressure b
     assert.equal(sampleValue(f, errors, errors, { route: otherRoute, error: 'not_found' }), 1);
     assert.equal(sampleValue(f, errors, errors, { route: '/v1/checkpoint', error: 'method_not_allowed' }), 1);
     const duration = 'cairn_proof_http_request_duration_seconds';
-    assert.equal(sampleValue(f, duration, `${duration}_count`, { route: '/v1/keys/{key}' }), 2);
+    assert.equal(sampleValue(f, duration, `${duration}_count`, { route: '/v1/keys/{key}' }), 3);
     // The slow read waited for its gate: the histogram saw at least that wait.
     const waited_s = (released_ms - entered_ms) / 1000;
     assert.ok(waited_s > 0.05);
     assert.ok(sampleValue(f, duration, `${duration}_sum`, { route: '/v1/keys/{key}' }) >= waited_s);
-    // This scrape holds the one slot while it is written.
-    assert.equal(sampleValue(f, 'cairn_proof_http_requests_inflight', 'cairn_proof_http_requests_inflight'), 1);
+    // Nothing holds a slot now: the scrape being written takes none.
+    assert.equal(sampleValue(f, 'cairn_proof_http_requests_inflight', 'cairn_proof_http_requests_inflight'), 0);
     assert.ok(!/secret/.test([...f.values()].flatMap((fam) => fam.samples.flatMap((s) => Object.values(s.labels))).join(' ')), 'no raw path in any label');
   } finally {
     release();

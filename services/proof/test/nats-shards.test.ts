@@ -62,6 +62,7 @@ test('provenAt: one `proven` request, or the three older ones from a shard that 
       at: { size: 9, leaf },
       inclusion: { index: 4, size: 9, root: 'BQ==', proof },
       transaction: { size: 9, id: 't1', contentHash: 'Bg==', meta, leaves: [leaf] },
+      meta: { id: 't1', meta },
       proven: { size: 9, leaf, proof, meta },
     };
     const transport = {
@@ -69,7 +70,8 @@ test('provenAt: one `proven` request, or the three older ones from a shard that 
       request: async (_subject: string, data: Uint8Array) => {
         const op = (JSON.parse(new TextDecoder().decode(data)) as { op: string }).op;
         ops.push(op);
-        if (op === 'proven' && !knowsProven) throw remote('SHARD_BAD_REQUEST');
+        // An older shard knows neither `proven` nor `meta`.
+        if ((op === 'proven' || op === 'meta') && !knowsProven) throw remote('SHARD_BAD_REQUEST');
         return new TextEncoder().encode(JSON.stringify(answers[op]));
       },
     } as unknown as Transport;
@@ -80,10 +82,10 @@ test('provenAt: one `proven` request, or the three older ones from a shard that 
   const fromCurrent = await current.shards.provenAt(1, '{k}:1', 9);
   assert.deepEqual(current.ops, ['proven']);
   assert.deepEqual(await older.shards.provenAt(1, '{k}:1', 9), fromCurrent);
-  assert.deepEqual(older.ops.sort(), ['at', 'inclusion', 'proven', 'transaction']);
+  assert.deepEqual(older.ops.sort(), ['at', 'inclusion', 'meta', 'proven', 'transaction']);
   older.ops.length = 0;
   assert.deepEqual(await older.shards.provenAt(1, '{k}:1', 9), fromCurrent);
-  assert.deepEqual(older.ops.sort(), ['at', 'inclusion', 'transaction'], 'a shard that refused `proven` is not asked again');
+  assert.deepEqual(older.ops.sort(), ['at', 'inclusion', 'transaction'], 'a shard that refused `proven` and `meta` is not asked them again');
   assert.equal(fromCurrent?.meta.length, 2);
   assert.equal(fromCurrent?.inclusion.length, 2);
 });

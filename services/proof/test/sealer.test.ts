@@ -172,6 +172,37 @@ test('sealer: an epoch a shard does not answer writes nothing, then completes at
   });
 });
 
+test('sealer: a failed state-log append leaves the cut pending: retried, sealed, and counted as a failure meanwhile', async () => {
+  await withLog(async (log) => {
+    const s = new Script();
+    let failAppend = false;
+    const failing = new Proxy(log, {
+      get(target, name) {
+        if (name === 'append' && failAppend) {
+          return async () => {
+            failAppend = false;
+            throw new Error('injected: the state log write failed');
+          };
+        }
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const sl = sealer(failing, s);
+    assert.equal(await sl.sealOnce(), 'appended');
+    s.write(0, 3);
+    failAppend = true;
+    assert.equal(await sl.sealOnce(), 'failed');
+    assert.equal(sl.failures(), 1);
+    // Nothing new reached the stream: the same cut is asked again, not taken for an idle stream.
+    assert.equal(await sl.sealOnce(), 'appended');
+    assert.equal(log.head().size, 2);
+    assert.deepEqual((await log.state(2)).state.shards.map((h) => h.size), [3, 0]);
+    assert.equal(s.published.length, 2, 'the pending cut was reused');
+    assert.equal(opened(sl.signed().note).size, 2);
+  });
+});
+
 test('sealer: a shard that went back (rollback) or changed its root (fork) is never sealed', async () => {
   await withLog(async (log) => {
     const s = new Script();

@@ -27,7 +27,7 @@ export interface HeadJson {
   readonly root: string;
 }
 
-export const readOps = ['head', 'headAt', 'latest', 'at', 'proven', 'history', 'transaction', 'leaf', 'leaves', 'inclusion', 'consistency'] as const;
+export const readOps = ['head', 'headAt', 'latest', 'at', 'proven', 'history', 'transaction', 'meta', 'leaf', 'leaves', 'inclusion', 'consistency'] as const;
 export type ReadOp = (typeof readOps)[number];
 
 /**
@@ -178,6 +178,8 @@ export class ReadApi {
         return this.history(str(req, 'key'), optionalInt(req, 'fromVersion', 1), optionalInt(req, 'limit', 1));
       case 'transaction':
         return this.transaction(str(req, 'id'));
+      case 'meta':
+        return this.meta(str(req, 'id'));
       case 'leaf':
         return this.leaf(int(req, 'index', 0));
       case 'leaves':
@@ -312,6 +314,16 @@ export class ReadApi {
     if (tx === undefined) throw new ShardError('SHARD_NOT_FOUND', `no transaction ${JSON.stringify(id)} on this shard`);
     assertBelow(tx.leaves, size);
     return { size, id: tx.id, contentHash: b64(tx.contentHash), meta: b64(tx.meta), leaves: tx.leaves.map(leafJson) };
+  }
+
+  /**
+   * A transaction's meta alone (a history answer needs it per transaction): `transaction` would
+   * read and send every leaf and value of it too, up to tx_records_max of them.
+   */
+  async meta(id: string): Promise<{ id: string; meta: string }> {
+    const meta = await this.store.transactionMeta(id);
+    if (meta === undefined) throw new ShardError('SHARD_NOT_FOUND', `no transaction ${JSON.stringify(id)} on this shard`);
+    return { id, meta: b64(meta) };
   }
 
   /** Size after the lookup, for the reason given at transaction(). */

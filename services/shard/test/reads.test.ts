@@ -111,6 +111,9 @@ test('transaction: a commit landing between the size and the lookup never yields
     assert.ok(after.size <= store.head().size);
     race.after = undefined;
     await assert.rejects(api.transaction('tx-none'), (e: unknown) => e instanceof ShardError && e.code === 'SHARD_NOT_FOUND');
+    // The meta alone is the transaction's meta, and not found exactly when the transaction is.
+    assert.deepEqual(await api.meta('tx-b'), { id: 'tx-b', meta: after.meta });
+    await assert.rejects(api.meta('tx-none'), (e: unknown) => e instanceof ShardError && e.code === 'SHARD_NOT_FOUND');
   });
 });
 
