@@ -30,6 +30,8 @@ export const CONSUME_DEFAULTS = Object.freeze({
 export const BATCH_MSGS_MAX_LIMIT = 10_000;
 const MS_TO_NS = 1_000_000;
 const RESET_BACKOFF_MS = 200;
+/** Re-creations further apart than this do not count as "in a row" (resets_without_progress_max). */
+const RESET_QUIET_MS = 60_000;
 
 export interface ConsumeOptions {
   readonly shard: number;
@@ -128,6 +130,7 @@ class ShardConsumerImpl implements ShardConsumer {
   private expectedDelivery = 1;
   private needReset = true;
   private stopping = false;
+  private lastReset_ms = 0;
   private resetsWithoutProgress = 0;
   private resetCount = 0;
   private generation = 0;
@@ -243,8 +246,13 @@ class ShardConsumerImpl implements ShardConsumer {
       }
     })()
       .catch(() => undefined)
-      // The status stream ends when the messages close: wake the loop so it notices a dead connection.
-      .finally(() => this.wake());
+      // The status stream ends when the messages close: wake the loop so it notices a dead
+      // connection. When nats.js stopped the pull by itself (a 400 status, a subscription error)
+      // on a live connection, nothing else would ever wake it: re-create the consumer.
+      .finally(() => {
+        if (this.messages === messages && !this.stopping) this.needReset = true;
+        this.wake();
+      });
   }
 
   private async closeMessages(): Promise<void> {
@@ -293,6 +301,11 @@ class ShardConsumerImpl implements ShardConsumer {
   }
 
   private async resetWithBackoff(): Promise<void> {
+    // A minute without a reset is a recovery too: an idle consumer never handles a batch, and
+    // losses weeks apart must not add up to CONSUMER_FAILED.
+    const now_ms = performance.now();
+    if (now_ms - this.lastReset_ms > RESET_QUIET_MS) this.resetsWithoutProgress = 0;
+    this.lastReset_ms = now_ms;
     this.resetsWithoutProgress += 1;
     if (this.resetsWithoutProgress > CONSUME_DEFAULTS.resets_without_progress_max) {
       throw new TransportError(
@@ -337,8 +350,10 @@ class ShardConsumerImpl implements ShardConsumer {
   private async handle(batch: JsMsg[]): Promise<void> {
     const view = batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, headers: headerRecord(m), redelivered: m.redelivered }));
     // A handler slower than ack_wait must not trigger redelivery of what it is still working on.
+    // Queued ones too: redelivered while they wait, their copies would grow the queue until a reset drops it all.
     const keepAlive = setInterval(() => {
       for (const m of batch) m.working();
+      for (const m of this.queue) m.working();
     }, Math.floor(this.s.ack_wait_ms / 3));
     try {
       await this.handler(view);

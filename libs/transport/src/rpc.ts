@@ -89,9 +89,11 @@ export function serveSubject(nc: NatsConnection, subject: string, handler: Reque
     inFlight: () => inFlight,
     refused: () => refused,
     async stop(): Promise<void> {
-      sub.unsubscribe();
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, SERVE_DEFAULTS.stop_wait_ms_max)));
+      // Drain, not unsubscribe: requests the server already handed to this subscription are
+      // answered rather than left to their callers' timeouts. Both waits share one bound.
+      await Promise.race([sub.drain().catch(() => undefined), bound]);
       await Promise.race([Promise.allSettled([...running]), bound]);
       clearTimeout(timer);
     },

@@ -271,3 +271,23 @@ test('a consumer deleted behind its back is re-created at the first unhandled se
     await r.close();
   }
 });
+
+test('a pull that nats.js stopped by itself on a live connection is re-created: the consumer does not stall', LIMIT, async () => {
+  const r = await rig(1);
+  try {
+    await fill(r.transport, [0]);
+    const seen: number[] = [];
+    const consumer = await r.transport.consume({ shard: 0, durable: 'stall' }, async (msgs) => {
+      seen.push(...msgs.map((m) => m.seq));
+    });
+    await eventually(() => seen.length === 1, 5_000, 'the first message');
+    // What nats.js does on a 400 status or a subscription error, the connection still up.
+    (consumer as unknown as { messages: { stop(err?: Error): void } }).messages.stop(new Error('simulated 400 Bad Request'));
+    await fill(r.transport, [0, 0]);
+    await eventually(() => seen.length === 3, 10_000, 'messages after the pull stopped');
+    assert.deepEqual(seen, [1, 2, 3]);
+    await consumer.stop();
+  } finally {
+    await r.close();
+  }
+});

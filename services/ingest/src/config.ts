@@ -142,8 +142,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
 export function checkConfig(c: IngestConfig): void {
   settings.checkSettings(spec, c);
   // Relations between bounds: each would otherwise fail later, under load.
-  if (c.tx_bytes_max + 64 * 1024 + 16 * c.tx_records_max > c.message_bytes_max) {
-    throw spec.error('tx_bytes_max plus per-record framing must fit in message_bytes_max: one transaction must fit one shard message');
+  // 18 bytes a record: the larger of a record's framing in the shard message (7) and in the commit
+  // event that answers it (18: a key's length, version and leaf index). A transaction's event must
+  // fit one message too, or the shard could not announce it (it splits events by transaction).
+  if (c.tx_bytes_max + 64 * 1024 + 18 * c.tx_records_max > c.message_bytes_max) {
+    throw spec.error('tx_bytes_max plus per-record framing must fit in message_bytes_max: one transaction, and its commit event, must fit one shard message');
   }
   if (c.pending_txs_max > c.waiters_max) throw spec.error('pending_txs_max must be <= waiters_max (pending transactions are waiters too)');
   if (c.request_txs_max > c.pending_txs_max) throw spec.error('request_txs_max must be <= pending_txs_max or a full batch could never be admitted');

@@ -16,8 +16,17 @@ export interface ApplierOptions {
   readonly boundaries_max: number;
   /** Appends handed to the store and not yet taken in (1 = one at a time); at most the store's append_queue_max. */
   readonly appends_inflight_max: number;
-  /** Called once per transaction message after its commit, in stream order. */
+  /**
+   * Called after each transaction message's commit, in stream order: once, or once per piece
+   * when its event is larger than event_bytes_max.
+   */
   readonly publish: (event: Uint8Array) => void;
+  /**
+   * The largest commit event published whole (the broker's max_payload less its headers): an
+   * event lists every record's key, so with small values it can outgrow its message. Default
+   * EVENT_BYTES_MAX_DEFAULT.
+   */
+  readonly event_bytes_max?: number;
   readonly log: (line: string) => void;
   /** Called once per storage append taken in: seconds from handing it to the store to its synced result. */
   readonly observeAppend?: (seconds: number) => void;
@@ -40,7 +49,14 @@ export interface ApplyStats {
   readonly outcomes: Record<TxStatus, number>;
   /** Messages applied empty because the store refused their content (a subset of `rejected`). */
   store_refused: number;
+  /** Commit events published in pieces because they exceeded event_bytes_max. */
+  events_split: number;
+  /** Transactions whose result alone exceeded event_bytes_max: committed, never announced. */
+  events_dropped: number;
 }
+
+/** nats-server's default max_payload (1 MiB) less PUBLISH_OVERHEAD_BYTES_MAX (512). */
+export const EVENT_BYTES_MAX_DEFAULT = 1_048_576 - 512;
 
 /** Plain numbers bumped once per message or per append; metrics read them at scrape time. */
 function emptyStats(): ApplyStats {
@@ -56,6 +72,8 @@ function emptyStats(): ApplyStats {
     records: 0,
     outcomes: { committed: 0, duplicate: 0, id_conflict: 0, precondition_failed: 0 },
     store_refused: 0,
+    events_split: 0,
+    events_dropped: 0,
   };
 }
 
@@ -323,8 +341,35 @@ export class Applier {
     if (end !== size) throw new ShardError('SHARD_INTERNAL', `run ${run.seq}: boundaries end at ${end}, store at ${size}`);
     this.stats.records += committedRecords;
     this.#applied = run.seq;
-    for (const event of events) this.options.publish(encodeCommitEvent(event));
+    for (const event of events) this.#publish(event);
     this.#wake();
+  }
+
+  /**
+   * Publishes `event`, cut by transactions into pieces of at most event_bytes_max bytes: one too
+   * large for the broker was refused after its commit and stopped the shard. The ingest matches
+   * results by transaction id, so pieces of one event are as good as the whole. Each pass
+   * publishes a piece or halves one, so there are fewer than 2 x txs + 1 passes.
+   */
+  #publish(event: CommitEvent): void {
+    const max = this.options.event_bytes_max ?? EVENT_BYTES_MAX_DEFAULT;
+    const pending: CommitEvent[] = [event];
+    for (let pass = 0; pending.length > 0 && pass <= 2 * event.txs.length; pass += 1) {
+      const piece = pending.pop() as CommitEvent;
+      const bytes = encodeCommitEvent(piece);
+      if (bytes.length <= max) {
+        if (piece !== event) this.stats.events_split += 1;
+        this.options.publish(bytes);
+      } else if (piece.txs.length > 1) {
+        const half = Math.ceil(piece.txs.length / 2);
+        pending.push({ ...piece, txs: piece.txs.slice(half) }, { ...piece, txs: piece.txs.slice(0, half) });
+      } else {
+        // The ingest refuses a transaction whose result could not fit (tx_too_large); only another
+        // writer with looser limits gets here. Its waiters time out and can read the ledger.
+        this.stats.events_dropped += 1;
+        this.options.log(`commit event of message ${piece.seq}: transaction ${piece.txs[0]?.id ?? '?'} alone takes ${bytes.length} bytes, over ${max}; not announced`);
+      }
+    }
   }
 
   #stop(error: unknown): void {

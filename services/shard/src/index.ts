@@ -14,7 +14,7 @@ export {
 export { ShardError, shardErrorCodes, isShardErrorCode, asShardError, isInputError, type ShardErrorCode } from './errors.js';
 export { decodeMessage, planRuns, runTxs, type Decoded, type InboundMessage, type Layout, type Run, type RunLimits } from './plan.js';
 export { Boundaries } from './boundaries.js';
-export { Applier, type ApplierOptions, type ApplyStats } from './apply.js';
+export { Applier, EVENT_BYTES_MAX_DEFAULT, type ApplierOptions, type ApplyStats } from './apply.js';
 export { ReadApi, readOps, leafJson, b64, type ReadOp, type ReadObserver, type LeafJson, type ProvenJson, type HeadJson, type ReadLimits, type StreamView } from './reads.js';
 export { ShardReadClient, READ_TIMEOUT_MS_DEFAULT, type ReadClientOptions } from './client.js';
 export { startShard, storageLimitsForShard, type ShardWorker, type OpenShardStore } from './worker.js';

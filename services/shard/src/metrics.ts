@@ -108,6 +108,8 @@ export class ShardMetrics {
     r.counter({ name: 'cairn_shard_messages_redelivered_total', help: 'Messages the server delivered again (crash, lost ack, expired ack wait).', read: () => stats.redelivered });
     r.counter({ name: 'cairn_shard_messages_skipped_total', help: 'Redelivered messages dropped because they were already applied or in flight.', read: () => stats.skipped });
     r.counter({ name: 'cairn_shard_messages_store_refused_total', help: 'Messages applied empty because the store refused their content.', read: () => stats.store_refused });
+    r.counter({ name: 'cairn_shard_commit_events_split_total', help: 'Commit event pieces published because an event exceeded the broker max_payload.', read: () => stats.events_split });
+    r.counter({ name: 'cairn_shard_commit_events_dropped_total', help: 'Transactions committed whose result alone exceeded the broker max_payload: never announced.', read: () => stats.events_dropped });
     r.counter({ name: 'cairn_shard_consumer_resets_total', help: 'Times the durable consumer was re-created to restore in-order delivery (1 at start).', read: () => s.consumer.resets() });
     r.counter({ name: 'cairn_shard_read_refusals_total', help: 'Read requests refused at once with BACKPRESSURE (read_inflight_max running).', read: () => s.reads.refused() });
 

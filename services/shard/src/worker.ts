@@ -3,6 +3,7 @@
 import { jetstreamManager, JetStreamApiError, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
 import { openStore, type OpenStoreOptions, type Store } from '@cairn/storage';
 import {
+  PUBLISH_OVERHEAD_BYTES_MAX,
   commitSubject,
   connectTransport,
   readSubject,
@@ -14,6 +15,7 @@ import {
 } from '@cairn/transport';
 import { prometheusContentType } from '@cairn/telemetry';
 import { Applier } from './apply.js';
+import { ShardError } from './errors.js';
 import { natsAccess, parseListen, storageLimitsForShard, type ShardConfig } from './config.js';
 import { listenMetrics, type MetricsHttp } from './metrics-http.js';
 import { ShardMetrics, type ConsumerFigures } from './metrics.js';
@@ -64,6 +66,7 @@ export async function startShard(
       boundaries_max: config.head_boundaries_max,
       appends_inflight_max: config.appends_inflight_max,
       publish: (event) => t.publishEvent(events, event),
+      event_bytes_max: t.maxPayloadBytes - PUBLISH_OVERHEAD_BYTES_MAX,
       log,
       observeAppend: metrics.observeAppend,
     });
@@ -133,6 +136,11 @@ async function consumerFigures(jsm: JetStreamManager, stream: string, durable: s
 // nats.js types the query narrower than the server accepts, hence the cast.
 const NO_MESSAGE_FOUND = 10_037;
 
+/** A broker that does not answer now (a timeout, no responders, a leader election) is an outage: retry, not a bug. */
+function brokerUnavailable(error: unknown, what: string): ShardError {
+  return new ShardError('SHARD_UNAVAILABLE', `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
 function streamView(jsm: JetStreamManager, stream: string, subject: string): StreamView {
   return {
     async nextOnSubject(seq) {
@@ -141,11 +149,15 @@ function streamView(jsm: JetStreamManager, stream: string, subject: string): Str
         return msg === null ? undefined : msg.seq;
       } catch (error) {
         if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return undefined;
-        throw error;
+        throw brokerUnavailable(error, `next message on ${subject} from ${seq}`);
       }
     },
     async lastSeq() {
-      return (await jsm.streams.info(stream)).state.last_seq;
+      try {
+        return (await jsm.streams.info(stream)).state.last_seq;
+      } catch (error) {
+        throw brokerUnavailable(error, `stream ${stream} info`);
+      }
     },
   };
 }

@@ -187,3 +187,44 @@ test('a marker advances the applied sequence without a commit event or a leaf', 
   await store.close();
   dir.remove();
 });
+
+test('a commit event larger than event_bytes_max is published in pieces; a transaction too large alone is logged, not announced', async () => {
+  const dir = tempDir('apply-event-split');
+  const store = await open(dir.path);
+  const pieces: CommitEvent[] = [];
+  const sizes: number[] = [];
+  const logs: string[] = [];
+  const max = 400;
+  const a = new Applier(store, {
+    layout: { shard: 0, shards: 1 },
+    limits: { merge_msgs_max: 1, merge_records_max: 100_000, merge_bytes_max: 1 << 30 },
+    boundaries_max: 64,
+    appends_inflight_max: 1,
+    event_bytes_max: max,
+    publish: (bytes) => {
+      sizes.push(bytes.length);
+      pieces.push(decodeCommitEvent(bytes));
+    },
+    log: (line) => logs.push(line),
+  });
+  // 30 one-record transactions with one-byte values: their event (~1,000 bytes) outgrows the bound.
+  const many = Array.from({ length: 30 }, (_, i) => part({ idPick: 100 + i, value: 1, keys: [i % 3], expectVersion: undefined }));
+  const big = { ...part({ idPick: 200, value: 1, keys: [0], expectVersion: undefined }), records: Array.from({ length: 40 }, (_, i) => ({ key: `{c}:${i}`, value: utf8.encode('1'), expect: undefined })) };
+  await a.apply([
+    { seq: 5, data: encodeShardMessage({ shard: 0, txs: many }) },
+    { seq: 9, data: encodeShardMessage({ shard: 0, txs: [big] }) },
+  ]);
+  await a.drain();
+  assert.ok(sizes.every((n) => n <= max), `piece sizes ${sizes.join()}`);
+  const first = pieces.filter((p) => p.seq === 5);
+  assert.ok(first.length > 1, 'split');
+  assert.deepEqual(first.flatMap((p) => p.txs.map((t) => t.id)).sort(), many.map((t) => t.id).sort(), 'every transaction announced once');
+  assert.ok(first.every((p) => p.size === first[0]?.size && p.root.join() === first[0]?.root.join()), 'every piece names the same head');
+  assert.equal(pieces.filter((p) => p.seq === 9).length, 0);
+  assert.equal(a.stats.events_dropped, 1);
+  assert.equal(a.stats.events_split, first.length);
+  assert.match(logs.join('\n'), /message 9: transaction tx200 alone takes \d+ bytes, over 400; not announced/);
+  assert.equal(a.applied, 9, 'both committed');
+  await store.close();
+  dir.remove();
+});
