@@ -38,7 +38,8 @@ export function parseExposition(text: string): Map<string, Family> {
   lines.forEach((line, i) => {
     const at = `line ${i + 1}: `;
     if (line.startsWith('#')) {
-      const m = /^# (HELP|TYPE) ([^ ]+) (.*)$/.exec(line);
+      // `s`: a HELP text may hold \r or U+2028 (only \\ and \n are escaped), which `.` would not match.
+      const m = /^# (HELP|TYPE) ([^ ]+) (.*)$/s.exec(line);
       if (m === null) throw new Error(`${at}comment that is neither HELP nor TYPE`);
       const [, kind, name, rest] = m as unknown as [string, string, string, string];
       if (namePattern.exec(name)?.[0] !== name) throw new Error(`${at}bad metric name ${name}`);

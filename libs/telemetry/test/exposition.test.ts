@@ -24,6 +24,14 @@ test('escaping: the three label-value escapes and the two HELP escapes', () => {
   assert.equal(escapeHelp('a\\b"c\nd'), 'a\\\\b"c\\nd');
 });
 
+test('HELP text with a carriage return or a line separator round-trips (a seed found them)', () => {
+  for (const help of ['a\rb', 'x\u2028y', '\r\n', '\u2029']) {
+    const r = new Registry();
+    r.counter({ name: 'x_total', help }).inc();
+    assert.equal(parseExposition(r.expose()).get('x_total')?.help, help, JSON.stringify(help));
+  }
+});
+
 test('any label value and HELP text round-trips through the exposition', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), (value, help) => {
