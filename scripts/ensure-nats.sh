@@ -23,7 +23,14 @@ done
 
 command -v go >/dev/null || { echo "ensure-nats: go is needed to install nats-server $version" >&2; exit 1; }
 mkdir -p "$cache"
+# Test processes may run this at once: one installs, the others wait and find its binary. The
+# install goes to a directory of its own and is moved in whole, never seen half-written.
+exec 9>"$cache/.ensure-nats.lock"
+flock -w 900 9 || { echo "ensure-nats: another install holds the lock" >&2; exit 1; }
+if ok "$cache/nats-server"; then echo "$cache/nats-server"; exit 0; fi
 echo "ensure-nats: installing nats-server $version into $cache (go install)" >&2
-GOBIN="$cache" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@$version" >&2
+staging=$(mktemp -d "$cache/.install.XXXXXX")
+GOBIN="$staging" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@$version" >&2
+mv -f "$staging/nats-server" "$cache/nats-server" && rmdir "$staging"
 ok "$cache/nats-server" || { echo "ensure-nats: installed binary does not work" >&2; exit 1; }
 echo "$cache/nats-server"

@@ -12,9 +12,8 @@ tofu_version=${CAIRN_TOFU_VERSION:-v1.10.10}
 provider_version=${CAIRN_OPENSTACK_PROVIDER_VERSION:-v3.4.0}
 bin="$root/.tools/bin"
 plugins="$root/.tools/tofu-plugins"
-provider_dir="$plugins/registry.opentofu.org/terraform-provider-openstack/openstack/${provider_version#v}/$(go env GOOS)_$(go env GOARCH)"
-
 command -v go >/dev/null || { echo "ensure-tofu: go is needed to build OpenTofu" >&2; exit 1; }
+provider_dir="$plugins/registry.opentofu.org/terraform-provider-openstack/openstack/${provider_version#v}/$(go env GOOS)_$(go env GOARCH)"
 mkdir -p "$bin" "$provider_dir"
 
 stamp="$bin/.tofu-version"
@@ -26,7 +25,8 @@ if [ ! -x "$bin/tofu" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$tofu_version" ];
   [ -d "$src" ] || { echo "ensure-tofu: module download of OpenTofu $tofu_version failed" >&2; exit 1; }
   work="$root/.tools/src/opentofu-$tofu_version"
   rm -rf "$work" && mkdir -p "$(dirname "$work")" && cp -r "$src" "$work" && chmod -R u+w "$work"
-  (cd "$work" && go build -trimpath -o "$bin/tofu" ./cmd/tofu) >&2
+  # -buildvcs=false: the copy sits inside our git checkout, and stamping would ask git about it.
+  (cd "$work" && go build -trimpath -buildvcs=false -o "$bin/tofu" ./cmd/tofu) >&2
   rm -rf "$work"
   echo "$tofu_version" > "$stamp"
 fi
