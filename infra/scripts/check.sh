@@ -24,7 +24,9 @@ color=()
 [ -t 1 ] || color=(-no-color)
 init_log=$(mktemp)
 trap 'rm -f "$init_log"' EXIT
-# The lock file it writes names the locally built provider's hashes: git-ignored (README).
+# The lock file it writes names the locally built provider's hashes: git-ignored (README), and
+# written anew each time, since a provider rebuilt into .tools/ (another Go) hashes differently.
+rm -f "$infra/.terraform.lock.hcl"
 "$tofu" init "${color[@]}" -backend=false -input=false >"$init_log" 2>&1 || { cat "$init_log" >&2; exit 1; }
 case "$what" in
   lint)
