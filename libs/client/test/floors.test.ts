@@ -151,6 +151,30 @@ describe('a lying ingest', () => {
     assert.ok(error instanceof VerifyError && error.code === 'stale_version', String(error));
   });
 
+  it('a retry with the same id is answered with the original receipt, and that is no lie', async () => {
+    const c = new FakeCluster({ shards: 2 });
+    // Like the real ingest, a known id is answered with its first receipt and nothing is written.
+    const receipts = new Map<string, string>();
+    const inner = c.fetcher();
+    const fetch = Object.assign(
+      async (url: string, init?: { method?: string; body?: string }) => {
+        const id = init?.method === 'POST' ? (JSON.parse(init.body ?? '{}') as { id?: string }).id : undefined;
+        const known = id === undefined ? undefined : receipts.get(id);
+        if (known !== undefined) return { status: 200, ok: true, headers: { get: () => null }, text: async () => known };
+        const answer = await inner(url, init);
+        if (id !== undefined) receipts.set(id, await answer.text());
+        return id === undefined ? answer : { ...answer, text: async () => receipts.get(id) as string };
+      },
+      { calls: inner.calls },
+    );
+    const client = new CairnClient({ proofUrl: 'http://proof.test', ingestUrl: 'http://ingest.test', verifierKey: c.verifierKey, origin: c.origin, store: new MemoryStateStore(), fetch, limits: { receipt_wait_ms_max: 500, receipt_poll_ms: 5 } });
+    const write = { id: 'pay-1', records: [{ key: '{shop}:pay:1', value: 1 }] };
+    const first = await client.write(write);
+    const again = await client.write(write);
+    assert.deepEqual(again.receipt, first.receipt);
+    assert.equal(again.proof.records[0]?.version, 1);
+  });
+
   it('is caught with a receipt head that does not hold one of its records (entry_mismatch)', async () => {
     const c = new FakeCluster({ shards: 2 });
     const two = c.write('two', [{ key: '{a}:1', value: 1 }, { key: '{a}:2', value: 2 }]);

@@ -9,16 +9,18 @@ import { ApiKeys, newApiKey } from './auth.js';
 import { loadConfig, usage, type IngestConfig } from './config.js';
 import { startIngest } from './service.js';
 
+const who = cluster.isWorker ? `worker ${cluster.worker?.id ?? '?'} ` : '';
+// Taken as soon as the process runs, before any start (which may wait for the broker) and in a
+// worker the primary has just forked: SIGHUP's default action would end the process.
+let onHangup = (): void => console.error(`cairn-ingest ${who}not started yet: the keys file is read at start`);
+process.on('SIGHUP', () => onHangup());
+
 async function runGateway(config: IngestConfig): Promise<void> {
-  const who = cluster.isWorker ? `worker ${cluster.worker?.id ?? '?'} ` : '';
-  // Taken before the start, which may wait for the broker: SIGHUP's default would end the process.
-  let reload = (): { ok: boolean; message: string } => ({ ok: false, message: 'not started yet: the keys file is read at start' });
-  process.on('SIGHUP', () => {
-    const { ok, message } = reload();
-    (ok ? console.log : console.error)(`cairn-ingest ${who}${message}`);
-  });
   const service = await startIngest(config);
-  reload = () => service.reloadApiKeys();
+  onHangup = () => {
+    const { ok, message } = service.reloadApiKeys();
+    (ok ? console.log : console.error)(`cairn-ingest ${who}${message}`);
+  };
   const auth = service.apiKeys > 0 ? `${service.apiKeys} API keys` : 'no authentication';
   console.log(`cairn-ingest ${who}listening on ${service.url} (shards ${config.shards}, nats ${config.nats_url}, session ${service.session}, ${auth})`);
   onStopSignal(config, () => service.stop());
@@ -39,9 +41,9 @@ function runPrimary(config: IngestConfig): void {
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
   });
   // Every worker holds its own copy of the keys.
-  process.on('SIGHUP', () => {
+  onHangup = () => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
-  });
+  };
   onStopSignal(config, async () => {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');

@@ -181,25 +181,34 @@ export class Sealer {
       cut = await o.markers.publishMarkers(o.log.head().size + 1);
       this.#pending = { cut, lastSeq: cut + o.shards - 1 };
     }
+    if (last !== undefined && this.#pending?.cut === cut && last.cut === cut) {
+      // The attempt that failed did write this cut's state (a check after the write failed): it
+      // is in the log, so sign it rather than fail at this cut for as long as the stream is idle.
+      this.#sealedAt(cut);
+      this.#signed = sign(o, o.log.head());
+      return 'appended';
+    }
     if (last !== undefined && cut <= last.cut) throw new Error(`cut ${cut} is not after the last cut ${last.cut}`);
     const heads = await this.#headsAt(cut);
     if (last !== undefined) await checkGrowth(last, heads, o.reads);
     // The cut counts as sealed only once its state is in the log (or there was none to add): a
     // failed append must leave it pending, or the next tick would call the stream idle, never seal
     // what reached the shards, and reset the failure count that /healthz reads.
-    const sealed = (): void => {
-      this.#sealedThrough = cut + o.shards - 1;
-      this.#pending = undefined;
-    };
     if (last !== undefined && heads.every((h, i) => sameHead(h, last.shards[i]))) {
-      sealed();
+      this.#sealedAt(cut);
       return 'unchanged';
     }
     const state: GlobalState = { origin: o.origin, epoch: o.log.head().size + 1, cut, shards: heads };
     const head = await o.log.append(state);
-    sealed();
+    this.#sealedAt(cut);
     this.#signed = sign(o, head);
     return 'appended';
+  }
+
+  /** The stream up to this cut's marker batch is sealed: the next tick with nothing new is idle. */
+  #sealedAt(cut: number): void {
+    this.#sealedThrough = cut + this.#o.shards - 1;
+    this.#pending = undefined;
   }
 
   async #headsAt(cut: number): Promise<TreeHead[]> {

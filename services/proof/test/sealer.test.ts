@@ -203,6 +203,38 @@ test('sealer: a failed state-log append leaves the cut pending: retried, sealed,
   });
 });
 
+test('sealer: an append that wrote its state and then failed is signed at the next attempt, not refused for good', async () => {
+  await withLog(async (log) => {
+    const s = new Script();
+    let failAfterWrite = false;
+    const failing = new Proxy(log, {
+      get(target, name) {
+        if (name === 'append' && failAfterWrite) {
+          return async (state: Parameters<StateLog['append']>[0]) => {
+            failAfterWrite = false;
+            await target.append(state);
+            throw new Error('injected: a check after the write failed');
+          };
+        }
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const sl = sealer(failing, s);
+    assert.equal(await sl.sealOnce(), 'appended');
+    s.write(0, 2);
+    failAfterWrite = true;
+    assert.equal(await sl.sealOnce(), 'failed');
+    assert.equal(log.head().size, 2, 'the state is in the log');
+    assert.equal(opened(sl.signed().note).size, 1, 'but not signed yet');
+    assert.equal(await sl.sealOnce(), 'appended', 'the stream is idle, and the state in the log is signed');
+    assert.equal(opened(sl.signed().note).size, 2);
+    assert.equal(sl.failures(), 0);
+    assert.equal(await sl.sealOnce(), 'idle');
+    assert.equal(log.head().size, 2, 'nothing appended twice');
+  });
+});
+
 test('sealer: a shard that went back (rollback) or changed its root (fork) is never sealed', async () => {
   await withLog(async (log) => {
     const s = new Script();

@@ -4,7 +4,7 @@
 // the ingest what happened to every transaction. Up to appends_inflight_max appends are handed to
 // the store at once, so the store decides the next run while the previous write syncs; their
 // results are still taken in one at a time, in stream order. docs/design/shard.md, "Apply loop".
-import type { AppendResult, Store, TxResult as StoreTxResult, TxStatus } from '@cairn/storage';
+import { StorageError, StorageErrorCode, type AppendResult, type Store, type TxResult as StoreTxResult, type TxStatus } from '@cairn/storage';
 import { encodeCommitEvent, type CommitEvent, type TxResult } from '@cairn/wire';
 import { Boundaries } from './boundaries.js';
 import { isInputError, ShardError } from './errors.js';
@@ -89,6 +89,8 @@ interface InFlight {
   readonly run: Run;
   /** Resolves once its result was taken in (or the loop stopped); never rejects. */
   readonly settled: Promise<void>;
+  /** The store's answer to its append. */
+  readonly outcome: Promise<Outcome>;
 }
 
 export class Applier {
@@ -99,6 +101,8 @@ export class Applier {
   #applied: number;
   /** Sequence of the last run handed to the store (>= applied): redeliveries are checked against it. */
   #issued: number;
+  /** Runs a recovery applied again after their own append was aborted; their results are not taken in twice. */
+  readonly #reapplied = new Set<Run>();
   readonly #inflightMax: number;
   /** Oldest first; at most appends_inflight_max. */
   readonly #inflight: InFlight[] = [];
@@ -229,7 +233,7 @@ export class Applier {
     );
     const settled = this.#taken.then(() => this.#takeIn(run, outcome, issuedAt));
     this.#taken = settled;
-    this.#inflight.push({ run, settled });
+    this.#inflight.push({ run, settled, outcome });
   }
 
   /** Takes one pipelined append's result in, after every earlier one. Never rejects: a fatal error stops the loop. */
@@ -237,6 +241,8 @@ export class Applier {
     const result = await outcome;
     try {
       if (this.#stopped !== undefined) return;
+      // Applied again by the recovery of a refused run before it (its own append was aborted).
+      if (this.#reapplied.delete(run)) return;
       if (result.ok) this.#finish(run, result.result, issuedAt);
       else await this.#recover(run, result.error);
     } catch (error) {
@@ -248,25 +254,38 @@ export class Applier {
   }
 
   /**
-   * A pipelined run the store refused. storeRefusal passed it, so this means the two disagree. With
-   * nothing issued behind it, nothing was decided on top of it: it is retried as before
-   * pipelining. With a later run issued, that run's sequence commits over the refused messages
-   * (the store decided it assuming this one commits), so the shard must stop rather than lose them.
+   * A pipelined run the store refused. storeRefusal passed it, so this means the two disagree. The
+   * store aborts every run above a refused one until that one is appended (STORAGE_ABORTED,
+   * nothing of them written), so the runs already issued behind it are intact: this one is
+   * retried alone, message by message, and then they are appended again, in order, before
+   * anything new is issued. (Before 2026-11-27 the store committed them over the refused run and
+   * the shard had to stop; as the refusal repeats on replay, it stopped on every restart.)
    */
   async #recover(run: Run, error: unknown): Promise<void> {
     if (!isInputError(error)) throw error;
-    if (this.#issued !== run.seq) {
-      throw new ShardError('SHARD_INTERNAL', `store refused run ${run.seq} with runs up to ${this.#issued} queued behind it: ${message(error)}`, {
-        cause: error,
-      });
-    }
-    this.options.log(`store refused run ${run.seq} that the shard's input check passed: ${message(error)}`);
-    const recovery = this.#applyAlone(run, message(error));
+    const behind = this.#inflight.filter((f) => f.run.seq > run.seq);
+    this.options.log(`store refused run ${run.seq} that the shard's input check passed: ${message(error)}${behind.length > 0 ? `; the ${behind.length} runs behind it go again after it` : ''}`);
+    const recovery = this.#recoverInOrder(run, message(error), behind);
     this.#recovering = recovery;
     try {
       await recovery;
     } finally {
       this.#recovering = undefined;
+    }
+  }
+
+  async #recoverInOrder(run: Run, refusal: string, behind: readonly InFlight[]): Promise<void> {
+    for (const f of behind) {
+      const o = await f.outcome;
+      if (o.ok || !(o.error instanceof StorageError && o.error.code === StorageErrorCode.Aborted)) {
+        throw new ShardError('SHARD_INTERNAL', `run ${f.run.seq}, issued behind refused run ${run.seq}, was not aborted by the store`, { cause: o.ok ? undefined : o.error });
+      }
+    }
+    await this.#applyAlone(run, refusal);
+    for (const f of behind) {
+      this.#reapplied.add(f.run);
+      const refused = await this.#appendOne(f.run);
+      if (refused !== undefined) await this.#applyAlone(f.run, refused);
     }
   }
 
