@@ -120,6 +120,37 @@ async function withLog(body: (log: StateLog) => Promise<void>): Promise<void> {
   }
 }
 
+/** The log, whose next append after arm() fails once: before writing, or after (`written`). */
+function failingOnce(log: StateLog, written: boolean): { log: StateLog; arm: () => void } {
+  let armed = false;
+  const wrapped = new Proxy(log, {
+    get(target, name) {
+      if (name === 'append' && armed) {
+        return async (state: Parameters<StateLog['append']>[0]) => {
+          armed = false;
+          if (written) await target.append(state);
+          throw new Error(`injected: the state log append failed ${written ? 'after' : 'before'} its write`);
+        };
+      }
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { log: wrapped, arm: () => (armed = true) };
+}
+
+/** A sealer that sealed epoch 1, then failed to append epoch 2 (shard 0 grown to `size` leaves). */
+async function afterFailedAppend(log: StateLog, written: boolean, size: number): Promise<{ s: Script; sl: Sealer }> {
+  const s = new Script();
+  const failing = failingOnce(log, written);
+  const sl = sealer(failing.log, s);
+  assert.equal(await sl.sealOnce(), 'appended');
+  s.write(0, size);
+  failing.arm();
+  assert.equal(await sl.sealOnce(), 'failed');
+  return { s, sl };
+}
+
 test('sealer: appends on change, skips idle and unchanged cuts, signs every new head', async () => {
   await withLog(async (log) => {
     const s = new Script();
@@ -174,25 +205,7 @@ test('sealer: an epoch a shard does not answer writes nothing, then completes at
 
 test('sealer: a failed state-log append leaves the cut pending: retried, sealed, and counted as a failure meanwhile', async () => {
   await withLog(async (log) => {
-    const s = new Script();
-    let failAppend = false;
-    const failing = new Proxy(log, {
-      get(target, name) {
-        if (name === 'append' && failAppend) {
-          return async () => {
-            failAppend = false;
-            throw new Error('injected: the state log write failed');
-          };
-        }
-        const value = Reflect.get(target, name, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const sl = sealer(failing, s);
-    assert.equal(await sl.sealOnce(), 'appended');
-    s.write(0, 3);
-    failAppend = true;
-    assert.equal(await sl.sealOnce(), 'failed');
+    const { s, sl } = await afterFailedAppend(log, false, 3);
     assert.equal(sl.failures(), 1);
     // Nothing new reached the stream: the same cut is asked again, not taken for an idle stream.
     assert.equal(await sl.sealOnce(), 'appended');
@@ -205,26 +218,7 @@ test('sealer: a failed state-log append leaves the cut pending: retried, sealed,
 
 test('sealer: an append that wrote its state and then failed is signed at the next attempt, not refused for good', async () => {
   await withLog(async (log) => {
-    const s = new Script();
-    let failAfterWrite = false;
-    const failing = new Proxy(log, {
-      get(target, name) {
-        if (name === 'append' && failAfterWrite) {
-          return async (state: Parameters<StateLog['append']>[0]) => {
-            failAfterWrite = false;
-            await target.append(state);
-            throw new Error('injected: a check after the write failed');
-          };
-        }
-        const value = Reflect.get(target, name, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const sl = sealer(failing, s);
-    assert.equal(await sl.sealOnce(), 'appended');
-    s.write(0, 2);
-    failAfterWrite = true;
-    assert.equal(await sl.sealOnce(), 'failed');
+    const { sl } = await afterFailedAppend(log, true, 2);
     assert.equal(log.head().size, 2, 'the state is in the log');
     assert.equal(opened(sl.signed().note).size, 1, 'but not signed yet');
     assert.equal(await sl.sealOnce(), 'appended', 'the stream is idle, and the state in the log is signed');
