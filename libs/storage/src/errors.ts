@@ -29,9 +29,10 @@ export const StorageErrorCode = {
   /** The directory holds a layout this code does not know. */
   FormatUnknown: 'STORAGE_FORMAT_UNKNOWN',
   /**
-   * An append queued behind one that failed before its write (a refused batch, a failed read) was
-   * not decided and nothing of it was written: committing its higher sequence would have skipped
-   * the failed batch's for good. Append it again once the failed one is dealt with.
+   * An append above the sequence of one that failed before its write (a refused batch, a failed
+   * read), before any append reached that sequence: not decided, nothing of it written, since
+   * committing its higher sequence would skip the failed batch's for good. Append it again once
+   * the failed one is dealt with.
    */
   Aborted: 'STORAGE_ABORTED',
 } as const;

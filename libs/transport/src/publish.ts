@@ -68,7 +68,7 @@ interface JsAck {
 export const PUBLISH_OVERHEAD_BYTES_MAX = 512;
 
 /** Bytes the headers of `msg` may take on the wire, protocol headers included (an upper bound). */
-export function headerBytesMax(msg: OutboundMessage): number {
+function headerBytesMax(msg: OutboundMessage): number {
   let bytes = PUBLISH_OVERHEAD_BYTES_MAX;
   for (const [name, value] of Object.entries(msg.headers ?? {})) bytes += name.length + value.length + 4;
   return bytes;

@@ -38,10 +38,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Runs `attempt` (given how long it may wait for an answer, where it can say so) until it succeeds, fails for a reason other than JetStream not being ready, or
- * `ready_ms_max` has passed (then TRANSPORT_JETSTREAM_NOT_READY, caused by the last failure). Each
- * attempt may wait JETSTREAM_ATTEMPT_MS_MAX for an answer and is not cut short when the time is
- * up, so the wait may overrun by that much. 0 makes one attempt.
+ * Runs `attempt` (given how long it may wait for an answer, where it can say so) until it
+ * succeeds, fails for a reason other than JetStream not being ready, or `ready_ms_max` has passed
+ * (then TRANSPORT_JETSTREAM_NOT_READY, caused by the last failure). Each attempt may wait
+ * JETSTREAM_ATTEMPT_MS_MAX for an answer and is not cut short when the time is up, so the wait may
+ * overrun by that much. 0 makes one attempt.
  */
 export async function whenJetStreamReady<T>(what: string, ready_ms_max: number, attempt: (timeout_ms: number) => Promise<T>): Promise<T> {
   const deadline = Date.now() + ready_ms_max;

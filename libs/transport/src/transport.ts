@@ -179,6 +179,11 @@ export class Transport {
     if (this.closed || this.nc.isClosed()) throw new TransportError(TransportErrorCode.CLOSED, 'transport is closed');
   }
 
+  /** A claim and its publish headers must fit the server's max_payload. */
+  #checkClaimSize(data: Uint8Array): void {
+    if (data.length + PUBLISH_OVERHEAD_BYTES_MAX > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${data.length} bytes exceeds max_payload`);
+  }
+
   /** A manager whose requests wait at most `timeout` ms (a readiness attempt); no request made here. */
   #jsmWithin(timeout: number): Promise<JetStreamManager> {
     return jetstreamManager(this.nc, { timeout, checkAPI: false });
@@ -203,7 +208,7 @@ export class Transport {
   async createClaim(key_hex: string, data: Uint8Array): Promise<PublishAck> {
     this.checkOpen();
     const msg = { subject: claimSubject(this.layout, key_hex), data };
-    if (data.length + PUBLISH_OVERHEAD_BYTES_MAX > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${data.length} bytes exceeds max_payload`);
+    this.#checkClaimSize(data);
     return publishCreate(this.nc, msg, this.s.publish_timeout_ms);
   }
 
@@ -222,7 +227,7 @@ export class Transport {
     }
     const msgs = claims.map((c) => ({ subject: claimSubject(this.layout, c.key_hex), data: c.data }));
     for (const m of msgs) {
-      if (m.data.length + PUBLISH_OVERHEAD_BYTES_MAX > this.maxPayloadBytes) throw new TransportError(TransportErrorCode.MESSAGE_TOO_LARGE, `claim of ${m.data.length} bytes exceeds max_payload`);
+      this.#checkClaimSize(m.data);
     }
     if (this.claimBatchesInFlight >= this.s.batches_in_flight_max) {
       throw new TransportError(TransportErrorCode.BACKPRESSURE, `${this.s.batches_in_flight_max} claim batches already in flight`);

@@ -46,8 +46,6 @@ interface Waiter {
   readonly parts: ReadonlyMap<number, TxPart>;
   readonly partBytes: ReadonlyMap<number, number>;
   readonly listeners: Listener[];
-  // Key, value and meta bytes it holds (bytesOf), counted against waiter_bytes_max until done.
-  readonly bytes: number;
   readonly deadline_ms: number;
   state: 'queued' | 'published' | 'done';
   // shard -> stream sequence of the message carrying this tx, known once the broker acked.
@@ -166,7 +164,6 @@ export class Gateway {
       parts,
       partBytes,
       listeners: [],
-      bytes: bytesOf([tx]),
       deadline_ms: this.now() + this.config.commit_wait_ms_max,
       state: 'queued',
       seqs: undefined,
@@ -176,7 +173,7 @@ export class Gateway {
     };
     const promise = new Promise<Outcome>((resolve) => waiter.listeners.push({ wait, resolve }));
     this.waiters.set(id, waiter);
-    this.heldBytes += waiter.bytes;
+    this.heldBytes += tx.bytes;
     this.enqueue(waiter);
     return promise;
   }
@@ -425,7 +422,7 @@ export class Gateway {
 
   private finish(w: Waiter, outcome: string, commitWaitSeconds?: number): void {
     this.meter.decided(outcome, commitWaitSeconds);
-    if (w.state !== 'done') this.heldBytes -= w.bytes;
+    if (w.state !== 'done') this.heldBytes -= w.tx.bytes;
     w.state = 'done';
     w.listeners.length = 0;
     if (this.waiters.get(w.id) === w) this.waiters.delete(w.id);
@@ -542,14 +539,11 @@ function assert(condition: boolean, what: string): asserts condition {
   if (!condition) throw new CairnError('internal', `assertion failed: ${what}`);
 }
 
-// What transactions hold in memory (keys, values, meta) until they are answered; known before
-// any is split. Checked against waiter_bytes_max.
+// What transactions hold in memory (key, value and meta bytes, as validated) until they are
+// answered. Checked against waiter_bytes_max.
 function bytesOf(txs: readonly ValidTransaction[]): number {
   let sum = 0;
-  for (const tx of txs) {
-    sum += tx.meta.length;
-    for (const r of tx.records) sum += r.keyBytes.length + r.value.length;
-  }
+  for (const tx of txs) sum += tx.bytes;
   return sum;
 }
 

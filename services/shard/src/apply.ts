@@ -5,6 +5,7 @@
 // the store at once, so the store decides the next run while the previous write syncs; their
 // results are still taken in one at a time, in stream order. docs/design/shard.md, "Apply loop".
 import { StorageError, StorageErrorCode, type AppendResult, type Store, type TxResult as StoreTxResult, type TxStatus } from '@cairn/storage';
+import { PUBLISH_OVERHEAD_BYTES_MAX } from '@cairn/transport';
 import { encodeCommitEvent, type CommitEvent, type TxResult } from '@cairn/wire';
 import { Boundaries } from './boundaries.js';
 import { isInputError, ShardError } from './errors.js';
@@ -55,8 +56,8 @@ export interface ApplyStats {
   events_dropped: number;
 }
 
-/** nats-server's default max_payload (1 MiB) less PUBLISH_OVERHEAD_BYTES_MAX (512). */
-export const EVENT_BYTES_MAX_DEFAULT = 1_048_576 - 512;
+/** nats-server's default max_payload (1 MiB) less the publish headers' room. */
+export const EVENT_BYTES_MAX_DEFAULT = 1_048_576 - PUBLISH_OVERHEAD_BYTES_MAX;
 
 /** Plain numbers bumped once per message or per append; metrics read them at scrape time. */
 function emptyStats(): ApplyStats {
